@@ -1,0 +1,102 @@
+"""Loading a spec: the file, the scenario banks it includes, the schema, then the references.
+
+`load_spec(path)` returns a `Spec` or raises `SpecError` listing every problem it found;
+nothing else escapes, whatever the bytes in the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from spec_pytest.spec import document, schema
+from spec_pytest.spec.document import Document, Placed
+from spec_pytest.spec.errors import Problem, SpecError
+from spec_pytest.spec.model import Spec
+from spec_pytest.spec.references import build_spec
+
+BANK_SUFFIXES = (".yaml", ".yml", ".jsonl")
+
+
+def load_spec(path: str | Path) -> Spec:
+    """Read, validate and cross-check a spec file and everything it includes."""
+    path = Path(path).resolve()
+    main = document.read(path)
+    problems = schema.check(main)
+    if problems:
+        raise SpecError(problems)
+    scenarios: list[Placed] = []
+    files: list[Path] = [path]
+    _collect_scenarios(
+        main, ("scenarios",), main.data.get("scenarios", []), [path], scenarios, files, problems
+    )
+    if problems:
+        raise SpecError(problems)
+    return build_spec(main, scenarios, tuple(files))
+
+
+def _collect_scenarios(
+    doc: Document,
+    base: tuple[str | int, ...],
+    entries: list[Any],
+    stack: list[Path],
+    out: list[Placed],
+    files: list[Path],
+    problems: list[Problem],
+) -> None:
+    """Flatten scenario entries, following `include:` into banks (depth first, in order)."""
+    for index, entry in enumerate(entries):
+        placed = Placed(doc, (*base, index), entry)
+        if "include" not in entry:
+            out.append(placed)
+            continue
+        target = (doc.path.parent / entry["include"]).resolve()
+        if target.suffix not in BANK_SUFFIXES:
+            problems.append(
+                placed.at(
+                    f"cannot include '{entry['include']}': a scenario bank must be .yaml, .yml or .jsonl",
+                    "include",
+                )
+            )
+            continue
+        if target in stack:
+            cycle = " -> ".join(p.name for p in [*stack[stack.index(target) :], target])
+            problems.append(placed.at(f"include cycle: {cycle}; remove one of these includes", "include"))
+            continue
+        if not target.is_file():
+            problems.append(
+                placed.at(
+                    f"included file '{entry['include']}' not found (looked for {target}); "
+                    "paths are relative to the including file",
+                    "include",
+                )
+            )
+            continue
+        try:
+            bank = document.read(target)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        files.append(target)
+        if target.suffix == ".jsonl":
+            found = schema.check(bank, root="lines")
+            bank_base: tuple[str | int, ...] = ()
+            bank_entries = bank.data
+        else:
+            found = schema.check(bank, root="bank")
+            bank_base = ("scenarios",)
+            bank_entries = bank.data.get("scenarios", []) if isinstance(bank.data, dict) else []
+        if found:
+            problems.extend(found)
+            continue
+        if target.suffix == ".jsonl":
+            nested = [i for i, e in enumerate(bank_entries) if "include" in e]
+            for i in nested:
+                problems.append(
+                    Placed(bank, (i,), bank_entries[i]).at(
+                        "a .jsonl bank cannot include other files; list the include in the spec"
+                    )
+                )
+            if nested:
+                continue
+        _collect_scenarios(bank, bank_base, bank_entries, [*stack, target], out, files, problems)
