@@ -7,14 +7,16 @@ plugin print located errors instead of crashing on a bad file.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from spec_pytest.spec import Spec, SpecError, load_spec
+from spec_pytest.spec.document import YAML_LINE_BREAK
 
 DATA = Path(__file__).parent / "data"
 EXAMPLE = (DATA / "example_suite.yaml").read_text(encoding="utf-8")
@@ -52,7 +54,12 @@ TOKENS = [
     "conflict: nope",
     "lean: 7",
 ]
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# SPEC_FUZZ_EXAMPLES=5000 for a deeper hunt; CI uses the default.
+FUZZ = settings(
+    max_examples=int(os.environ.get("SPEC_FUZZ_EXAMPLES", "150")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +76,11 @@ def check(path: Path) -> None:
     except SpecError as exc:
         assert exc.problems
         for problem in exc.problems:
-            lines = max(1, problem.location.path.read_bytes().count(b"\n") + 1)
+            text = problem.location.path.read_bytes().decode("utf-8", errors="replace")
+            breaks = (
+                text.split("\n") if problem.location.path.suffix == ".jsonl" else YAML_LINE_BREAK.split(text)
+            )
+            lines = len(breaks)
             assert 1 <= problem.location.line <= lines, problem
             assert problem.location.column >= 1
         return
@@ -108,6 +119,7 @@ def mutated(draw: st.DrawFn, text: str) -> str:
 
 @FUZZ
 @given(text=mutated(EXAMPLE))
+@example(text=EXAMPLE.split("\nvalues:\n")[0] + "\nvalues:\n0")  # syntax error at the very end
 def test_mutated_example_suite(workdir, text):
     path = workdir / "spec.yaml"
     path.write_text(text, encoding="utf-8")

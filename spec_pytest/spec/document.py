@@ -11,6 +11,7 @@ are kept so an error found later (schema, references) can still be pinned to a l
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,8 @@ MAX_DEPTH = 64
 ALIAS_ALLOWANCE = 100_000
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: What YAML counts as a line break, so our line numbers agree with libyaml's.
+YAML_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _MAP = "tag:yaml.org,2002:map"
@@ -238,7 +241,7 @@ def _read_yaml(path: Path, text: str) -> Document:
 
 def _tab_indents(path: Path, text: str) -> list[Problem]:
     problems = []
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(YAML_LINE_BREAK.split(text), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in indent:
             problems.append(
@@ -262,6 +265,9 @@ def _syntax_problem(path: Path, text: str, exc: yaml.YAMLError) -> Problem:
         position = getattr(exc, "position", 0) or 0
         before = text[:position]
         line, column = before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+    lines = YAML_LINE_BREAK.split(text)
+    if line > len(lines):  # libyaml marks the end of the stream one line past the last
+        line, column = len(lines), len(lines[-1]) + 1
     problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
     context = getattr(exc, "context", None)
     detail = f"{problem} ({context})" if context else str(problem)
