@@ -37,6 +37,32 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="spec file(s) to check")
     validate.add_argument("-q", "--quiet", action="store_true", help="print problems only, no summary lines")
     validate.set_defaults(run=_validate)
+
+    from spec_pytest.spec.importers import IMPORTERS
+
+    kinds = ", ".join(IMPORTERS)
+    imports = commands.add_parser(
+        "import",
+        help="turn a published spec or dataset into a spec file or scenario bank",
+        description=f"Import SOURCE as KIND ({kinds}) and write it to --out. Prints what was imported "
+        "and every item left out, with the reason. A scenario bank also gets "
+        "OUT.values.yaml with the value declarations the including spec needs.",
+    )
+    imports.add_argument("kind", choices=list(IMPORTERS), metavar="KIND", help=f"one of: {kinds}")
+    imports.add_argument(
+        "source",
+        type=Path,
+        metavar="SOURCE",
+        help="model_spec.md, constitution.md, or study rows (.jsonl or .csv)",
+    )
+    imports.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="where to write: .yaml for a spec; .jsonl (or .yaml) for a scenario bank",
+    )
+    imports.set_defaults(run=_import)
     return parser
 
 
@@ -63,6 +89,40 @@ def _validate(args: argparse.Namespace) -> int:
     if invalid and not args.quiet:
         print(f"{invalid} of {len(args.files)} file(s) invalid", file=sys.stderr)
     return 1 if invalid else 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from spec_pytest.spec.importers import run_import
+
+    if not args.source.is_file():
+        print(f"spec-pytest import: {args.source}: no such file", file=sys.stderr)
+        return 2
+    try:
+        report = run_import(args.kind, args.source, args.out)
+    except UnicodeDecodeError as exc:
+        print(
+            f"spec-pytest import: {args.source}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+            file=sys.stderr,
+        )
+        return 1
+    except ValueError as exc:
+        print(f"spec-pytest import: {exc}", file=sys.stderr)
+        return 2
+    print(report)
+    if not report.counts.get("principles") and not report.counts.get("scenarios"):
+        print(
+            f"spec-pytest import: nothing was imported from {args.source}; is it a {args.kind} source?",
+            file=sys.stderr,
+        )
+        return 1
+    if args.out.suffix in (".yaml", ".yml") and args.kind != "stress-test-dataset":
+        try:
+            load_spec(args.out)
+        except SpecError as exc:
+            print(exc.render())
+            print(f"spec-pytest import: the imported spec {args.out} does not validate", file=sys.stderr)
+            return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -64,3 +64,59 @@ def test_console_script_is_installed():
     script = Path(sys.executable).with_name("spec-pytest")
     done = subprocess.run([script, "validate", "--help"], capture_output=True, text=True, check=False)
     assert done.returncode == 0 and "exits 0 when all files are valid" in done.stdout
+
+
+def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "spec_pytest.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_both_real_suites_validate_clean():
+    root = Path(__file__).parent.parent
+    done = validate(
+        root / "spec_suites" / "openai_modelspec.yaml", root / "spec_suites" / "anthropic_constitution.yaml"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count(": ok (") == 2
+
+
+def test_import_writes_a_valid_spec_and_reports_what_it_left_out(tmp_path):
+    out = tmp_path / "spec.yaml"
+    done = run_cli("import", "openai-model-spec", DATA / "openai_model_spec" / "model_spec.md", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert "principles: 59" in done.stdout
+    assert "not imported (" in done.stdout
+    assert "footnote [^lds1] is not cited in this release of the spec" in done.stdout
+    assert validate(out).returncode == 0
+
+
+def test_import_study_rows_gives_one_line_per_row(tmp_path):
+    out = tmp_path / "bank.jsonl"
+    rows = DATA / "stress_testing_model_spec" / "all_models_sample.jsonl"
+    done = run_cli("import", "stress-test-dataset", rows, "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 748
+    assert (tmp_path / "bank.values.yaml").is_file()
+
+
+def test_import_of_the_wrong_source_fails_instead_of_writing_an_empty_spec(tmp_path):
+    source = tmp_path / "notes.md"
+    source.write_text("# Just notes\n\nNothing here.\n", encoding="utf-8")
+    done = run_cli("import", "openai-model-spec", source, "--out", tmp_path / "o.yaml")
+    assert done.returncode == 1
+    assert "nothing was imported from" in done.stderr
+    source.write_bytes(b"\xff\xfe# latin")
+    done = run_cli("import", "anthropic-constitution", source, "--out", tmp_path / "o.yaml")
+    assert done.returncode == 1 and "not UTF-8" in done.stderr
+    assert run_cli("import", "no-such-kind", source, "--out", tmp_path / "o.yaml").returncode == 2
+    assert (
+        run_cli(
+            "import", "openai-model-spec", tmp_path / "missing.md", "--out", tmp_path / "o.yaml"
+        ).returncode
+        == 2
+    )

@@ -149,3 +149,19 @@ def test_rerun_by_node_id_and_last_failed(pytester, suite):
     result.assert_outcomes(failed=1)
     result = pytester.runpytest("--spec=example_suite.yaml", "--lf", "--collect-only", "-q")
     assert collected(result) == [node]
+
+
+def test_real_suites_collect_offline_by_bare_name(pytester, monkeypatch):
+    root = Path(__file__).parent.parent
+    shutil.copytree(root / "spec_suites", pytester.path / "spec_suites")
+    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    openai = collected(
+        pytester.runpytest("--spec=openai_modelspec", "--collect-only", "-q", "--strict-markers")
+    )
+    assert len(openai) >= 300
+    assert all(line.startswith("spec_suites/openai_modelspec.yaml::") for line in openai)
+    constitution = collected(pytester.runpytest("--spec=anthropic_constitution", "--collect-only", "-q"))
+    assert len(constitution) >= 15
+    root_level = pytester.runpytest("--spec=openai_modelspec", "--collect-only", "-q", "-m", "level_root")
+    assert 0 < len(collected(root_level)) < len(openai)
