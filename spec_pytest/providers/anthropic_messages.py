@@ -1,0 +1,97 @@
+"""Anthropic Messages through the official ``anthropic`` SDK.
+
+System and developer messages become the top-level ``system`` text (the Messages API has
+no such roles). ``max_tokens`` is required by the API, so a default is sent when the spec
+gives none. Like Chat Completions here, no streaming (see `openai_chat`); because the
+client timeout is always explicit, the SDK's "streaming required" guard for long
+non-streaming calls does not fire, and the timeout is what bounds such a call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import anthropic
+from anthropic.types import Message as WireMessage
+
+from ..response import Response, Usage
+from ..spec.model import Message
+from .base import SdkProvider, error_message, split_system
+from .errors import ProviderError, UnsupportedParameterError
+from .ref import ModelParams
+
+#: Sent when the spec sets no max_tokens: the API requires one.
+DEFAULT_MAX_TOKENS = 4096
+
+
+class AnthropicMessages(SdkProvider[anthropic.Anthropic, anthropic.AsyncAnthropic]):
+    def _new_sync_client(self, options: dict[str, Any]) -> anthropic.Anthropic:
+        return anthropic.Anthropic(**options)
+
+    def _new_async_client(self, options: dict[str, Any]) -> anthropic.AsyncAnthropic:
+        return anthropic.AsyncAnthropic(**options)
+
+    def request_body(self, messages: Sequence[Message], params: ModelParams) -> dict[str, Any]:
+        if params.seed is not None:
+            raise UnsupportedParameterError(f"{self.ref}: the Messages API has no seed; remove `seed`")
+        system, rest = split_system(messages, params)
+        body: dict[str, Any] = {
+            "model": self.ref.model,
+            "max_tokens": params.max_tokens or DEFAULT_MAX_TOKENS,
+            "messages": [{"role": m.role, "content": m.content} for m in rest],
+        }
+        if system:
+            body["system"] = "\n\n".join(system)
+        if params.thinking_budget is not None:
+            body["thinking"] = {"type": "enabled", "budget_tokens": params.thinking_budget}
+        if params.reasoning_effort is not None:
+            body["output_config"] = {"effort": params.reasoning_effort}
+        # This SDK has no typed sampling arguments any more; the API fields still exist for
+        # the models that take them, so they travel as extra body fields.
+        sampling = {"temperature": params.temperature, "top_p": params.top_p}
+        extra = {k: v for k, v in sampling.items() if v is not None} | dict(params.extra_body)
+        if extra:
+            body["extra_body"] = extra
+        return body
+
+    def _send_sync(self, client: anthropic.Anthropic, body: dict[str, Any]) -> WireMessage:
+        return client.messages.create(**body)
+
+    async def _send_async(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> WireMessage:
+        return await client.messages.create(**body)
+
+    def _parse(self, raw: WireMessage, latency_s: float) -> Response:
+        text = "".join(block.text for block in raw.content if block.type == "text")
+        return Response(
+            text=text,
+            model=raw.model,
+            finish_reason=raw.stop_reason,
+            usage=Usage(input_tokens=raw.usage.input_tokens, output_tokens=raw.usage.output_tokens),
+            latency_s=latency_s,
+            refused=raw.stop_reason == "refusal",
+            request_id=getattr(raw, "_request_id", None),
+            model_ref=str(self.ref),
+        )
+
+    def _translate(self, err: Exception) -> ProviderError | None:
+        ref = str(self.ref)
+        retries = self.retries_note()
+        if isinstance(err, anthropic.APITimeoutError):
+            return ProviderError(ref, f"timed out after {self.settings.timeout_s:g} s{retries}")
+        if isinstance(err, anthropic.APIConnectionError):
+            cause = err.__cause__ or err
+            return ProviderError(
+                ref, f"could not reach {self.endpoint.base_url}{retries}: {type(cause).__name__}"
+            )
+        if isinstance(err, anthropic.APIStatusError):
+            return ProviderError(
+                ref,
+                f"HTTP {err.status_code}{self.retries_note(err.status_code)}",
+                provider_message=self.scrub(error_message(err.body, err.message)),
+                status_code=err.status_code,
+                request_id=err.request_id,
+            )
+        if isinstance(err, anthropic.APIResponseValidationError):
+            return ProviderError(ref, f"the API's answer did not have the Messages shape: {err}")
+        return None

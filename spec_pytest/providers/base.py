@@ -1,0 +1,195 @@
+"""The provider protocol, and the part every SDK-backed provider shares.
+
+A provider turns messages + parameters into a `Response`. The async ``respond`` is the
+primary path so a run can fan out many requests at once before items execute; the sync
+``respond_sync`` is a convenience for code that is not async. Both go through the
+official SDK, whose own retry/backoff (``Retry-After`` honoured) is the only retry loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import weakref
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
+
+from ..response import Response
+from ..spec.model import Message
+from .errors import MissingKeyError, ProviderError
+from .ref import ModelParams, ModelRef, ProviderSettings
+
+if TYPE_CHECKING:
+    from .endpoints import Endpoint, Registry
+
+#: vcrpy cannot decode zstd (which httpx2 advertises when available): ask for gzip only.
+DEFAULT_HEADERS = {"Accept-Encoding": "gzip"}
+#: Sent when no key is needed (local servers) or none is used (replay); never a real key.
+NO_KEY = "no-key-configured"
+
+SyncClient = TypeVar("SyncClient")
+AsyncClient = TypeVar("AsyncClient")
+
+
+@runtime_checkable
+class Provider(Protocol):
+    ref: ModelRef
+
+    async def respond(self, messages: Sequence[Message], params: ModelParams | None = None) -> Response:
+        """The model's answer to ``messages``; raises ProviderError when there is none."""
+        ...
+
+    def respond_sync(self, messages: Sequence[Message], params: ModelParams | None = None) -> Response:
+        """Blocking form of `respond`, for callers without an event loop."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
+    """Client setup, concurrency limit, timing and error translation for one SDK.
+
+    Subclasses say how to build a request body, send it, and read the answer. Async SDK
+    clients are made per event loop (their connection pools belong to one loop).
+    """
+
+    def __init__(
+        self, ref: ModelRef, endpoint: Endpoint, settings: ProviderSettings, registry: Registry
+    ) -> None:
+        self.ref = ref
+        self.endpoint = endpoint
+        self.settings = settings
+        self._limit = registry.limit(endpoint.name)
+        key = endpoint.api_key(registry.environ)
+        if key is None:
+            if endpoint.key_required and not settings.replay:
+                assert endpoint.key_env is not None
+                raise MissingKeyError(str(ref), endpoint.key_env)
+            key = NO_KEY
+        self._key = key
+        self._sync_client: SyncClient | None = None
+        self._async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncClient] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    # -- what subclasses provide ---------------------------------------------------------
+    @abstractmethod
+    def _new_sync_client(self, options: dict[str, Any]) -> SyncClient: ...
+
+    @abstractmethod
+    def _new_async_client(self, options: dict[str, Any]) -> AsyncClient: ...
+
+    @abstractmethod
+    def request_body(self, messages: Sequence[Message], params: ModelParams) -> dict[str, Any]:
+        """The SDK call's keyword arguments (also what the cassette matches on)."""
+
+    @abstractmethod
+    def _send_sync(self, client: SyncClient, body: dict[str, Any]) -> Any: ...
+
+    @abstractmethod
+    async def _send_async(self, client: AsyncClient, body: dict[str, Any]) -> Any: ...
+
+    @abstractmethod
+    def _parse(self, raw: Any, latency_s: float) -> Response: ...
+
+    @abstractmethod
+    def _translate(self, err: Exception) -> ProviderError | None:
+        """The ProviderError for an SDK exception, or None for anything else."""
+
+    # -- shared --------------------------------------------------------------------------
+    def _client_options(self) -> dict[str, Any]:
+        return {
+            "api_key": self._key,
+            "base_url": self.endpoint.base_url,
+            "max_retries": self.settings.effective_retries,
+            "timeout": self.settings.timeout_s,
+            "default_headers": dict(DEFAULT_HEADERS),
+        }
+
+    def _async_client(self) -> AsyncClient:
+        loop = asyncio.get_running_loop()
+        client = self._async_clients.get(loop)
+        if client is None:
+            client = self._async_clients[loop] = self._new_async_client(self._client_options())
+        return client
+
+    async def respond(self, messages: Sequence[Message], params: ModelParams | None = None) -> Response:
+        body = self.request_body(messages, params or ModelParams())
+        client = self._async_client()
+        async with self._limit.for_loop():
+            started = time.perf_counter()
+            try:
+                raw = await self._send_async(client, body)
+            except Exception as err:
+                translated = self._translate_any(err)
+                if translated is None:
+                    raise  # not an API failure (e.g. a cassette miss): the caller must see it as is
+                raise translated from err
+            latency = time.perf_counter() - started
+        return self._parse(raw, latency)
+
+    def respond_sync(self, messages: Sequence[Message], params: ModelParams | None = None) -> Response:
+        body = self.request_body(messages, params or ModelParams())
+        if self._sync_client is None:
+            self._sync_client = self._new_sync_client(self._client_options())
+        with self._limit.for_threads:
+            started = time.perf_counter()
+            try:
+                raw = self._send_sync(self._sync_client, body)
+            except Exception as err:
+                translated = self._translate_any(err)
+                if translated is None:
+                    raise
+                raise translated from err
+            latency = time.perf_counter() - started
+        return self._parse(raw, latency)
+
+    def close(self) -> None:
+        if self._sync_client is not None:
+            self._sync_client.close()  # type: ignore[attr-defined]
+            self._sync_client = None
+
+    def _translate_any(self, err: Exception) -> ProviderError | None:
+        """Our error for SDK failures; None for anything else (e.g. a cassette miss)."""
+        translated = self._translate(err)
+        if translated is None and isinstance(err, json.JSONDecodeError):
+            translated = ProviderError(
+                str(self.ref), f"the API answered with a body that is not JSON ({err})"
+            )
+        return translated
+
+    def retries_note(self, status: int | None = None) -> str:
+        """The "after N retries" note when the SDK retries this kind of failure, else ""."""
+        retried = status is None or status in (408, 409, 429) or status >= 500
+        n = self.settings.effective_retries
+        return f" after {n} retr{'y' if n == 1 else 'ies'}" if retried and n else ""
+
+    def scrub(self, text: str | None) -> str | None:
+        """Remove this provider's key from text the API sent back (errors may echo it)."""
+        if text is None or self._key == NO_KEY or len(self._key) < 8:
+            return text
+        placeholder = f"<{self.endpoint.key_env}>" if self.endpoint.key_env else "<key>"
+        return text.replace(self._key, placeholder)
+
+
+def error_message(body: object, fallback: str) -> str:
+    """The human-readable message inside an error body of either wire format."""
+    while isinstance(body, dict):
+        if isinstance(body.get("message"), str):
+            return body["message"]
+        body = body.get("error")
+    return body if isinstance(body, str) and body else fallback
+
+
+def split_system(messages: Sequence[Message], params: ModelParams) -> tuple[list[str], list[Message]]:
+    """System/developer texts (params' first, then the conversation's) and the rest."""
+    system = [params.system] if params.system else []
+    rest: list[Message] = []
+    for m in messages:
+        if m.role in ("system", "developer"):
+            system.append(m.content)
+        else:
+            rest.append(m)
+    return system, rest

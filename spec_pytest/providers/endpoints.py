@@ -1,0 +1,183 @@
+"""Named endpoints: which wire format, which base URL, which environment variable holds the key.
+
+The registry stores the NAME of the key's variable, never the key: keys are read from the
+environment at the moment a provider is built, so nothing configurable can carry a secret
+into a file, a log or a cassette.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import UnknownProviderError
+from .limits import EndpointLimit, per_worker_limit, worker_count
+from .ref import ModelRef, ProviderSettings
+
+if TYPE_CHECKING:
+    from .base import Provider
+
+Api = Literal["openai-chat", "anthropic-messages"]
+API_FAMILIES: tuple[str, ...] = ("openai-chat", "anthropic-messages")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One API a model reference's prefix can point at.
+
+    ``max_concurrency`` is the total in-flight budget for the account, across all xdist
+    workers. ``developer_role`` says whether the API understands role ``developer``
+    (elsewhere it is sent as ``system``); ``max_tokens_field`` is the request field the
+    API reads the output limit from (OpenAI's reasoning models reject ``max_tokens``).
+    """
+
+    name: str
+    api: Api
+    base_url: str
+    key_env: str | None
+    key_required: bool = True
+    max_concurrency: int = 16
+    developer_role: bool = False
+    max_tokens_field: str = "max_tokens"
+
+    def api_key(self, environ: Mapping[str, str]) -> str | None:
+        if self.key_env is None:
+            return None
+        return environ.get(self.key_env) or None
+
+
+BUILTIN_ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint(
+        "openai",
+        "openai-chat",
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+        developer_role=True,
+        max_tokens_field="max_completion_tokens",
+    ),
+    Endpoint("anthropic", "anthropic-messages", "https://api.anthropic.com", "ANTHROPIC_API_KEY"),
+    Endpoint("xai", "openai-chat", "https://api.x.ai/v1", "XAI_API_KEY"),
+    Endpoint(
+        "gemini", "openai-chat", "https://generativelanguage.googleapis.com/v1beta/openai/", "GEMINI_API_KEY"
+    ),
+    Endpoint("openrouter", "openai-chat", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
+    Endpoint(
+        "vllm",
+        "openai-chat",
+        "http://localhost:8000/v1",
+        "VLLM_API_KEY",
+        key_required=False,
+        max_concurrency=8,
+    ),
+    Endpoint(
+        "ollama", "openai-chat", "http://localhost:11434/v1", None, key_required=False, max_concurrency=4
+    ),
+)
+
+
+class Registry:
+    """Endpoints by name, and the providers (with their SDK clients) built from them.
+
+    Providers are cached per (model, settings) so that all items of a run share one
+    connection pool, and limits per endpoint so that the response model and a judge on the
+    same account share one concurrency budget.
+    """
+
+    def __init__(
+        self, endpoints: Iterable[Endpoint] = BUILTIN_ENDPOINTS, environ: Mapping[str, str] | None = None
+    ) -> None:
+        self._endpoints = {e.name: e for e in endpoints}
+        self._environ = environ
+        self._providers: dict[tuple[ModelRef, ProviderSettings], Provider] = {}
+        self._limits: dict[str, EndpointLimit] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return os.environ if self._environ is None else self._environ
+
+    def register(self, endpoint: Endpoint) -> None:
+        """Add or replace an endpoint (replacing a built-in, e.g. to go through a proxy)."""
+        with self._lock:
+            self._endpoints[endpoint.name] = endpoint
+            self._limits.pop(endpoint.name, None)
+            for key in [k for k in self._providers if k[0].provider == endpoint.name]:
+                del self._providers[key]
+
+    def declare(self, name: str, *, base_url: str, key_env: str | None, **options: Any) -> Endpoint:
+        """Register an OpenAI-compatible (or other) endpoint from configuration values."""
+        if key_env is not None and not key_env.isidentifier():
+            raise ValueError(
+                f"endpoint {name!r}: key_env must be the NAME of an environment variable, "
+                f"got something that is not one (never put the key itself in configuration)"
+            )
+        ModelRef.parse(f"{name}:x")  # the same naming rule as in model references
+        if options.get("api", "openai-chat") not in API_FAMILIES:
+            raise ValueError(f"endpoint {name!r}: api must be one of {API_FAMILIES}, got {options['api']!r}")
+        base = self._endpoints.get(name)
+        if base is not None:
+            endpoint = replace(base, base_url=base_url, key_env=key_env, **options)
+        else:
+            endpoint = Endpoint(name, options.pop("api", "openai-chat"), base_url, key_env, **options)
+        self.register(endpoint)
+        return endpoint
+
+    def endpoint(self, name: str) -> Endpoint:
+        try:
+            return self._endpoints[name]
+        except KeyError:
+            known = ", ".join(sorted(self._endpoints))
+            raise UnknownProviderError(
+                f"unknown provider {name!r}: known providers are {known}; declare an "
+                f"OpenAI-compatible endpoint with a base URL and the name of its key's variable"
+            ) from None
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._endpoints))
+
+    def key_env_vars(self) -> tuple[str, ...]:
+        """Every variable that may hold a key: what the cassette scrubber must look for."""
+        return tuple(sorted({e.key_env for e in self._endpoints.values() if e.key_env}))
+
+    def limit(self, name: str) -> EndpointLimit:
+        with self._lock:
+            lim = self._limits.get(name)
+            if lim is None:
+                total = self.endpoint(name).max_concurrency
+                lim = self._limits[name] = EndpointLimit(per_worker_limit(total, worker_count(self.environ)))
+            return lim
+
+    def provider(self, ref: str | ModelRef, settings: ProviderSettings | None = None) -> Provider:
+        """The provider for a model reference; raises MissingKeyError naming the variable."""
+        model = ModelRef.parse(ref) if isinstance(ref, str) else ref
+        settings = settings or ProviderSettings()
+        key = (model, settings)
+        with self._lock:
+            cached = self._providers.get(key)
+        if cached is not None:
+            return cached
+        endpoint = self.endpoint(model.provider)
+        built = _build(model, endpoint, settings, self)
+        with self._lock:
+            return self._providers.setdefault(key, built)
+
+    def close(self) -> None:
+        """Close the sync clients of every provider built so far."""
+        with self._lock:
+            providers = list(self._providers.values())
+            self._providers.clear()
+        for p in providers:
+            p.close()
+
+
+def _build(model: ModelRef, endpoint: Endpoint, settings: ProviderSettings, registry: Registry) -> Provider:
+    if endpoint.api == "anthropic-messages":
+        from .anthropic_messages import AnthropicMessages
+
+        return AnthropicMessages(model, endpoint, settings, registry)
+    from .openai_chat import OpenAIChat
+
+    return OpenAIChat(model, endpoint, settings, registry)

@@ -1,0 +1,115 @@
+"""OpenAI Chat Completions through the official ``openai`` SDK.
+
+Serves ``openai:`` and every OpenAI-compatible endpoint (xAI, Gemini's compatibility
+layer, OpenRouter, vLLM, Ollama); the endpoint says which dialect details apply.
+The product does not stream: a judged answer is needed whole, and recording buffers a
+stream anyway, so streaming would buy nothing but a second code path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+
+from ..response import Response, Usage
+from ..spec.model import Message
+from .base import SdkProvider, error_message
+from .errors import ProviderError, UnsupportedParameterError
+from .ref import ModelParams
+
+
+class OpenAIChat(SdkProvider[openai.OpenAI, openai.AsyncOpenAI]):
+    def _new_sync_client(self, options: dict[str, Any]) -> openai.OpenAI:
+        return openai.OpenAI(**options)
+
+    def _new_async_client(self, options: dict[str, Any]) -> openai.AsyncOpenAI:
+        return openai.AsyncOpenAI(**options)
+
+    def _role(self, role: str) -> str:
+        return "system" if role == "developer" and not self.endpoint.developer_role else role
+
+    def request_body(self, messages: Sequence[Message], params: ModelParams) -> dict[str, Any]:
+        if params.thinking_budget is not None:
+            raise UnsupportedParameterError(
+                f"{self.ref}: Chat Completions has no thinking budget; use reasoning_effort instead"
+            )
+        wire: list[dict[str, str]] = []
+        if params.system:
+            wire.append({"role": self._role(params.system_role), "content": params.system})
+        wire += [{"role": self._role(m.role), "content": m.content} for m in messages]
+        body: dict[str, Any] = {"model": self.ref.model, "messages": wire}
+        optional = {
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+            "seed": params.seed,
+            "reasoning_effort": params.reasoning_effort,
+            self.endpoint.max_tokens_field: params.max_tokens,
+        }
+        body.update({k: v for k, v in optional.items() if v is not None})
+        if params.extra_body:
+            body["extra_body"] = dict(params.extra_body)
+        return body
+
+    def _send_sync(self, client: openai.OpenAI, body: dict[str, Any]) -> ChatCompletion:
+        return client.chat.completions.create(**body)
+
+    async def _send_async(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> ChatCompletion:
+        return await client.chat.completions.create(**body)
+
+    def _parse(self, raw: ChatCompletion, latency_s: float) -> Response:
+        request_id = getattr(raw, "_request_id", None)
+        if not raw.choices:
+            raise ProviderError(str(self.ref), "the API answered with no choices", request_id=request_id)
+        choice = raw.choices[0]
+        message = choice.message
+        refusal = message.refusal
+        if refusal:
+            refused: bool | None = True
+        elif "refusal" in message.model_fields_set or choice.finish_reason == "content_filter":
+            refused = choice.finish_reason == "content_filter"
+        else:
+            refused = None  # this endpoint has no refusal signal
+        usage = Usage()
+        if raw.usage is not None:
+            details = raw.usage.completion_tokens_details
+            usage = Usage(
+                input_tokens=raw.usage.prompt_tokens,
+                output_tokens=raw.usage.completion_tokens,
+                reasoning_tokens=details.reasoning_tokens if details is not None else None,
+            )
+        return Response(
+            text=message.content or "",
+            model=raw.model,
+            finish_reason=choice.finish_reason,
+            usage=usage,
+            latency_s=latency_s,
+            refused=refused,
+            refusal_message=refusal or None,
+            request_id=request_id,
+            model_ref=str(self.ref),
+        )
+
+    def _translate(self, err: Exception) -> ProviderError | None:
+        ref = str(self.ref)
+        retries = self.retries_note()
+        if isinstance(err, openai.APITimeoutError):
+            return ProviderError(ref, f"timed out after {self.settings.timeout_s:g} s{retries}")
+        if isinstance(err, openai.APIConnectionError):
+            cause = err.__cause__ or err
+            return ProviderError(
+                ref, f"could not reach {self.endpoint.base_url}{retries}: {type(cause).__name__}"
+            )
+        if isinstance(err, openai.APIStatusError):
+            return ProviderError(
+                ref,
+                f"HTTP {err.status_code}{self.retries_note(err.status_code)}",
+                provider_message=self.scrub(error_message(err.body, err.message)),
+                status_code=err.status_code,
+                request_id=err.request_id,
+            )
+        if isinstance(err, openai.APIResponseValidationError):
+            return ProviderError(ref, f"the API's answer did not have the Chat Completions shape: {err}")
+        return None

@@ -1,0 +1,441 @@
+"""A fake LLM API on 127.0.0.1: the test double sits at the network boundary, nowhere else.
+
+The real ``openai`` and ``anthropic`` SDKs talk to it over a real socket, so what the tests
+see is the real wire traffic: headers the SDKs send, retries they make, bodies they post.
+It speaks OpenAI Chat Completions (``POST /v1/chat/completions``) and Anthropic Messages
+(``POST /v1/messages``), JSON or SSE (``"stream": true``), and is scripted per test:
+
+* ``enqueue(r1, r2, ...)``: the next requests get these replies, in order;
+* ``when(pattern, reply)``: requests whose prompt matches the regex get ``reply``;
+* ``always(reply)``: every other request gets ``reply`` (e.g. a permanent 500);
+* otherwise a deterministic answer quoting the last user message.
+
+Replies can be errors with ``Retry-After``, delays (latency, or hangs past the client's
+timeout), malformed JSON, or answers cut off mid-body / mid-stream. Every request is kept
+(`requests`) with its arrival time, and the peak number in flight is tracked.
+
+aiohttp on its own event loop in a background thread: one process, dozens of concurrent
+requests, started on an ephemeral port and stopped by the fixture.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+import itertools
+import json
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from aiohttp import web
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer. ``text=None`` means "the default answer for this prompt"."""
+
+    text: str | None = None
+    status: int = 200
+    message: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+    finish_reason: str | None = None
+    refusal: str | None = None
+    model: str | None = None
+    malformed: bool = False
+    truncate: bool = False
+
+
+def answer(text: str | None = None, **options: Any) -> Reply:
+    return Reply(text=text, **options)
+
+
+def error(
+    status: int, message: str = "loopback error", *, retry_after: float | None = None, **options: Any
+) -> Reply:
+    headers = dict(options.pop("headers", {}))
+    if retry_after is not None:
+        headers["Retry-After"] = f"{retry_after:g}"
+    return Reply(status=status, message=message, headers=headers, **options)
+
+
+def hang(seconds: float) -> Reply:
+    """Answer only after ``seconds`` (a client with a shorter timeout gives up first)."""
+    return Reply(delay=seconds)
+
+
+def malformed() -> Reply:
+    return Reply(malformed=True)
+
+
+def truncated(text: str | None = None) -> Reply:
+    """Start the answer (JSON body or SSE stream), then drop the connection mid-way."""
+    return Reply(text=text, truncate=True)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as it arrived on the socket, and the reply it was given."""
+
+    api: str
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: Any
+    raw: bytes
+    at: float
+    reply: Reply
+
+    @property
+    def prompt(self) -> str:
+        return prompt_text(self.body)
+
+
+def _flatten(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            _flatten(part.get("text", "")) if isinstance(part, dict) else str(part) for part in content
+        )
+    return ""
+
+
+def prompt_text(body: Any) -> str:
+    """System text and every message's text, one per line (what patterns match against)."""
+    if not isinstance(body, dict):
+        return ""
+    parts = [_flatten(body.get("system"))] if body.get("system") else []
+    parts += [_flatten(m.get("content")) for m in body.get("messages") or [] if isinstance(m, dict)]
+    return "\n".join(parts)
+
+
+def _last_user(body: Any) -> str:
+    if isinstance(body, dict):
+        for m in reversed(body.get("messages") or []):
+            if isinstance(m, dict) and m.get("role") == "user":
+                return _flatten(m.get("content"))
+    return ""
+
+
+class LoopbackServer:
+    #: Headers a real API sends that identify the account (the cassettes must drop them).
+    ACCOUNT_HEADERS: ClassVar[dict[str, dict[str, str]]] = {
+        "openai": {"openai-organization": "org-loopback-account", "openai-project": "proj_loopback"},
+        "anthropic": {"anthropic-organization-id": "9f0c1d2e-loopback-org"},
+    }
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[Reply] = deque()
+        self._rules: list[tuple[re.Pattern[str], Reply]] = []
+        self._fallback: Reply | None = None
+        self._requests: list[Received] = []
+        self._ids = itertools.count(1)
+        self._in_flight = 0
+        self.max_in_flight = 0
+        self.port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._stopping: asyncio.Event | None = None
+
+    # -- scripting ---------------------------------------------------------------------
+    def enqueue(self, *replies: Reply) -> None:
+        with self._lock:
+            self._queue.extend(replies)
+
+    def when(self, pattern: str, reply: Reply) -> None:
+        with self._lock:
+            self._rules.append((re.compile(pattern, re.S), reply))
+
+    def always(self, reply: Reply | None) -> None:
+        with self._lock:
+            self._fallback = reply
+
+    @property
+    def requests(self) -> list[Received]:
+        with self._lock:
+            return list(self._requests)
+
+    def _choose(self, body: Any) -> Reply:
+        with self._lock:
+            if self._queue:
+                return self._queue.popleft()
+            prompt = prompt_text(body)
+            for pattern, reply in self._rules:
+                if pattern.search(prompt):
+                    return reply
+            return self._fallback or Reply()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self.port is not None, "server not started"
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        return self.url
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> LoopbackServer:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="loopback-api", daemon=True)
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._astart(), self._loop).result(timeout=10)
+        return self
+
+    def stop(self) -> None:
+        """Close the listening socket and every connection; later requests are refused."""
+        if self._loop is None or self._thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._astop(), self._loop).result(timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
+        self._loop = self._thread = None
+
+    def __enter__(self) -> LoopbackServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    async def _astart(self) -> None:
+        self._stopping = asyncio.Event()
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._openai)
+        app.router.add_post("/v1/messages", self._anthropic)
+        app.router.add_route("*", "/{tail:.*}", self._unknown)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0, backlog=1024)
+        await site.start()
+        self.port = site.port
+
+    async def _astop(self) -> None:
+        assert self._stopping is not None and self._runner is not None
+        self._stopping.set()  # wakes hanging handlers
+        await self._runner.cleanup()
+
+    # -- request handling ----------------------------------------------------------------
+    async def _receive(self, request: web.Request, api: str) -> Received:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        reply = self._choose(body)
+        received = Received(
+            api=api,
+            method=request.method,
+            path=request.path,
+            query=request.query_string,
+            headers={k.lower(): v for k, v in request.headers.items()},
+            body=body,
+            raw=raw,
+            at=time.monotonic(),
+            reply=reply,
+        )
+        with self._lock:
+            self._requests.append(received)
+        return received
+
+    async def _wait(self, seconds: float) -> None:
+        if seconds > 0:
+            assert self._stopping is not None
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+    def _headers(self, api: str, reply: Reply) -> dict[str, str]:
+        rid = f"req_loopback_{next(self._ids)}"
+        headers = {"x-request-id" if api == "openai" else "request-id": rid}
+        headers.update(self.ACCOUNT_HEADERS[api])
+        headers["Set-Cookie"] = "__cf_bm=loopback-session-cookie; path=/; HttpOnly"
+        headers.update(reply.headers)
+        return headers
+
+    async def _openai(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, "openai")
+
+    async def _anthropic(self, request: web.Request) -> web.StreamResponse:
+        return await self._handle(request, "anthropic")
+
+    async def _handle(self, request: web.Request, api: str) -> web.StreamResponse:
+        received = await self._receive(request, api)
+        reply = received.reply
+        self._in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self._in_flight)
+        try:
+            await self._wait(reply.delay)
+            headers = self._headers(api, reply)
+            if reply.status >= 400:
+                return web.json_response(_error_body(api, reply), status=reply.status, headers=headers)
+            if reply.malformed:
+                return web.Response(
+                    text='{"id": "broken", "choi', content_type="application/json", headers=headers
+                )
+            body = received.body if isinstance(received.body, dict) else {}
+            text = reply.text if reply.text is not None else f"Loopback answer to: {_last_user(body)[:80]}"
+            model = reply.model or f"{body.get('model', 'unknown')}-2025-01-01"
+            build = _openai_events if api == "openai" else _anthropic_events
+            if body.get("stream"):
+                return await self._stream(request, headers, build(body, reply, text, model), reply.truncate)
+            final = (_openai_json if api == "openai" else _anthropic_json)(body, reply, text, model)
+            return await self._json(request, headers, final, reply.truncate)
+        finally:
+            self._in_flight -= 1
+
+    async def _json(
+        self, request: web.Request, headers: dict[str, str], data: dict[str, Any], truncate: bool
+    ) -> web.StreamResponse:
+        payload = json.dumps(data).encode()
+        gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+        if gzipped:
+            payload = gzip.compress(payload)
+            headers["Content-Encoding"] = "gzip"
+        if not truncate:
+            return web.Response(body=payload, headers=headers, content_type="application/json")
+        response = web.StreamResponse(headers=headers)
+        response.content_type = "application/json"
+        response.content_length = len(payload)
+        await response.prepare(request)
+        await response.write(payload[: len(payload) // 2])
+        _drop_connection(request)
+        return response
+
+    async def _stream(
+        self, request: web.Request, headers: dict[str, str], events: list[bytes], truncate: bool
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers={**headers, "Cache-Control": "no-cache"})
+        response.content_type = "text/event-stream"
+        await response.prepare(request)
+        for event in events[: len(events) // 2] if truncate else events:
+            await response.write(event)
+        if truncate:
+            _drop_connection(request)
+            return response
+        await response.write_eof()
+        return response
+
+    async def _unknown(self, request: web.Request) -> web.Response:
+        await self._receive(request, "other")
+        return web.json_response({"error": {"message": f"no route {request.path}"}}, status=404)
+
+
+def _drop_connection(request: web.Request) -> None:
+    """Close the socket under a half-sent answer, as a crashed upstream would."""
+    if request.transport is not None:
+        request.transport.abort()
+
+
+def _error_body(api: str, reply: Reply) -> dict[str, Any]:
+    kind = {429: "rate_limit_error", 500: "api_error", 400: "invalid_request_error"}.get(
+        reply.status, "error"
+    )
+    if api == "anthropic":
+        return {"type": "error", "error": {"type": kind, "message": reply.message}}
+    return {"error": {"message": reply.message, "type": kind, "code": None, "param": None}}
+
+
+def _tokens(text: str) -> int:
+    return len(text) // 4 + 1
+
+
+def _openai_json(body: dict[str, Any], reply: Reply, text: str, model: str) -> dict[str, Any]:
+    prompt = prompt_text(body)
+    message = {
+        "role": "assistant",
+        "content": None if reply.refusal else text,
+        "refusal": reply.refusal,
+    }
+    return {
+        "id": "chatcmpl-loopback",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason or "stop"}],
+        "usage": {
+            "prompt_tokens": _tokens(prompt),
+            "completion_tokens": _tokens(text),
+            "total_tokens": _tokens(prompt) + _tokens(text),
+        },
+    }
+
+
+def _anthropic_json(body: dict[str, Any], reply: Reply, text: str, model: str) -> dict[str, Any]:
+    stop = reply.finish_reason or ("refusal" if reply.refusal else "end_turn")
+    return {
+        "id": "msg_loopback",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": reply.refusal or text}],
+        "stop_reason": stop,
+        "stop_sequence": None,
+        "usage": {"input_tokens": _tokens(prompt_text(body)), "output_tokens": _tokens(text)},
+    }
+
+
+def _pieces(text: str) -> list[str]:
+    return re.findall(r".{1,12}", text, re.S) or [""]
+
+
+def _openai_events(body: dict[str, Any], reply: Reply, text: str, model: str) -> list[bytes]:
+    def chunk(delta: dict[str, Any], finish: str | None) -> bytes:
+        data = {
+            "id": "chatcmpl-loopback",
+            "object": "chat.completion.chunk",
+            "created": 1_700_000_000,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        return f"data: {json.dumps(data)}\n\n".encode()
+
+    events = [chunk({"role": "assistant", "content": ""}, None)]
+    events += [chunk({"content": piece}, None) for piece in _pieces(text)]
+    events.append(chunk({}, reply.finish_reason or "stop"))
+    return [*events, b"data: [DONE]\n\n"]
+
+
+def _anthropic_events(body: dict[str, Any], reply: Reply, text: str, model: str) -> list[bytes]:
+    def event(name: str, data: dict[str, Any]) -> bytes:
+        return f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
+
+    start = _anthropic_json(body, reply, "", model)
+    start.update(content=[], stop_reason=None)
+    events = [
+        event("message_start", {"message": start}),
+        event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}}),
+    ]
+    events += [
+        event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": piece}})
+        for piece in _pieces(text)
+    ]
+    events += [
+        event("content_block_stop", {"index": 0}),
+        event(
+            "message_delta",
+            {
+                "delta": {"stop_reason": reply.finish_reason or "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": _tokens(text)},
+            },
+        ),
+        event("message_stop", {}),
+    ]
+    return events
