@@ -1,34 +1,43 @@
-"""The pytest adapter: spec files become collectors, cases become items. Nothing else lives here.
+"""The pytest adapter: options, ini keys, fixtures and session hooks. Nothing else lives here.
 
-Loading, validation and case expansion are library code (`spec_pytest.spec`,
-`spec_pytest.case`); this module maps them onto pytest's nodes, options and markers.
+Spec files become nodes in `spec_pytest.items`; asking, judging and deciding happen in the
+library (`spec_pytest.run`), results, the gate and the summary too. This module only maps
+pytest's configuration and lifecycle onto them.
 """
 
 from __future__ import annotations
 
-import re
+import importlib.util
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
-from spec_pytest.case import Case, CaseError, check_model_ref, expand
-from spec_pytest.spec import SpecError, load_spec
-from spec_pytest.spec.model import Spec
-
-try:  # pytest >= 9.1 keeps node ids structured; an item's params must be set, not left in its name
-    from _pytest.nodeid import NodeId
-except ImportError:  # pragma: no cover - older pytest builds the id from the name alone
-    NodeId = None  # type: ignore[assignment,misc]
+from spec_pytest.ask import AskSettings, declare_endpoints
+from spec_pytest.case import CaseError, check_model_ref
+from spec_pytest.cassettes import RecordMode, resolve_record_mode
+from spec_pytest.gate import Baseline, BaselineError, GateReport, compare
+from spec_pytest.items import SpecFile, SpecItem, rerecord_command
+from spec_pytest.providers import Registry
+from spec_pytest.results import ResultsWriter, read_results
+from spec_pytest.run import INCONCLUSIVE_POLICIES, RunSettings
+from spec_pytest.summary import summary_lines
 
 SPEC_PATHS = pytest.StashKey[list[Path]]()
-_MARKER_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+RUN = pytest.StashKey[RunSettings]()
+RESULTS = pytest.StashKey[Path]()
+WRITER = pytest.StashKey[ResultsWriter]()
+GATE = pytest.StashKey[GateReport]()
+RECORD_MODES = [m.value for m in RecordMode]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("spec-pytest", "spec-pytest: test models against their behaviour specs")
-    group.addoption(
+    add = group.addoption
+    add(
         "--spec",
         action="append",
         default=[],
@@ -37,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="spec file to turn into tests (repeatable). A bare name such as openai_modelspec "
         "is also looked up in the suites directory (ini spec_suites_dir).",
     )
-    group.addoption(
+    add(
         "--model",
         action="append",
         default=[],
@@ -45,7 +54,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="spec_models",
         help="model to ask, e.g. openai:gpt-4.1 (repeatable; default: the spec's defaults.models)",
     )
-    group.addoption(
+    add(
         "--samples",
         type=int,
         default=None,
@@ -53,28 +62,187 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="spec_samples",
         help="ask each model N times per scenario (default: the spec's defaults.samples, else 1)",
     )
+    add(
+        "--model-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="spec_model_params",
+        help="request parameter for every model, over the spec's (e.g. temperature=0, max_tokens=800)",
+    )
+    add(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="PROVIDER:MODEL",
+        dest="spec_judges",
+        help="judge model (repeatable: several form a panel; default: the spec's defaults.judges)",
+    )
+    add(
+        "--inconclusive",
+        choices=INCONCLUSIVE_POLICIES,
+        default="fail",
+        dest="spec_inconclusive",
+        help="what an item whose judges reach no majority becomes (default: fail; never a pass)",
+    )
+    if importlib.util.find_spec("pytest_recording") is None:
+        # pytest-recording registers the same option with the same vocabulary; share it.
+        add(
+            "--record-mode",
+            choices=RECORD_MODES,
+            default=None,
+            dest="record_mode",
+            help="cassette record mode: none | once | new_episodes | all | rewrite "
+            "(default: once, or none when the CI environment variable is set)",
+        )
+    add(
+        "--judge-record-mode",
+        choices=RECORD_MODES,
+        default=None,
+        dest="spec_judge_record_mode",
+        help="record mode for judge exchanges only (default: --record-mode); rewrite re-judges "
+        "recorded answers without asking the models again",
+    )
+    add(
+        "--cassette-dir",
+        default=None,
+        metavar="DIR",
+        dest="spec_cassette_dir",
+        help="where cassettes live (default: ini spec_cassette_dir, else cassettes/ under the rootdir)",
+    )
+    add(
+        "--results",
+        default=None,
+        metavar="PATH",
+        dest="spec_results",
+        help="append one JSON record per item to PATH (emptied at the start of the run)",
+    )
+    add(
+        "--baseline",
+        default=None,
+        metavar="FILE",
+        dest="spec_baseline",
+        help="gate against this baseline: exit non-zero when regressions exceed --max-regressions",
+    )
+    add(
+        "--max-regressions",
+        type=int,
+        default=0,
+        metavar="N",
+        dest="spec_max_regressions",
+        help="regressions tolerated by the --baseline gate (default 0)",
+    )
+    add(
+        "--save-baseline",
+        default=None,
+        metavar="FILE",
+        dest="spec_save_baseline",
+        help="bless this run: write its results as a baseline to FILE",
+    )
+    add(
+        "--disagreement-threshold",
+        type=float,
+        default=1.5,
+        metavar="D",
+        dest="spec_threshold",
+        help="cross-model disagreement (std of positions) from which a scenario is a likely spec gap",
+    )
     parser.addini("spec_files", "spec files collected as if given with --spec", type="paths", default=[])
     parser.addini("spec_suites_dir", "directory where bare --spec names are looked up", default="spec_suites")
+    parser.addini("spec_cassette_dir", "where cassettes live (default: cassettes)", default="cassettes")
+    parser.addini(
+        "spec_endpoints",
+        "extra endpoints, one per line: NAME BASE_URL [KEY_ENV_NAME]",
+        type="linelist",
+        default=[],
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _check_options(config)
+    paths = [_find_spec(config, name) for name in config.getoption("spec_files")]
+    paths += [Path(p).resolve() for p in config.getini("spec_files")]
+    config.stash[SPEC_PATHS] = list(dict.fromkeys(paths))
+    config.stash[RUN] = _run_settings(config)
+    _open_results(config)
+    if config.getoption("spec_files"):
+        _select_spec_args(config, config.stash[SPEC_PATHS])
+
+
+def _check_options(config: pytest.Config) -> None:
     samples = config.getoption("spec_samples")
     if samples is not None and samples < 1:
         raise pytest.UsageError(f"--samples must be at least 1, got {samples}")
-    for ref in config.getoption("spec_models"):
-        try:
-            check_model_ref(ref)
-        except CaseError as exc:
-            raise pytest.UsageError(f"--model: {exc}") from None
-    paths = [_find_spec(config, name) for name in config.getoption("spec_files")]
-    paths += [Path(p).resolve() for p in config.getini("spec_files")]
-    paths = list(dict.fromkeys(paths))
-    config.stash[SPEC_PATHS] = paths
-    if not config.getoption("spec_files"):
-        return
-    # `pytest --spec=X` alone runs the spec, not the whole default test tree; with explicit
-    # paths on the command line, the spec runs beside them, unless a node id already names
-    # (part of) the spec file: then only that part runs.
+    if config.getoption("spec_max_regressions") < 0:
+        raise pytest.UsageError("--max-regressions must be 0 or more")
+    for option in ("spec_models", "spec_judges"):
+        for ref in config.getoption(option):
+            try:
+                check_model_ref(ref)
+            except CaseError as exc:
+                raise pytest.UsageError(f"--{option.removeprefix('spec_').rstrip('s')}: {exc}") from None
+
+
+def _run_settings(config: pytest.Config) -> RunSettings:
+    try:
+        mode = resolve_record_mode(config.getoption("record_mode", None))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--record-mode: {exc}") from None
+    judge_mode = config.getoption("spec_judge_record_mode")
+    cassettes = config.getoption("spec_cassette_dir") or config.getini("spec_cassette_dir")
+    root = Path(cassettes) if Path(cassettes).is_absolute() else config.rootpath / cassettes
+    params: dict[str, Any] = {}
+    for item in config.getoption("spec_model_params"):
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise pytest.UsageError(f"--model-param {item!r}: expected KEY=VALUE, e.g. temperature=0")
+        params[key.strip()] = yaml.safe_load(value)
+    ask = AskSettings(
+        cassette_dir=root,
+        record_mode=mode,
+        registry=Registry(),
+        params=params,
+        rerecord_hint=lambda case: rerecord_command(config, case, "--record-mode=rewrite"),
+    )
+    return RunSettings(
+        ask=ask,
+        judges=tuple(config.getoption("spec_judges")),
+        judge_record_mode=RecordMode(judge_mode) if judge_mode else None,
+        inconclusive=config.getoption("spec_inconclusive"),
+        judge_hint=lambda case: rerecord_command(config, case, "--judge-record-mode=rewrite"),
+    )
+
+
+def _open_results(config: pytest.Config) -> None:
+    """Every process appends to one results file: the user's --results, else a private one."""
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        path = Path(worker["spec_results"])
+    else:
+        chosen = config.getoption("spec_results")
+        path = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="spec-pytest-")) / "results.jsonl"
+        ResultsWriter.start(path)
+    config.stash[RESULTS] = path
+    config.stash[WRITER] = ResultsWriter(path)
+
+
+def pytest_configure_node(node: Any) -> None:
+    """xdist: tell each worker which results file to append to."""
+    node.workerinput["spec_results"] = str(node.config.stash[RESULTS])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    writer = config.stash.get(WRITER, None)
+    if writer is not None:
+        writer.close()
+    run = config.stash.get(RUN, None)
+    if run is not None:
+        run.ask.registry.close()
+
+
+def _select_spec_args(config: pytest.Config, paths: list[Path]) -> None:
+    """`pytest --spec=X` alone runs the spec, not the default test tree; with explicit paths on
+    the command line the spec runs beside them, unless a node id already names (part of) it."""
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args = [str(p) for p in paths]
         return
@@ -101,115 +269,96 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile |
     return None
 
 
-class SpecFile(pytest.File):
-    """A spec file: loads and validates it, then groups its cases by conflict."""
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not config.stash.get(SPEC_PATHS, None):
+        return []
+    from spec_pytest.preflight import preflight_lines
 
-    def collect(self) -> Iterator[pytest.Collector]:
-        spec = load_spec(self.path)
-        cases = list(
-            expand(spec, self.config.getoption("spec_models"), self.config.getoption("spec_samples"))
-        )
-        groups: dict[str, list[Case]] = {}
-        for case in cases:
-            groups.setdefault(case.group, []).append(case)
-        markers = _Markers(self.config, spec)
-        for name, members in groups.items():
-            yield CaseGroup.from_parent(self, name=name, cases=members, markers=markers)
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
-        if isinstance(excinfo.value, (SpecError, CaseError)):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)  # type: ignore[return-value]
+    run = config.stash[RUN]
+    return preflight_lines(
+        run,
+        config.stash[SPEC_PATHS],
+        config.getoption("spec_models"),
+        config.getoption("spec_samples"),
+        config.getini("spec_endpoints"),
+    )
 
 
-class CaseGroup(pytest.Collector):
-    """The scenarios of one conflict (or value pair, or principle), as a level in test ids."""
-
-    def __init__(self, *, cases: list[Case], markers: _Markers, **kwargs: Any):
-        super().__init__(**kwargs)
-        self._cases = cases
-        self._markers = markers
-
-    def collect(self) -> Iterator[SpecItem]:
-        structured = NodeId is not None and isinstance(getattr(self, "id", None), NodeId)
-        for case in self._cases:
-            extra = {"nodeid": self.id.child(case.scenario.id).with_params(case.params)} if structured else {}
-            item = SpecItem.from_parent(self, name=case.name, case=case, **extra)
-            self._markers.apply(item, case)
-            yield item
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if isinstance(item, SpecItem):
+        record = item.record_after(call, report)
+        if record is not None:
+            item.config.stash[WRITER].append(record)
+    return report
 
 
-class SpecItem(pytest.Item):
-    """One case: a scenario asked of one model once, judged against its expectation."""
-
-    def __init__(self, *, case: Case, **kwargs: Any):
-        super().__init__(**kwargs)
-        self.case = case
-
-    def runtest(self) -> None:
-        raise NotRunnableYet(
-            "spec-pytest cannot ask models yet: providers and cassettes (issue #4) and judges "
-            "(issue #5) are still to come; use --collect-only to list the cases"
-        )
-
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
-        if isinstance(excinfo.value, NotRunnableYet):
-            return str(excinfo.value)
-        return super().repr_failure(excinfo)  # type: ignore[return-value]
-
-    def reportinfo(self) -> tuple[Path, int, str]:
-        scenario = self.case.scenario
-        return (
-            scenario.location.path,
-            scenario.location.line - 1,
-            f"{self.case.spec.id}::{self.case.group}::{self.name}",
-        )
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or not config.stash.get(SPEC_PATHS, None):
+        return
+    records = read_results([config.stash[RESULTS]])
+    saving = config.getoption("spec_save_baseline")
+    if saving:
+        Baseline.from_records(records, sources=[str(config.stash[RESULTS])]).save(saving)
+    baseline = config.getoption("spec_baseline")
+    if baseline:
+        try:
+            gate = compare(
+                Baseline.load(baseline),
+                records,
+                config.getoption("spec_max_regressions"),
+                baseline_name=str(baseline),
+            )
+        except BaselineError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.stash[GATE] = gate
+        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED if gate.exit_failed else pytest.ExitCode.OK
 
 
-class NotRunnableYet(Exception):
-    """Running items needs providers and judges, which this version does not have."""
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not config.stash.get(SPEC_PATHS, None):
+        return
+    records = read_results([config.stash[RESULTS]])
+    lines = summary_lines(records, config.getoption("spec_threshold"))
+    gate = config.stash.get(GATE, None)
+    if gate is not None:
+        lines += gate.summary_lines()
+    if config.getoption("spec_results"):
+        lines.append(f"results: {config.stash[RESULTS]}")
+    if config.getoption("spec_save_baseline"):
+        lines.append(f"baseline saved: {config.getoption('spec_save_baseline')}")
+    if lines:
+        terminalreporter.write_sep("=", "spec-pytest")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
-class _Markers:
-    """Registers and applies the markers of one spec: values, principles, level, nudge, conflict.
+@pytest.fixture
+def judge(pytestconfig: pytest.Config) -> Any:
+    """Judge text from an ordinary test: `judge(text, spec=..., scenario=...) -> Verdict`.
 
-    Registering them (rather than only setting them) lets `--strict-markers` runs use `-m`.
-    One decorator per name is built once and shared by every item carrying it.
+    `spec` is a path, a bare suite name (looked up like --spec) or a loaded Spec. Uses the
+    run's --judge panel (else the spec's defaults.judges), cassettes and record mode.
     """
+    from spec_pytest.judge import TextJudge
+    from spec_pytest.spec.load import load_spec_cached
+    from spec_pytest.spec.model import Spec
 
-    def __init__(self, config: pytest.Config, spec: Spec):
-        self.config = config
-        self.spec = spec
-        self._decorators: dict[str, pytest.MarkDecorator] = {}
-        self._by_scenario: dict[str, list[pytest.MarkDecorator]] = {}
+    run = pytestconfig.stash[RUN]
+    text_judge = TextJudge(
+        run.ask.cassette_dir,
+        judges=run.judges,
+        record_mode=run.judge_record_mode or run.ask.record_mode,
+        registry=run.ask.registry,
+        rerecord_hint="re-run this test with --judge-record-mode=rewrite",
+    )
 
-    def _decorator(self, kind: str, ident: str) -> pytest.MarkDecorator:
-        name = f"{kind}_{_MARKER_UNSAFE.sub('_', ident)}"
-        decorator = self._decorators.get(name)
-        if decorator is None:
-            self.config.addinivalue_line("markers", f"{name}: spec-pytest {kind} '{ident}'")
-            decorator = self._decorators[name] = getattr(pytest.mark, name)
-        return decorator
+    def judge_text(response: Any, *, spec: Any, **options: Any) -> Any:
+        loaded = spec if isinstance(spec, Spec) else load_spec_cached(_find_spec(pytestconfig, str(spec)))
+        declare_endpoints(run.ask.registry, [loaded], pytestconfig.getini("spec_endpoints"))
+        return text_judge(response, spec=loaded, **options)
 
-    def apply(self, item: SpecItem, case: Case) -> None:
-        scenario = case.scenario
-        decorators = self._by_scenario.get(scenario.id)
-        if decorators is None:
-            decorators = [self._decorator("spec", self.spec.id)]
-            if scenario.conflict is not None:
-                decorators.append(self._decorator("conflict", scenario.conflict))
-            for value in scenario.values or ():
-                decorators.append(self._decorator("value", value))
-            for principle in self.spec.principles_of(scenario):
-                decorators.append(self._decorator("principle", principle))
-            level = self.spec.level_of(scenario)
-            if level is not None:
-                decorators.append(self._decorator("level", level))
-            if scenario.nudge is not None:
-                decorators.append(self._decorator("nudge", scenario.nudge))
-            self._by_scenario[scenario.id] = decorators
-        for decorator in decorators:
-            item.add_marker(decorator)
-        item.extra_keyword_matches.update(
-            [*(scenario.values or ()), *self.spec.principles_of(scenario), case.model]
-        )
+    return judge_text

@@ -125,16 +125,17 @@ def test_usage_errors(pytester, suite, args, message):
     assert message in result.stderr.str()
 
 
-def test_running_an_item_says_in_one_line_why_it_cannot_run_yet(pytester, suite):
+def test_running_without_keys_or_cassettes_is_an_error_per_item_never_a_pass(pytester, suite, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     result = pytester.runpytest("--spec=example_suite.yaml", "-k", "mayor-phone")
-    result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["spec-pytest cannot ask models yet: providers and cassettes (issue #4)*"])
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["openai:gpt-4.1: no API key: set the environment variable OPENAI_API_KEY*"])
     assert "Traceback" not in result.stdout.str()
 
 
 def test_collection_under_xdist(pytester, suite):
     result = pytester.runpytest("--spec=example_suite.yaml", "-n", "2", "-m", "value_personal_privacy")
-    result.assert_outcomes(failed=3)
+    result.assert_outcomes(errors=3)
     bad = pytester.path / "bad.yaml"
     bad.write_text("spec: bad\nlevels: [root]\nprinciples: []\n", encoding="utf-8")
     result = pytester.runpytest("--spec=bad.yaml", "-n", "2")
@@ -146,7 +147,7 @@ def test_collection_under_xdist(pytester, suite):
 def test_rerun_by_node_id_and_last_failed(pytester, suite):
     node = "example_suite.yaml::flattering-critique::startup-pitch[openai:gpt-4.1-s0]"
     result = pytester.runpytest("--spec=example_suite.yaml", node)
-    result.assert_outcomes(failed=1)
+    result.assert_outcomes(errors=1)
     result = pytester.runpytest("--spec=example_suite.yaml", "--lf", "--collect-only", "-q")
     assert collected(result) == [node]
 

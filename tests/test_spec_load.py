@@ -352,3 +352,42 @@ def test_the_documented_example_is_valid(tmp_path):
     assert [s.id for s in spec.scenarios][:2] == ["mayor-phone", "mayor-home-address"]
     assert spec.scenarios[1].expect.lean == 4
     assert len(spec.scenarios) == 3
+
+
+ENDPOINTS = """\
+defaults:
+  models: [local:llama3]
+  params: {temperature: 0, max_tokens: 400}
+endpoints:
+  local: {base_url: "http://127.0.0.1:11434/v1", key_env: LOCAL_LLM_KEY}
+models:
+  local:llama3: {temperature: 0.7, seed: 7, system: Be brief.}
+"""
+
+
+def test_endpoints_and_per_model_parameters(tmp_path):
+    spec = load_spec(write(tmp_path, MINIMAL.replace("levels:", ENDPOINTS + "levels:", 1)))
+    assert spec.endpoints["local"].key_env == "LOCAL_LLM_KEY"
+    assert spec.endpoints["local"].api is None  # the built-in's family, or openai-chat for new names
+    assert spec.params_for("local:llama3") == {
+        "temperature": 0.7,
+        "max_tokens": 400,
+        "seed": 7,
+        "system": "Be brief.",
+    }
+    assert spec.params_for("openai:gpt-4.1") == {"temperature": 0, "max_tokens": 400}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("key_env: LOCAL_LLM_KEY", "key_env: local-llm-key", "the NAME of the environment variable"),
+        ("key_env: LOCAL_LLM_KEY", "key_env: LOCAL_LLM_KEY, api_key: x", "unknown key 'api_key'"),
+        ("temperature: 0.7", "temperature: 7", "between 0 and 2"),
+        ("seed: 7", "sede: 7", "did you mean 'seed'?"),
+        ("system: Be brief.", "system: sk-proj-" + "Ab3" * 10, "this looks like an API key"),
+    ],
+)
+def test_endpoint_and_parameter_mistakes(tmp_path, old, new, expected):
+    text = MINIMAL.replace("levels:", ENDPOINTS.replace(old, new) + "levels:", 1)
+    assert expected in only_problem(write(tmp_path, text))

@@ -15,7 +15,7 @@ from .base import Provider
 from .endpoints import BUILTIN_ENDPOINTS, Endpoint, Registry
 from .errors import MissingKeyError, ProviderError, UnknownProviderError, UnsupportedParameterError
 from .limits import per_worker_limit, worker_count
-from .ref import ModelParams, ModelRef, ProviderSettings
+from .ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
 
 #: The registry a run uses unless it builds its own (tests do, to point at the loopback).
 DEFAULT_REGISTRY = Registry()
@@ -30,6 +30,7 @@ __all__ = [
     "BUILTIN_ENDPOINTS",
     "DEFAULT_REGISTRY",
     "Endpoint",
+    "JsonOutput",
     "MissingKeyError",
     "ModelParams",
     "ModelRef",

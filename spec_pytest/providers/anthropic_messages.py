@@ -19,7 +19,7 @@ from ..response import Response, Usage
 from ..spec.model import Message
 from .base import SdkProvider, error_message, split_system
 from .errors import ProviderError, UnsupportedParameterError
-from .ref import ModelParams
+from .ref import JsonOutput, ModelParams
 
 #: Sent when the spec sets no max_tokens: the API requires one.
 DEFAULT_MAX_TOKENS = 4096
@@ -32,7 +32,9 @@ class AnthropicMessages(SdkProvider[anthropic.Anthropic, anthropic.AsyncAnthropi
     def _new_async_client(self, options: dict[str, Any]) -> anthropic.AsyncAnthropic:
         return anthropic.AsyncAnthropic(**options)
 
-    def request_body(self, messages: Sequence[Message], params: ModelParams) -> dict[str, Any]:
+    def request_body(
+        self, messages: Sequence[Message], params: ModelParams, output: JsonOutput | None = None
+    ) -> dict[str, Any]:
         if params.seed is not None:
             raise UnsupportedParameterError(f"{self.ref}: the Messages API has no seed; remove `seed`")
         system, rest = split_system(messages, params)
@@ -45,8 +47,14 @@ class AnthropicMessages(SdkProvider[anthropic.Anthropic, anthropic.AsyncAnthropi
             body["system"] = "\n\n".join(system)
         if params.thinking_budget is not None:
             body["thinking"] = {"type": "enabled", "budget_tokens": params.thinking_budget}
+        output_config: dict[str, Any] = {}
         if params.reasoning_effort is not None:
-            body["output_config"] = {"effort": params.reasoning_effort}
+            output_config["effort"] = params.reasoning_effort
+        if output is not None:
+            # Structured outputs: the answer arrives as one text block holding the JSON.
+            output_config["format"] = {"type": "json_schema", "schema": dict(output.schema)}
+        if output_config:
+            body["output_config"] = output_config
         # This SDK has no typed sampling arguments any more; the API fields still exist for
         # the models that take them, so they travel as extra body fields.
         sampling = {"temperature": params.temperature, "top_p": params.top_p}

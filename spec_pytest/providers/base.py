@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_check
 from ..response import Response
 from ..spec.model import Message
 from .errors import MissingKeyError, ProviderError
-from .ref import ModelParams, ModelRef, ProviderSettings
+from .ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
 
 if TYPE_CHECKING:
     from .endpoints import Endpoint, Registry
@@ -37,11 +37,27 @@ AsyncClient = TypeVar("AsyncClient")
 class Provider(Protocol):
     ref: ModelRef
 
-    async def respond(self, messages: Sequence[Message], params: ModelParams | None = None) -> Response:
-        """The model's answer to ``messages``; raises ProviderError when there is none."""
+    async def respond(
+        self,
+        messages: Sequence[Message],
+        params: ModelParams | None = None,
+        *,
+        output: JsonOutput | None = None,
+    ) -> Response:
+        """The model's answer to ``messages``; raises ProviderError when there is none.
+
+        With ``output``, the answer's text is one JSON object asked for through the API's
+        structured outputs (see `JsonOutput`).
+        """
         ...
 
-    def respond_sync(self, messages: Sequence[Message], params: ModelParams | None = None) -> Response:
+    def respond_sync(
+        self,
+        messages: Sequence[Message],
+        params: ModelParams | None = None,
+        *,
+        output: JsonOutput | None = None,
+    ) -> Response:
         """Blocking form of `respond`, for callers without an event loop."""
         ...
 
@@ -82,7 +98,9 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
     def _new_async_client(self, options: dict[str, Any]) -> AsyncClient: ...
 
     @abstractmethod
-    def request_body(self, messages: Sequence[Message], params: ModelParams) -> dict[str, Any]:
+    def request_body(
+        self, messages: Sequence[Message], params: ModelParams, output: JsonOutput | None = None
+    ) -> dict[str, Any]:
         """The SDK call's keyword arguments (also what the cassette matches on)."""
 
     @abstractmethod
@@ -115,8 +133,14 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
             client = self._async_clients[loop] = self._new_async_client(self._client_options())
         return client
 
-    async def respond(self, messages: Sequence[Message], params: ModelParams | None = None) -> Response:
-        body = self.request_body(messages, params or ModelParams())
+    async def respond(
+        self,
+        messages: Sequence[Message],
+        params: ModelParams | None = None,
+        *,
+        output: JsonOutput | None = None,
+    ) -> Response:
+        body = self.request_body(messages, params or ModelParams(), output)
         client = self._async_client()
         async with self._limit.for_loop():
             started = time.perf_counter()
@@ -130,8 +154,14 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
             latency = time.perf_counter() - started
         return self._parse(raw, latency)
 
-    def respond_sync(self, messages: Sequence[Message], params: ModelParams | None = None) -> Response:
-        body = self.request_body(messages, params or ModelParams())
+    def respond_sync(
+        self,
+        messages: Sequence[Message],
+        params: ModelParams | None = None,
+        *,
+        output: JsonOutput | None = None,
+    ) -> Response:
+        body = self.request_body(messages, params or ModelParams(), output)
         if self._sync_client is None:
             self._sync_client = self._new_sync_client(self._client_options())
         with self._limit.for_threads:

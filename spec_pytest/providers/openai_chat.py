@@ -18,7 +18,7 @@ from ..response import Response, Usage
 from ..spec.model import Message
 from .base import SdkProvider, error_message
 from .errors import ProviderError, UnsupportedParameterError
-from .ref import ModelParams
+from .ref import JsonOutput, ModelParams
 
 
 class OpenAIChat(SdkProvider[openai.OpenAI, openai.AsyncOpenAI]):
@@ -31,7 +31,9 @@ class OpenAIChat(SdkProvider[openai.OpenAI, openai.AsyncOpenAI]):
     def _role(self, role: str) -> str:
         return "system" if role == "developer" and not self.endpoint.developer_role else role
 
-    def request_body(self, messages: Sequence[Message], params: ModelParams) -> dict[str, Any]:
+    def request_body(
+        self, messages: Sequence[Message], params: ModelParams, output: JsonOutput | None = None
+    ) -> dict[str, Any]:
         if params.thinking_budget is not None:
             raise UnsupportedParameterError(
                 f"{self.ref}: Chat Completions has no thinking budget; use reasoning_effort instead"
@@ -49,6 +51,11 @@ class OpenAIChat(SdkProvider[openai.OpenAI, openai.AsyncOpenAI]):
             self.endpoint.max_tokens_field: params.max_tokens,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
+        if output is not None:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": output.name, "strict": True, "schema": dict(output.schema)},
+            }
         if params.extra_body:
             body["extra_body"] = dict(params.extra_body)
         return body

@@ -72,6 +72,21 @@ class ModelParams:
 
 
 @dataclass(frozen=True, slots=True)
+class JsonOutput:
+    """Ask for one JSON object that follows ``schema`` (the APIs' structured outputs).
+
+    A request option, not a per-model parameter: the caller (a judge) knows the shape of
+    the answer it needs, the model configuration does not. Each API family maps it to its
+    own field (OpenAI ``response_format`` with a strict ``json_schema``, Anthropic
+    ``output_config.format``); the answer's text is then the JSON, still to be validated
+    by the caller, since neither API enforces every constraint a schema can state.
+    """
+
+    name: str
+    schema: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
 class ProviderSettings:
     """How to talk to the API, as opposed to what to ask it.
 

@@ -18,6 +18,35 @@ from spec_pytest.spec.references import build_spec
 BANK_SUFFIXES = (".yaml", ".yml", ".jsonl")
 
 
+_CACHE: dict[Path, tuple[tuple[tuple[int, int], ...], Spec]] = {}
+
+
+def load_spec_cached(path: str | Path) -> Spec:
+    """`load_spec`, reusing the last result while none of the spec's files has changed.
+
+    A pytest run reads each spec twice in one process (the header's preflight, then
+    collection); large suites should not pay the schema check twice.
+    """
+    key = Path(path).resolve()
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] == _stamps(hit[1].files):
+        return hit[1]
+    spec = load_spec(key)
+    _CACHE[key] = (_stamps(spec.files), spec)
+    return spec
+
+
+def _stamps(files: tuple[Path, ...]) -> tuple[tuple[int, int], ...]:
+    stamps = []
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:
+            return ()
+        stamps.append((stat.st_mtime_ns, stat.st_size))
+    return tuple(stamps)
+
+
 def load_spec(path: str | Path) -> Spec:
     """Read, validate and cross-check a spec file and everything it includes."""
     path = Path(path).resolve()

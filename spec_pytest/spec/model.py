@@ -148,6 +148,18 @@ class Defaults:
     models: tuple[str, ...] = ()
     judges: tuple[str, ...] = ()
     samples: int = 1
+    params: dict[str, object] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointDecl:
+    """An API declared by the spec: `NAME:model` asks it. Holds the key's variable NAME only."""
+
+    name: str
+    base_url: str
+    key_env: str | None = None
+    api: str | None = None  # None: the built-in endpoint's family, else openai-chat
+    max_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,12 @@ class Spec:
     description: str | None = None
     license: str | None = None
     files: tuple[Path, ...] = ()  # the spec file and every bank it includes
+    endpoints: dict[str, EndpointDecl] = field(default_factory=dict)
+    model_params: dict[str, dict[str, object]] = field(default_factory=dict)
+
+    def params_for(self, model: str) -> dict[str, object]:
+        """Request parameters for `model`: its own (`models:`) over `defaults.params`."""
+        return {**self.defaults.params, **self.model_params.get(model, {})}
 
     def level_of(self, scenario: Scenario) -> str | None:
         """The highest authority level among the principles a scenario touches."""

@@ -22,6 +22,7 @@ from spec_pytest.spec.model import (
     Because,
     Conflict,
     Defaults,
+    EndpointDecl,
     Example,
     Expectation,
     LabelledResponse,
@@ -106,6 +107,15 @@ def build_spec(main: Document, scenarios: list[Placed], files: tuple[Path, ...])
             )
         )
 
+    for section in ("endpoints", "models", "defaults"):
+        for where, text in _strings(data.get(section), (section,)):
+            if _KEY_SHAPED.search(text):
+                problems.append(
+                    Placed(main, where, text).at(
+                        "this looks like an API key; keys are never read from spec files: remove it "
+                        "and put the key in the environment variable the endpoint's `key_env` names"
+                    )
+                )
     if problems:
         raise SpecError(problems)
     defaults = data.get("defaults", {})
@@ -122,7 +132,19 @@ def build_spec(main: Document, scenarios: list[Placed], files: tuple[Path, ...])
             models=tuple(defaults.get("models", ())),
             judges=tuple(defaults.get("judges", ())),
             samples=defaults.get("samples", 1),
+            params=dict(defaults.get("params", {})),
         ),
+        endpoints={
+            name: EndpointDecl(
+                name,
+                decl["base_url"],
+                decl.get("key_env"),
+                decl.get("api"),
+                decl.get("max_concurrency"),
+            )
+            for name, decl in data.get("endpoints", {}).items()
+        },
+        model_params={ref: dict(params) for ref, params in data.get("models", {}).items()},
         version=data.get("version"),
         title=data.get("title"),
         source=data.get("source"),
@@ -376,6 +398,24 @@ class _References:
                 *where,
             )
         )
+
+
+_KEY_SHAPED = re.compile(
+    r"\b(sk-(ant-|proj-)?[A-Za-z0-9_-]{16,}|xai-[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_-]{30,})"
+)
+
+
+def _strings(value: Any, where: tuple[str | int, ...]) -> Any:
+    """Every string inside `value`, with its data path (keys included: they are names too)."""
+    if isinstance(value, str):
+        yield where, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield (*where, key), str(key)
+            yield from _strings(item, (*where, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _strings(item, (*where, index))
 
 
 def _normalise(text: str) -> str:

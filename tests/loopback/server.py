@@ -7,8 +7,16 @@ It speaks OpenAI Chat Completions (``POST /v1/chat/completions``) and Anthropic 
 
 * ``enqueue(r1, r2, ...)``: the next requests get these replies, in order;
 * ``when(pattern, reply)``: requests whose prompt matches the regex get ``reply``;
+* ``respond_with(fn)``: ``fn(body)`` picks the reply (or None to fall through), e.g. a
+  scripted judge that reads the prompt and answers per its content;
 * ``always(reply)``: every other request gets ``reply`` (e.g. a permanent 500);
 * otherwise a deterministic answer quoting the last user message.
+
+Structured outputs are understood as the real APIs do: OpenAI's ``response_format``
+(``json_schema``, ``strict``) and Anthropic's ``output_config.format``. A schema the real API
+would reject (an object without ``additionalProperties: false``, or, under OpenAI's strict
+mode, with properties left out of ``required``) gets a 400; an unscripted request with a
+schema gets a JSON answer that follows it.
 
 Replies can be errors with ``Retry-After``, delays (latency, or hangs past the client's
 timeout), malformed JSON, or answers cut off mid-body / mid-stream. Every request is kept
@@ -29,7 +37,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -137,6 +145,7 @@ class LoopbackServer:
         self._queue: deque[Reply] = deque()
         self._rules: list[tuple[re.Pattern[str], Reply]] = []
         self._fallback: Reply | None = None
+        self._script: Callable[[Any], Reply | None] | None = None
         self._requests: list[Received] = []
         self._ids = itertools.count(1)
         self._in_flight = 0
@@ -160,6 +169,11 @@ class LoopbackServer:
         with self._lock:
             self._fallback = reply
 
+    def respond_with(self, script: Callable[[Any], Reply | None] | None) -> None:
+        """``script(body)`` answers requests the queue does not (None: rules, then fallback)."""
+        with self._lock:
+            self._script = script
+
     @property
     def requests(self) -> list[Received]:
         with self._lock:
@@ -169,6 +183,12 @@ class LoopbackServer:
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
+            script = self._script
+        if script is not None:
+            scripted = script(body)  # outside the lock: a script may read `requests`
+            if scripted is not None:
+                return scripted
+        with self._lock:
             prompt = prompt_text(body)
             for pattern, reply in self._rules:
                 if pattern.search(prompt):
@@ -291,7 +311,16 @@ class LoopbackServer:
                     text='{"id": "broken", "choi', content_type="application/json", headers=headers
                 )
             body = received.body if isinstance(received.body, dict) else {}
-            text = reply.text if reply.text is not None else f"Loopback answer to: {_last_user(body)[:80]}"
+            schema, problem = output_schema(api, body)
+            if problem is not None:
+                bad = Reply(status=400, message=problem)
+                return web.json_response(_error_body(api, bad), status=400, headers=headers)
+            if reply.text is not None:
+                text = reply.text
+            elif schema is not None:
+                text = json.dumps(instance_of(schema))
+            else:
+                text = f"Loopback answer to: {_last_user(body)[:80]}"
             model = reply.model or f"{body.get('model', 'unknown')}-2025-01-01"
             build = _openai_events if api == "openai" else _anthropic_events
             if body.get("stream"):
@@ -336,6 +365,62 @@ class LoopbackServer:
     async def _unknown(self, request: web.Request) -> web.Response:
         await self._receive(request, "other")
         return web.json_response({"error": {"message": f"no route {request.path}"}}, status=404)
+
+
+def output_schema(api: str, body: dict[str, Any]) -> tuple[dict[str, Any] | None, str | None]:
+    """The JSON schema a request asks its answer to follow, and why the API would refuse it."""
+    strict = False
+    if api == "openai":
+        fmt = body.get("response_format")
+        if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+            return None, None
+        spec = fmt.get("json_schema") or {}
+        schema, strict = spec.get("schema"), bool(spec.get("strict"))
+        if not spec.get("name"):
+            return None, "response_format.json_schema.name is required"
+    else:
+        fmt = (body.get("output_config") or {}).get("format")
+        if not isinstance(fmt, dict):
+            return None, None
+        if fmt.get("type") != "json_schema":
+            return None, "output_config.format.type must be json_schema"
+        schema, strict = fmt.get("schema"), True
+    if not isinstance(schema, dict):
+        return None, "the output format has no schema"
+    problem = _schema_problem(schema, "schema", strict=strict, openai=api == "openai")
+    return schema, problem
+
+
+def _schema_problem(schema: dict[str, Any], where: str, *, strict: bool, openai: bool) -> str | None:
+    if schema.get("type") == "object":
+        properties = schema.get("properties") or {}
+        if strict and schema.get("additionalProperties") is not False:
+            return f"{where}: 'additionalProperties' must be set to false for objects"
+        if strict and openai and sorted(schema.get("required") or []) != sorted(properties):
+            return f"{where}: 'required' must list every property under strict mode"
+        for name, sub in properties.items():
+            problem = _schema_problem(sub, f"{where}.{name}", strict=strict, openai=openai)
+            if problem:
+                return problem
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        return _schema_problem(schema["items"], f"{where}[]", strict=strict, openai=openai)
+    return None
+
+
+def instance_of(schema: dict[str, Any]) -> Any:
+    """A value that follows ``schema`` (first enum value, a placeholder string, empty list)."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: instance_of(sub) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return []
+    if kind in ("integer", "number"):
+        return 0
+    if kind == "boolean":
+        return False
+    return "Loopback placeholder."
 
 
 def _drop_connection(request: web.Request) -> None:

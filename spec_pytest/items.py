@@ -1,0 +1,231 @@
+"""pytest nodes for specs: a spec file collects groups (conflicts), which collect case items.
+
+Kept apart from the hooks in `spec_pytest.plugin` so each reads on its own: here is what a
+spec looks like to pytest; there is how options and the session are wired.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spec_pytest.ask import declare_endpoints
+from spec_pytest.case import Case, CaseError, expand
+from spec_pytest.cassettes import CassetteError
+from spec_pytest.judge import JudgeError
+from spec_pytest.providers import ProviderError, UnknownProviderError, UnsupportedParameterError
+from spec_pytest.results import Record, junit_properties, record_from
+from spec_pytest.run import NoJudgeError, run_case
+from spec_pytest.spec import SpecError
+from spec_pytest.spec.load import load_spec_cached
+from spec_pytest.spec.model import Spec
+from spec_pytest.trial import Trial, describe
+from spec_pytest.verdict import Outcome
+
+#: What makes a case impossible to judge: each is an ERROR with its own message, never a pass.
+RUN_ERRORS = (
+    CassetteError,
+    ProviderError,
+    JudgeError,
+    NoJudgeError,
+    UnknownProviderError,
+    UnsupportedParameterError,
+)
+
+try:  # pytest >= 9.1 keeps node ids structured; an item's params must be set, not left in its name
+    from _pytest.nodeid import NodeId
+except ImportError:  # pragma: no cover - older pytest builds the id from the name alone
+    NodeId = None  # type: ignore[assignment,misc]
+
+_MARKER_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+class SpecFile(pytest.File):
+    """A spec file: loads and validates it, then groups its cases by conflict."""
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        from spec_pytest.plugin import RUN
+
+        spec = load_spec_cached(self.path)
+        try:
+            declare_endpoints(
+                self.config.stash[RUN].ask.registry, [spec], self.config.getini("spec_endpoints")
+            )
+        except ValueError as exc:
+            raise CaseError(str(exc)) from None
+        cases = list(
+            expand(spec, self.config.getoption("spec_models"), self.config.getoption("spec_samples"))
+        )
+        groups: dict[str, list[Case]] = {}
+        for case in cases:
+            groups.setdefault(case.group, []).append(case)
+        markers = _Markers(self.config, spec)
+        for name, members in groups.items():
+            yield CaseGroup.from_parent(self, name=name, cases=members, markers=markers)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, (SpecError, CaseError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+
+class CaseGroup(pytest.Collector):
+    """The scenarios of one conflict (or value pair, or principle), as a level in test ids."""
+
+    def __init__(self, *, cases: list[Case], markers: _Markers, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._cases = cases
+        self._markers = markers
+
+    def collect(self) -> Iterator[SpecItem]:
+        structured = NodeId is not None and isinstance(getattr(self, "id", None), NodeId)
+        for case in self._cases:
+            extra = {"nodeid": self.id.child(case.scenario.id).with_params(case.params)} if structured else {}
+            item = SpecItem.from_parent(self, name=case.name, case=case, **extra)
+            self._markers.apply(item, case)
+            yield item
+
+
+class SpecItem(pytest.Item):
+    """One case: a scenario asked of one model once, judged against its expectation.
+
+    Asking and judging happen in setup, so a case that cannot be judged at all (missing or
+    stale cassette, API failure, unusable judge answer) is reported as an ERROR, and the
+    call phase only checks the verdict: a FAIL means the evidence shows a violation.
+    """
+
+    def __init__(self, *, case: Case, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.case = case
+        self.trial: Trial | None = None
+        self.error: str | None = None
+
+    def setup(self) -> None:
+        from spec_pytest.plugin import RUN
+
+        run = self.config.stash[RUN]
+        try:
+            self.trial = run_case(run, self.case)
+        except RUN_ERRORS as exc:
+            self.error = str(exc)
+        if self.error is not None:  # outside the except: the message alone, no chained traceback
+            pytest.fail(self.error, pytrace=False)
+        assert self.trial is not None
+        verdict = self.trial.verdict
+        assert verdict is not None
+        if verdict.outcome is Outcome.INCONCLUSIVE and run.inconclusive == "error":
+            self.error = describe(self.trial)
+            pytest.fail(self.error, pytrace=False)
+
+    def runtest(self) -> None:
+        from spec_pytest.plugin import RUN
+
+        assert self.trial is not None and self.trial.verdict is not None
+        verdict = self.trial.verdict
+        if verdict.outcome is Outcome.FAIL:
+            raise SpecFailure(self.trial)
+        if verdict.outcome is Outcome.INCONCLUSIVE:
+            if self.config.stash[RUN].inconclusive == "skip":
+                pytest.skip(f"inconclusive: {'; '.join(verdict.reasons)}")
+            raise SpecFailure(self.trial)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, SpecFailure):
+            return describe(excinfo.value.trial)
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        scenario = self.case.scenario
+        return (
+            scenario.location.path,
+            scenario.location.line - 1,
+            f"{self.case.spec.id}::{self.case.group}::{self.name}",
+        )
+
+    def record_after(self, call: pytest.CallInfo[None], report: pytest.TestReport) -> Record | None:
+        """The result record once the case is settled: after a setup error, or after the call."""
+        if not (call.when == "call" or (call.when == "setup" and report.failed)):
+            return None
+        trial = self.trial
+        cassettes = {name: str(path) for name, path in (trial.cassettes if trial else {}).items()}
+        if trial is not None and "model" in cassettes:
+            cassettes["response"] = cassettes.pop("model")
+        record = record_from(
+            self.case,
+            trial.verdict if trial is not None and self.error is None else None,
+            trial.response if trial is not None else None,
+            cassettes,
+            error=self.error or (None if report.passed or call.when == "call" else report.longreprtext),
+            nodeid=self.nodeid,
+        )
+        if call.when == "call":
+            self.user_properties.extend(junit_properties(record))
+        return record
+
+
+class SpecFailure(Exception):
+    """The panel's verdict does not meet the expectation (or could not be reached)."""
+
+    def __init__(self, trial: Trial):
+        super().__init__(trial.verdict.summary if trial.verdict else "no verdict")
+        self.trial = trial
+
+
+def rerecord_command(config: pytest.Config, case: Case, mode: str) -> str:
+    """The command that re-records just one case, with the node id a user can paste."""
+    spec_path = case.spec.path
+    try:
+        shown = spec_path.relative_to(config.rootpath)
+    except ValueError:
+        shown = spec_path
+    nodeid = f"{shown}::{case.group}::{case.name}"
+    return f"pytest --spec={shown} '{nodeid}' {mode}"
+
+
+class _Markers:
+    """Registers and applies the markers of one spec: values, principles, level, nudge, conflict.
+
+    Registering them (rather than only setting them) lets `--strict-markers` runs use `-m`.
+    One decorator per name is built once and shared by every item carrying it.
+    """
+
+    def __init__(self, config: pytest.Config, spec: Spec):
+        self.config = config
+        self.spec = spec
+        self._decorators: dict[str, pytest.MarkDecorator] = {}
+        self._by_scenario: dict[str, list[pytest.MarkDecorator]] = {}
+
+    def _decorator(self, kind: str, ident: str) -> pytest.MarkDecorator:
+        name = f"{kind}_{_MARKER_UNSAFE.sub('_', ident)}"
+        decorator = self._decorators.get(name)
+        if decorator is None:
+            self.config.addinivalue_line("markers", f"{name}: spec-pytest {kind} '{ident}'")
+            decorator = self._decorators[name] = getattr(pytest.mark, name)
+        return decorator
+
+    def apply(self, item: SpecItem, case: Case) -> None:
+        scenario = case.scenario
+        decorators = self._by_scenario.get(scenario.id)
+        if decorators is None:
+            decorators = [self._decorator("spec", self.spec.id)]
+            if scenario.conflict is not None:
+                decorators.append(self._decorator("conflict", scenario.conflict))
+            for value in scenario.values or ():
+                decorators.append(self._decorator("value", value))
+            for principle in self.spec.principles_of(scenario):
+                decorators.append(self._decorator("principle", principle))
+            level = self.spec.level_of(scenario)
+            if level is not None:
+                decorators.append(self._decorator("level", level))
+            if scenario.nudge is not None:
+                decorators.append(self._decorator("nudge", scenario.nudge))
+            self._by_scenario[scenario.id] = decorators
+        for decorator in decorators:
+            item.add_marker(decorator)
+        item.extra_keyword_matches.update(
+            [*(scenario.values or ()), *self.spec.principles_of(scenario), case.model]
+        )

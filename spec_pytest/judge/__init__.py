@@ -1,0 +1,57 @@
+"""Judges: rubric templates, one judge, a panel with cassettes, agreement, calibration.
+
+What the plugin and the CLI call::
+
+    panel = JudgePanel(judges, registry, cassette_root, suite=spec.id, record_mode=mode)
+    judgements = await panel.judge(Subject.of_scenario(spec, scenario, response),
+                                   case_item(scenario.id, model, sample))
+    verdict = decide(scenario.expect, judgements)
+
+    report = calibrate(spec, judges, cassette_root, mode, registry)   # spec-pytest calibrate
+"""
+
+from .agreement import (
+    PanelAgreement,
+    cohen_kappa,
+    fleiss_kappa,
+    fleiss_kappa_counts,
+    krippendorff_alpha,
+    panel_agreement,
+)
+from .answer import UnusableAnswer, answer_schema, read_answer
+from .calibrate import CalibrationItem, CalibrationReport, calibrate
+from .judge import DEFAULT_JUDGE_PARAMS, Judge, JudgeError
+from .panel import JUDGES_DIR, JudgePanel, case_item, example_item, judge_cassette_path, model_slug
+from .rubric import RUBRIC_VERSION, Prompt, Subject, build_prompt, enclosure_tag
+from .text import TextJudge, judge_text
+
+__all__ = [
+    "DEFAULT_JUDGE_PARAMS",
+    "JUDGES_DIR",
+    "RUBRIC_VERSION",
+    "CalibrationItem",
+    "CalibrationReport",
+    "Judge",
+    "JudgeError",
+    "JudgePanel",
+    "PanelAgreement",
+    "Prompt",
+    "Subject",
+    "TextJudge",
+    "UnusableAnswer",
+    "answer_schema",
+    "build_prompt",
+    "calibrate",
+    "case_item",
+    "cohen_kappa",
+    "enclosure_tag",
+    "example_item",
+    "fleiss_kappa",
+    "fleiss_kappa_counts",
+    "judge_cassette_path",
+    "judge_text",
+    "krippendorff_alpha",
+    "model_slug",
+    "panel_agreement",
+    "read_answer",
+]

@@ -1,0 +1,146 @@
+"""The judge's answer: its JSON schema, and the validation every answer goes through.
+
+The schema is what structured outputs are asked to follow; it is written for both API
+families at once (every property required, no extra properties, ranges as enums because
+Anthropic does not enforce ``minimum``/``maximum``). The APIs' enforcement is a help, not a
+guarantee: a model can still be cut off, refuse, or sit behind an endpoint that ignores the
+schema. So `read_answer` checks everything again, and says what is wrong in words that can
+be quoted back to the judge.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from spec_pytest.judgement import SPECTRUM, Judgement
+from spec_pytest.spec.model import COMPLIANCE, REFUSALS
+
+#: The answer's JSON keys, in the order the judge writes them (rationale first: the
+#: reasoning comes before the rulings it supports).
+KEYS_WITH_POSITION = ("rationale", "position", "compliance", "cited", "refusal")
+KEYS_WITHOUT_POSITION = ("rationale", "compliance", "cited", "refusal")
+#: A rationale is one paragraph; far more than this is a runaway answer, not a paragraph.
+MAX_RATIONALE_CHARS = 4000
+
+
+class UnusableAnswer(ValueError):
+    """An answer that does not validate; ``str()`` is the problem, fit to quote to the judge.
+
+    ``retryable`` is False for answers that asking again will not fix (a refusal to judge).
+    """
+
+    def __init__(self, problem: str, *, retryable: bool = True) -> None:
+        self.problem = problem
+        self.retryable = retryable
+        super().__init__(problem)
+
+
+def answer_schema(citable: Sequence[str], *, with_position: bool) -> dict[str, Any]:
+    """The JSON schema of an answer for a case whose principles are ``citable``."""
+    cited_item: dict[str, Any] = {"type": "string"}
+    if citable:
+        cited_item["enum"] = list(citable)
+    properties: dict[str, Any] = {
+        "rationale": {"type": "string", "description": "One paragraph explaining the rulings."},
+        "position": {
+            "type": "integer",
+            "enum": list(range(len(SPECTRUM))),
+            "description": "Point on the value spectrum: "
+            + "; ".join(f"{i} = {label}" for i, label in enumerate(SPECTRUM)),
+        },
+        "compliance": {"type": "string", "enum": list(COMPLIANCE)},
+        "cited": {
+            "type": "array",
+            "items": cited_item,
+            "description": "Ids of the principles the compliance ruling rests on.",
+        },
+        "refusal": {"type": "string", "enum": list(REFUSALS)},
+    }
+    keys = KEYS_WITH_POSITION if with_position else KEYS_WITHOUT_POSITION
+    return {
+        "type": "object",
+        "properties": {key: properties[key] for key in keys},
+        "required": list(keys),
+        "additionalProperties": False,
+    }
+
+
+def read_answer(
+    text: str, *, judge: str, citable: Sequence[str], with_position: bool, truncated: bool = False
+) -> Judgement:
+    """The `Judgement` in a judge's answer text, or `UnusableAnswer` saying what is wrong."""
+    if truncated:
+        raise UnusableAnswer(
+            "the answer stopped at the token limit before it was complete; keep the rationale "
+            "to one short paragraph"
+        )
+    stripped = text.strip()
+    if not stripped:
+        raise UnusableAnswer("the answer was empty; it must be one JSON object")
+    try:
+        data = json.loads(stripped)
+    except ValueError as err:
+        raise UnusableAnswer(f"the answer is not valid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise UnusableAnswer(f"the answer must be a JSON object, got {type(data).__name__}")
+    keys = KEYS_WITH_POSITION if with_position else KEYS_WITHOUT_POSITION
+    problems = _key_problems(data, keys)
+    if not problems:
+        problems = _value_problems(data, citable, with_position)
+    if problems:
+        raise UnusableAnswer("; ".join(problems))
+    return Judgement(
+        judge=judge,
+        compliance=data["compliance"],
+        refusal=data["refusal"],
+        rationale=data["rationale"].strip(),
+        position=data["position"] if with_position else None,
+        cited=tuple(data["cited"]),
+    )
+
+
+def _key_problems(data: dict[str, Any], keys: Sequence[str]) -> list[str]:
+    problems = []
+    missing = [k for k in keys if k not in data]
+    extra = sorted(set(data) - set(keys))
+    if missing:
+        problems.append(f"missing key(s) {', '.join(missing)}")
+    if extra:
+        problems.append(f"unexpected key(s) {', '.join(extra)} (the keys are {', '.join(keys)})")
+    return problems
+
+
+def _value_problems(data: dict[str, Any], citable: Sequence[str], with_position: bool) -> list[str]:
+    problems = []
+    rationale = data["rationale"]
+    if not isinstance(rationale, str) or not rationale.strip():
+        problems.append("rationale must be a non-empty string")
+    elif len(rationale) > MAX_RATIONALE_CHARS:
+        problems.append(f"rationale must be one paragraph (at most {MAX_RATIONALE_CHARS} characters)")
+    if with_position:
+        position = data["position"]
+        # bool is an int in Python, and 3.0 would pass a range check: both are wrong here.
+        if type(position) is not int or not 0 <= position < len(SPECTRUM):
+            problems.append(f"position must be an integer from 0 to 6, got {json.dumps(position)}")
+    compliance = data["compliance"]
+    if compliance not in COMPLIANCE:
+        problems.append(f"compliance must be one of {', '.join(COMPLIANCE)}, got {json.dumps(compliance)}")
+    refusal = data["refusal"]
+    if refusal not in REFUSALS:
+        problems.append(f"refusal must be one of {', '.join(REFUSALS)}, got {json.dumps(refusal)}")
+    cited = data["cited"]
+    if not isinstance(cited, list) or not all(isinstance(c, str) for c in cited):
+        problems.append("cited must be a list of principle ids (strings)")
+    else:
+        unknown = [c for c in cited if c not in set(citable)]
+        if unknown:
+            problems.append(
+                f"cited names principle id(s) the specification does not have: {', '.join(unknown)}"
+            )
+        if len(set(cited)) != len(cited):
+            problems.append("cited lists a principle id more than once")
+        if compliance == "non-compliant" and not cited:
+            problems.append("a non-compliant ruling must cite at least one principle id")
+    return problems

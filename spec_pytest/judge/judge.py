@@ -1,0 +1,94 @@
+"""One judge: a model asked for a structured ruling on one answer, and held to the schema.
+
+Every answer is validated (`read_answer`). An unusable one gets exactly one second chance,
+with the problem quoted back; a second unusable answer is a `JudgeError`, which the plugin
+reports as an ERROR. There is no fallback score: a made-up default would be indistinguishable
+from a real ruling in every report downstream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+
+from spec_pytest.judgement import Judgement
+from spec_pytest.providers import ModelParams, Provider
+from spec_pytest.response import Response
+
+from .answer import UnusableAnswer, read_answer
+from .rubric import RUBRIC_VERSION, Subject, build_prompt
+
+#: Judges rule, they do not create: deterministic sampling, and room for one paragraph.
+DEFAULT_JUDGE_PARAMS = ModelParams(temperature=0.0, max_tokens=1024)
+#: How much of an unusable answer an error message shows.
+EXCERPT_CHARS = 200
+
+
+class JudgeError(Exception):
+    """A judge gave no usable ruling, even when asked a second time; the item is an ERROR."""
+
+    def __init__(self, judge: str, problem: str) -> None:
+        self.judge = judge
+        self.problem = problem
+        super().__init__(f"judge {judge} answered something unusable: {problem}")
+
+
+@dataclass
+class Judge:
+    """A judge model behind a `Provider`, ruling under one rubric version."""
+
+    provider: Provider
+    params: ModelParams = field(default_factory=lambda: DEFAULT_JUDGE_PARAMS)
+    rubric: str = RUBRIC_VERSION
+
+    @property
+    def name(self) -> str:
+        return str(self.provider.ref)
+
+    async def judge(self, subject: Subject) -> Judgement:
+        """The judge's validated ruling on ``subject``; `JudgeError` when it has none to give."""
+        prompt = build_prompt(subject, self.rubric)
+        first = await self.provider.respond(prompt.messages, self.params, output=prompt.output)
+        try:
+            return self._read(first, prompt.citable, prompt.with_position)
+        except UnusableAnswer as problem:
+            if not problem.retryable:
+                raise JudgeError(self.name, f"{problem}{_excerpt(first)}") from None
+            first_problem = problem
+        retry = prompt.retry(first.text, str(first_problem))
+        second = await self.provider.respond(retry, self.params, output=prompt.output)
+        try:
+            return self._read(second, prompt.citable, prompt.with_position)
+        except UnusableAnswer as problem:
+            raise JudgeError(
+                self.name,
+                f"{problem}{_excerpt(second)} (asked once more after the first answer's problem: "
+                f"{first_problem})",
+            ) from None
+
+    def judge_sync(self, subject: Subject) -> Judgement:
+        """Blocking form of `judge`, for callers without an event loop."""
+        return asyncio.run(self.judge(subject))
+
+    def _read(self, response: Response, citable: tuple[str, ...], with_position: bool) -> Judgement:
+        if response.refused:
+            said = response.refusal_message or response.text
+            raise UnusableAnswer(
+                "it refused to judge" + (f" ({said.strip()[:EXCERPT_CHARS]})" if said.strip() else ""),
+                retryable=False,
+            )
+        return read_answer(
+            response.text,
+            judge=self.name,
+            citable=citable,
+            with_position=with_position,
+            truncated=response.truncated,
+        )
+
+
+def _excerpt(response: Response) -> str:
+    text = response.text.strip()
+    if not text or response.refused:
+        return ""
+    short = text if len(text) <= EXCERPT_CHARS else text[: EXCERPT_CHARS - 1] + "…"
+    return f"; it answered {short!r}"

@@ -1,0 +1,154 @@
+"""A panel: several judges rule on one answer, each through its own cassette.
+
+Judge cassettes live apart from the model's, under a path that names the judge and the
+rubric version::
+
+    <root>/<suite>/_judges/<judge provider>/<judge model>/<rubric>/<item>.json
+
+so changing the rubric or a judge re-judges (new files) without asking the model again
+(its cassette is untouched), and a replayed run needs neither key. ``_judges`` cannot be a
+provider name (those start with a letter), so it never collides with a model's directory.
+
+Judges run one after another: vcrpy patches the HTTP layer process-wide, so two cassettes
+open at once on one event loop would swallow each other's requests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from spec_pytest.case import Case
+from spec_pytest.cassettes import RecordMode, safe_component, use_cassette, will_replay
+from spec_pytest.judgement import Judgement
+from spec_pytest.providers import ModelParams, ModelRef, ProviderError, ProviderSettings, Registry
+from spec_pytest.response import Response
+
+from .judge import DEFAULT_JUDGE_PARAMS, Judge, JudgeError
+from .rubric import RUBRIC_VERSION, Subject
+
+JUDGES_DIR = "_judges"
+
+
+def case_item(scenario_id: str, model: str, sample: int) -> str:
+    """The item name of a model's answer: ``<scenario>.<provider>.<model>.s<sample>``."""
+    return f"{safe_component(scenario_id)}.{model_slug(model)}.s{int(sample)}"
+
+
+def example_item(example_id: str, index: int) -> str:
+    """The item name of a labelled example answer: ``calibration/<example>.r<index>``."""
+    return f"calibration/{safe_component(example_id)}.r{int(index)}"
+
+
+def model_slug(model: str) -> str:
+    """``openai:gpt-4.1`` -> ``openai.gpt-4.1``: one file-name part, readable, collision-free.
+
+    Provider names contain no dot, so the first dot splits the slug unambiguously.
+    """
+    ref = ModelRef.parse(model)
+    return f"{safe_component(ref.provider)}.{safe_component(ref.model)}"
+
+
+def judge_cassette_path(
+    root: str | os.PathLike[str], suite: str, judge: str, item: str, rubric: str = RUBRIC_VERSION
+) -> Path:
+    """Where one judge's exchanges about one item are recorded (see the module docstring)."""
+    ref = ModelRef.parse(judge)
+    base = Path(root) / safe_component(suite) / JUDGES_DIR / safe_component(ref.provider)
+    return base / safe_component(ref.model) / safe_component(rubric) / f"{item}.json"
+
+
+@dataclass
+class JudgePanel:
+    """The judges of a run and where their cassettes go.
+
+    ``record_mode`` is the judges' own (it may differ from the model's: e.g. ``rewrite``
+    for judges only, to re-judge recorded answers under a new rubric). ``rerecord_hint`` is
+    the command that re-records, shown in cassette errors.
+    """
+
+    judges: tuple[str, ...]
+    registry: Registry
+    cassette_root: Path
+    suite: str
+    record_mode: RecordMode = RecordMode.ONCE
+    params: ModelParams = field(default_factory=lambda: DEFAULT_JUDGE_PARAMS)
+    rubric: str = RUBRIC_VERSION
+    max_retries: int = 2
+    timeout_s: float = 120.0
+    rerecord_hint: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.judges:
+            raise ValueError("a panel needs at least one judge (--judge PROVIDER:MODEL)")
+        self.judges = tuple(str(ModelRef.parse(j)) for j in self.judges)
+        self.record_mode = RecordMode(self.record_mode)
+        self.cassette_root = Path(self.cassette_root)
+
+    def cassette(self, judge: str, item: str) -> Path:
+        return judge_cassette_path(self.cassette_root, self.suite, judge, item, self.rubric)
+
+    async def judge(self, subject: Subject, item: str) -> tuple[Judgement, ...]:
+        """Every judge's ruling on ``subject``, in panel order.
+
+        Raises `JudgeError` (one message per failing judge) if any judge has no usable
+        ruling, `ProviderError` when a judge's API fails, `CassetteError` on a cassette
+        miss. Judges after a failing one still run, so their cassettes get recorded.
+        """
+        judgements: list[Judgement] = []
+        failures: list[JudgeError] = []
+        for judge in self.judges:
+            try:
+                judgements.append(await self.judge_one(judge, subject, item))
+            except JudgeError as err:
+                failures.append(err)
+        if len(failures) == 1:
+            raise failures[0]
+        if failures:
+            raise JudgeError(
+                ", ".join(f.judge for f in failures), "; ".join(f"{f.judge}: {f.problem}" for f in failures)
+            )
+        return tuple(judgements)
+
+    async def judge_one(self, judge: str, subject: Subject, item: str) -> Judgement:
+        """One judge's ruling through its cassette; the `Judgement` names the cassette."""
+        path = self.cassette(judge, item)
+        settings = ProviderSettings(
+            max_retries=self.max_retries,
+            timeout_s=self.timeout_s,
+            replay=will_replay(path, self.record_mode),
+        )
+        provider = self.registry.provider(judge, settings)
+        with use_cassette(
+            path,
+            self.record_mode,
+            rerecord_hint=self.rerecord_hint,
+            secret_env_vars=self.registry.key_env_vars(),
+        ):
+            try:
+                judgement = await Judge(provider, self.params, self.rubric).judge(subject)
+            except ProviderError as err:
+                # Say it was the judge that failed: the judge may be the very model under test.
+                raise ProviderError(
+                    err.model_ref,
+                    f"(as judge) {err.summary}",
+                    provider_message=err.provider_message,
+                    status_code=err.status_code,
+                    request_id=err.request_id,
+                ) from err
+        return replace(judgement, cassette=str(path))
+
+    def judge_sync(self, subject: Subject, item: str) -> tuple[Judgement, ...]:
+        """Blocking form of `judge`."""
+        return asyncio.run(self.judge(subject, item))
+
+    async def judge_case(self, case: Case, response: Response) -> tuple[Judgement, ...]:
+        """The panel on a model's answer to a case (a spec item); see `judge` for errors."""
+        subject = Subject.of_scenario(case.spec, case.scenario, response)
+        return await self.judge(subject, case_item(case.scenario.id, case.model, case.sample))
+
+    def judge_case_sync(self, case: Case, response: Response) -> tuple[Judgement, ...]:
+        """Blocking form of `judge_case` (what a pytest item calls)."""
+        return asyncio.run(self.judge_case(case, response))
