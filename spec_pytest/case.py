@@ -59,17 +59,23 @@ def check_model_ref(ref: str) -> str:
     return ref
 
 
-def expand(spec: Spec, models: Iterable[str] = (), samples: int | None = None) -> Iterator[Case]:
-    """Every case of a run, grouped by scenario in file order, then model, then sample.
-
-    `models` and `samples` come from the command line; when absent, from the spec's `defaults:`.
-    """
+def models_for(spec: Spec, models: Iterable[str] = ()) -> list[str]:
+    """The models a run asks: the command line's, else the spec's `defaults.models`."""
     chosen = [check_model_ref(m) for m in models] or list(spec.defaults.models)
     if not chosen:
         raise CaseError(
             f"{spec.path.name} names no model to ask: pass --model PROVIDER:MODEL (e.g. "
             "--model openai:gpt-4.1) or set `defaults: {models: [...]}` in the spec"
         )
+    return chosen
+
+
+def expand(spec: Spec, models: Iterable[str] = (), samples: int | None = None) -> Iterator[Case]:
+    """Every case of a run, grouped by scenario in file order, then model, then sample.
+
+    `models` and `samples` come from the command line; when absent, from the spec's `defaults:`.
+    """
+    chosen = models_for(spec, models)
     count = samples if samples is not None else spec.defaults.samples
     if count < 1:
         raise CaseError(f"--samples must be at least 1, got {count}")

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from spec_pytest.cassettes import RecordMode, resolve_record_mode
 from spec_pytest.spec import SpecError, load_spec
 
 
@@ -63,6 +64,44 @@ def _parser() -> argparse.ArgumentParser:
         help="where to write: .yaml for a spec; .jsonl (or .yaml) for a scenario bank",
     )
     imports.set_defaults(run=_import)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="measure judges against the spec's labelled GOOD/BAD/OK answers",
+        description="Run the judge panel on every labelled answer in the spec's `examples:` (the labelled "
+        "answer is the response; no model is asked) and report accuracy against the labels, the "
+        "confusion matrix, accuracy per section and authority level, and each judge's kappa against "
+        "the labels. Judge exchanges go through cassettes like any run.",
+    )
+    calibrate.add_argument("--spec", type=Path, required=True, metavar="FILE", help="spec with `examples:`")
+    calibrate.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="PROVIDER:MODEL",
+        help="judge (repeatable; default: the spec's defaults.judges)",
+    )
+    calibrate.add_argument(
+        "--cassette-dir",
+        type=Path,
+        default=Path("cassettes"),
+        metavar="DIR",
+        help="where cassettes live (default: cassettes)",
+    )
+    calibrate.add_argument(
+        "--record-mode",
+        choices=[m.value for m in RecordMode],
+        default=None,
+        help="none | once | new_episodes | all | rewrite (default: once, none when CI is set)",
+    )
+    calibrate.add_argument("--json", action="store_true", help="print the report as JSON")
+    calibrate.set_defaults(run=_calibrate)
+
+    from spec_pytest.generate.command import add_generate_parser
+    from spec_pytest.report.cli import register as add_report_parsers
+
+    add_generate_parser(commands)
+    add_report_parsers(commands)
     return parser
 
 
@@ -123,6 +162,60 @@ def _import(args: argparse.Namespace) -> int:
             print(f"spec-pytest import: the imported spec {args.out} does not validate", file=sys.stderr)
             return 1
     return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from spec_pytest.ask import declare_endpoints
+    from spec_pytest.judge import calibrate
+    from spec_pytest.providers import ProviderError, Registry
+
+    if not args.spec.is_file():
+        print(f"spec-pytest calibrate: {args.spec}: no such file", file=sys.stderr)
+        return 2
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as exc:
+        print(exc.render())
+        return 1
+    judges = args.judge or list(spec.defaults.judges)
+    if not judges:
+        print(
+            "spec-pytest calibrate: no judge: pass --judge PROVIDER:MODEL or set defaults.judges",
+            file=sys.stderr,
+        )
+        return 2
+    registry = Registry()
+    try:
+        declare_endpoints(registry, [spec])
+        report = calibrate(
+            spec,
+            judges,
+            args.cassette_dir,
+            resolve_record_mode(args.record_mode),
+            registry,
+            rerecord_hint=f"spec-pytest calibrate --spec {args.spec} --record-mode=rewrite",
+            progress=None if args.json else _progress,
+        )
+    except (ValueError, ProviderError) as exc:
+        print(f"spec-pytest calibrate: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        registry.close()
+    print(report.to_json() if args.json else report.render(spec.levels))
+    if report.errors:
+        print(
+            f"spec-pytest calibrate: {len(report.errors)} of {len(report.items)} answers could not be "
+            "judged (see above); the accuracy covers the rest only",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty() or done == total or done % 50 == 0:
+        end = "\n" if done == total or not sys.stderr.isatty() else "\r"
+        print(f"judged {done}/{total} labelled answers", end=end, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 
 from spec_pytest.ask import declare_endpoints
-from spec_pytest.case import Case, CaseError, expand
+from spec_pytest.case import Case, CaseError, expand, models_for
 from spec_pytest.cassettes import CassetteError
 from spec_pytest.judge import JudgeError
 from spec_pytest.providers import ProviderError, UnknownProviderError, UnsupportedParameterError
 from spec_pytest.results import Record, junit_properties, record_from
-from spec_pytest.run import NoJudgeError, run_case
+from spec_pytest.run import NoJudgeError, check_invariance_for, run_case
 from spec_pytest.spec import SpecError
 from spec_pytest.spec.load import load_spec_cached
-from spec_pytest.spec.model import Spec
+from spec_pytest.spec.model import Scenario, Spec
 from spec_pytest.trial import Trial, describe
 from spec_pytest.verdict import Outcome
 
@@ -66,6 +66,21 @@ class SpecFile(pytest.File):
         markers = _Markers(self.config, spec)
         for name, members in groups.items():
             yield CaseGroup.from_parent(self, name=name, cases=members, markers=markers)
+        if spec.invariances:
+            yield from self._invariance_groups(spec, markers)
+
+    def _invariance_groups(self, spec: Spec, markers: _Markers) -> Iterator[InvarianceGroup]:
+        from spec_pytest.generate.consistency import Invariance, invariance_targets
+
+        models = models_for(spec, self.config.getoption("spec_models"))
+        rules = [Invariance.from_mapping(rule) for rule in spec.invariances]
+        by_rule: dict[str, list[tuple[Any, Scenario, tuple[str, str]]]] = {}
+        for rule, scenario, pair in invariance_targets(spec, rules):
+            by_rule.setdefault(rule.id, []).append((rule, scenario, pair))
+        for rule_id, targets in by_rule.items():
+            yield InvarianceGroup.from_parent(
+                self, name=f"invariance-{rule_id}", spec=spec, targets=targets, models=models, markers=markers
+            )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, (SpecError, CaseError)):
@@ -167,6 +182,88 @@ class SpecItem(pytest.Item):
         return record
 
 
+class InvarianceGroup(pytest.Collector):
+    """The probes of one invariance rule: one item per selected scenario and model."""
+
+    def __init__(
+        self,
+        *,
+        spec: Spec,
+        targets: list[tuple[Any, Scenario, tuple[str, str]]],
+        models: list[str],
+        markers: _Markers,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.spec, self.targets, self.models, self.markers = spec, targets, models, markers
+
+    def collect(self) -> Iterator[InvarianceItem]:
+        for rule, scenario, pair in self.targets:
+            for model in self.models:
+                item = InvarianceItem.from_parent(
+                    self,
+                    name=f"{scenario.id}[{model}]",
+                    spec=self.spec,
+                    rule=rule,
+                    scenario=scenario,
+                    pair=pair,
+                    model=model,
+                )
+                item.add_marker(self.markers.decorator("spec", self.spec.id))
+                item.add_marker(self.markers.decorator("invariance", rule.id))
+                for value in pair:
+                    item.add_marker(self.markers.decorator("value", value))
+                yield item
+
+
+class InvarianceItem(pytest.Item):
+    """A consistency probe: variants of a scenario must not move the lean against the rule.
+
+    The search (hypothesis, seeded, with its example database beside the cassettes) runs in
+    setup so that a run that cannot complete (cassette, API, judge) is an ERROR; a violation
+    found is the call's FAIL, naming the smallest change that breaks the rule.
+    """
+
+    def __init__(
+        self, *, spec: Spec, rule: Any, scenario: Scenario, pair: tuple[str, str], model: str, **kwargs: Any
+    ):
+        super().__init__(**kwargs)
+        self.spec, self.rule, self.scenario, self.pair, self.model = spec, rule, scenario, pair, model
+        self.violation: AssertionError | None = None
+
+    def setup(self) -> None:
+        from spec_pytest.generate.consistency import InvarianceViolation
+        from spec_pytest.plugin import RUN
+
+        error = None
+        try:
+            check_invariance_for(
+                self.config.stash[RUN], self.spec, self.rule, self.scenario, self.pair, self.model
+            )
+        except InvarianceViolation as exc:
+            self.violation = exc
+        except RUN_ERRORS as exc:
+            error = str(exc)
+        if error is not None:
+            pytest.fail(error, pytrace=False)
+
+    def runtest(self) -> None:
+        if self.violation is not None:
+            raise self.violation
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if excinfo.value is self.violation:
+            return str(self.violation)
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return (
+            self.scenario.location.path,
+            self.scenario.location.line - 1,
+            f"invariance {self.rule.id}: {self.name}",
+        )
+
+
 class SpecFailure(Exception):
     """The panel's verdict does not meet the expectation (or could not be reached)."""
 
@@ -199,7 +296,7 @@ class _Markers:
         self._decorators: dict[str, pytest.MarkDecorator] = {}
         self._by_scenario: dict[str, list[pytest.MarkDecorator]] = {}
 
-    def _decorator(self, kind: str, ident: str) -> pytest.MarkDecorator:
+    def decorator(self, kind: str, ident: str) -> pytest.MarkDecorator:
         name = f"{kind}_{_MARKER_UNSAFE.sub('_', ident)}"
         decorator = self._decorators.get(name)
         if decorator is None:
@@ -211,18 +308,18 @@ class _Markers:
         scenario = case.scenario
         decorators = self._by_scenario.get(scenario.id)
         if decorators is None:
-            decorators = [self._decorator("spec", self.spec.id)]
+            decorators = [self.decorator("spec", self.spec.id)]
             if scenario.conflict is not None:
-                decorators.append(self._decorator("conflict", scenario.conflict))
+                decorators.append(self.decorator("conflict", scenario.conflict))
             for value in scenario.values or ():
-                decorators.append(self._decorator("value", value))
+                decorators.append(self.decorator("value", value))
             for principle in self.spec.principles_of(scenario):
-                decorators.append(self._decorator("principle", principle))
+                decorators.append(self.decorator("principle", principle))
             level = self.spec.level_of(scenario)
             if level is not None:
-                decorators.append(self._decorator("level", level))
+                decorators.append(self.decorator("level", level))
             if scenario.nudge is not None:
-                decorators.append(self._decorator("nudge", scenario.nudge))
+                decorators.append(self.decorator("nudge", scenario.nudge))
             self._by_scenario[scenario.id] = decorators
         for decorator in decorators:
             item.add_marker(decorator)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -72,21 +74,23 @@ def open_page(
 ) -> PageLoad:
     """Load ``path``, run ``actions`` (JS statements), then evaluate each named expression."""
     binary = chromium()
-    with tempfile.TemporaryDirectory(prefix="spec-pytest-chromium-") as profile:
+    # Chromium's helper processes may still touch the profile as the browser exits.
+    with tempfile.TemporaryDirectory(prefix="spec-pytest-chromium-", ignore_cleanup_errors=True) as profile:
         proc = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,  # its own process group, so every helper process is stopped
         )
         try:
             port = _devtools_port(Path(profile), proc, timeout)
             return asyncio.run(_drive(port, path.resolve().as_uri(), evaluate or {}, list(actions), timeout))
         finally:
-            proc.terminate()
+            os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
 
 

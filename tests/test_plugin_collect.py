@@ -127,6 +127,7 @@ def test_usage_errors(pytester, suite, args, message):
 
 def test_running_without_keys_or_cassettes_is_an_error_per_item_never_a_pass(pytester, suite, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("CI", raising=False)
     result = pytester.runpytest("--spec=example_suite.yaml", "-k", "mayor-phone")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["openai:gpt-4.1: no API key: set the environment variable OPENAI_API_KEY*"])

@@ -107,6 +107,7 @@ def build_spec(main: Document, scenarios: list[Placed], files: tuple[Path, ...])
             )
         )
 
+    _check_invariances(main, data.get("invariances", []), values, conflicts, built_scenarios, problems)
     for section in ("endpoints", "models", "defaults"):
         for where, text in _strings(data.get(section), (section,)):
             if _KEY_SHAPED.search(text):
@@ -145,6 +146,7 @@ def build_spec(main: Document, scenarios: list[Placed], files: tuple[Path, ...])
             for name, decl in data.get("endpoints", {}).items()
         },
         model_params={ref: dict(params) for ref, params in data.get("models", {}).items()},
+        invariances=tuple(dict(rule) for rule in data.get("invariances", [])),
         version=data.get("version"),
         title=data.get("title"),
         source=data.get("source"),
@@ -152,6 +154,52 @@ def build_spec(main: Document, scenarios: list[Placed], files: tuple[Path, ...])
         license=data.get("license"),
         files=files,
     )
+
+
+def _check_invariances(
+    main: Document,
+    rules: list[dict[str, Any]],
+    values: dict[str, str],
+    conflicts: dict[str, Conflict],
+    scenarios: list[Scenario],
+    problems: list[Problem],
+) -> None:
+    seen: set[str] = set()
+    scenario_ids = {s.id for s in scenarios}
+    for index, rule in enumerate(rules):
+        placed = Placed(main, ("invariances", index), rule)
+        if rule["id"] in seen:
+            problems.append(
+                placed.at(f"invariance id '{rule['id']}' is used twice; ids must be unique", "id")
+            )
+        seen.add(rule["id"])
+        if "max_shift" not in rule and "never_away_from" not in rule:
+            problems.append(
+                placed.at(
+                    "an invariance checks nothing without `max_shift` (how far the lean may move), "
+                    "`never_away_from: VALUE` (which way it may not move), or both"
+                )
+            )
+        toward = rule.get("never_away_from")
+        if toward is not None and toward not in values:
+            problems.append(
+                placed.at(f"unknown value '{toward}'{did_you_mean(toward, values)}", "never_away_from")
+            )
+        select = rule.get("scenarios", {})
+        for i, sid in enumerate(select.get("ids", [])):
+            if sid not in scenario_ids:
+                problems.append(
+                    placed.at(
+                        f"unknown scenario '{sid}'{did_you_mean(sid, scenario_ids)}", "scenarios", "ids", i
+                    )
+                )
+        for i, cid in enumerate(select.get("conflicts", [])):
+            if cid not in conflicts:
+                problems.append(
+                    placed.at(
+                        f"unknown conflict '{cid}'{did_you_mean(cid, conflicts)}", "scenarios", "conflicts", i
+                    )
+                )
 
 
 def _build_scenarios(
