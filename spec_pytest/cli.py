@@ -97,6 +97,64 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--json", action="store_true", help="print the report as JSON")
     calibrate.set_defaults(run=_calibrate)
 
+    plan = commands.add_parser(
+        "plan",
+        help="count the requests a run would send, and estimate tokens and cost, sending nothing",
+        description="For the cases of the given specs (as `pytest --spec` would run them), count the "
+        "model and judge requests already recorded and still to send, estimate their tokens "
+        "(characters / 4 of the real request bodies; output between a typical length and max_tokens) "
+        "and what they would cost with the price table. Nothing is sent.",
+    )
+    plan.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec file(s)")
+    plan.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="PROVIDER:MODEL",
+        help="models (default: each spec's defaults.models)",
+    )
+    plan.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="PROVIDER:MODEL",
+        help="judges (default: each spec's defaults.judges)",
+    )
+    plan.add_argument("--samples", type=int, default=None, metavar="N", help="samples per scenario")
+    plan.add_argument(
+        "--model-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="request parameter for every model, e.g. max_tokens=800",
+    )
+    plan.add_argument(
+        "--record-mode",
+        choices=[m.value for m in RecordMode],
+        default=None,
+        help="as for pytest (default: once, none when CI is set)",
+    )
+    plan.add_argument(
+        "--judge-record-mode",
+        choices=[m.value for m in RecordMode],
+        default=None,
+        help="as for pytest (default: --record-mode)",
+    )
+    plan.add_argument(
+        "--cassette-dir",
+        type=Path,
+        default=Path("cassettes"),
+        metavar="DIR",
+        help="where cassettes live (default: cassettes)",
+    )
+    plan.add_argument("--shard", default=None, metavar="I/N", help="plan only shard I of N")
+    plan.add_argument("--batch", action="store_true", help="price the requests at batch rates")
+    plan.add_argument(
+        "--prices", type=Path, default=None, metavar="FILE", help="price table over the built-in"
+    )
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.set_defaults(run=_plan)
+
     from spec_pytest.generate.command import add_generate_parser
     from spec_pytest.report.cli import register as add_report_parsers
 
@@ -209,6 +267,59 @@ def _calibrate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    import yaml
+
+    from spec_pytest.ask import AskSettings, declare_endpoints
+    from spec_pytest.case import CaseError, expand
+    from spec_pytest.cost import PriceTableError, price_table
+    from spec_pytest.plan import plan
+    from spec_pytest.providers import Registry, UnknownProviderError, UnsupportedParameterError
+    from spec_pytest.run import NoJudgeError, RunSettings
+    from spec_pytest.shard import ShardError, in_shard, parse_shard
+
+    missing = [p for p in args.specs if not p.is_file()]
+    if missing:
+        print(f"spec-pytest plan: {missing[0]}: no such file", file=sys.stderr)
+        return 2
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+        prices = price_table(args.prices, ())
+        params = {}
+        for item in args.model_param:
+            key, sep, value = item.partition("=")
+            if not sep:
+                raise ValueError(f"--model-param {item!r}: expected KEY=VALUE")
+            params[key.strip()] = yaml.safe_load(value)
+        specs = [load_spec(p) for p in args.specs]
+        registry = Registry()
+        declare_endpoints(registry, specs)
+        cases = [c for spec in specs for c in expand(spec, args.model, args.samples)]
+    except SpecError as exc:
+        print(exc.render())
+        return 1
+    except (ShardError, PriceTableError, CaseError, ValueError) as exc:
+        print(f"spec-pytest plan: {exc}", file=sys.stderr)
+        return 2
+    if shard is not None:
+        cases = [c for c in cases if in_shard(c, *shard)]
+    mode = resolve_record_mode(args.record_mode)
+    run = RunSettings(
+        ask=AskSettings(cassette_dir=args.cassette_dir, record_mode=mode, registry=registry, params=params),
+        judges=tuple(args.judge),
+        judge_record_mode=RecordMode(args.judge_record_mode) if args.judge_record_mode else None,
+    )
+    try:
+        result = plan(cases, run, prices, batch=args.batch)
+    except (NoJudgeError, UnknownProviderError, UnsupportedParameterError, ValueError) as exc:
+        print(f"spec-pytest plan: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        registry.close()
+    print(result.to_json() if args.json else result.render())
     return 0
 
 

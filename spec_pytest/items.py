@@ -16,10 +16,11 @@ import pytest
 from spec_pytest.ask import declare_endpoints
 from spec_pytest.case import Case, CaseError, expand, models_for
 from spec_pytest.cassettes import CassetteError
+from spec_pytest.cost import BudgetExhausted
 from spec_pytest.judge import JudgeError
 from spec_pytest.providers import ProviderError, UnknownProviderError, UnsupportedParameterError
 from spec_pytest.results import Record, junit_properties, record_from
-from spec_pytest.run import NoJudgeError, check_invariance_for, run_case
+from spec_pytest.run import NoJudgeError, batch_failure, check_invariance_for, run_case
 from spec_pytest.spec import SpecError
 from spec_pytest.spec.load import load_spec_cached
 from spec_pytest.spec.model import Scenario, Spec
@@ -28,6 +29,7 @@ from spec_pytest.verdict import Outcome
 
 #: What makes a case impossible to judge: each is an ERROR with its own message, never a pass.
 RUN_ERRORS = (
+    BudgetExhausted,
     CassetteError,
     ProviderError,
     JudgeError,
@@ -124,7 +126,9 @@ class SpecItem(pytest.Item):
 
         run = self.config.stash[RUN]
         try:
-            self.trial = run_case(run, self.case)
+            self.error = batch_failure(run, self.case)  # a provider batch answered with an error
+            if self.error is None:
+                self.trial = run_case(run, self.case)
         except RUN_ERRORS as exc:
             self.error = str(exc)
         if self.error is not None:  # outside the except: the message alone, no chained traceback

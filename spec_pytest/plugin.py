@@ -19,14 +19,17 @@ import yaml
 from spec_pytest.ask import AskSettings, declare_endpoints
 from spec_pytest.case import CaseError, check_model_ref
 from spec_pytest.cassettes import RecordMode, resolve_record_mode
+from spec_pytest.cost import Budget, PriceTableError, Spend, price_table
 from spec_pytest.gate import Baseline, BaselineError, GateReport, compare
 from spec_pytest.items import SpecFile, SpecItem, rerecord_command
-from spec_pytest.providers import Registry
+from spec_pytest.providers import MissingKeyError, Registry
 from spec_pytest.results import ResultsWriter, read_results
 from spec_pytest.run import INCONCLUSIVE_POLICIES, RunSettings
+from spec_pytest.shard import ShardError, in_shard, parse_shard
 from spec_pytest.summary import summary_lines
 
 SPEC_PATHS = pytest.StashKey[list[Path]]()
+SHARD = pytest.StashKey["tuple[int, int] | None"]()
 RUN = pytest.StashKey[RunSettings]()
 RESULTS = pytest.StashKey[Path]()
 WRITER = pytest.StashKey[ResultsWriter]()
@@ -147,6 +150,50 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="spec_threshold",
         help="cross-model disagreement (std of positions) from which a scenario is a likely spec gap",
     )
+    add(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        dest="spec_shard",
+        help="run only shard I of N (1-based): a stable split by suite, scenario and model, for CI matrices",
+    )
+    add(
+        "--prices",
+        default=None,
+        metavar="FILE",
+        dest="spec_prices",
+        help="price table (YAML/JSON: model -> input/output USD per million tokens) over the built-in one",
+    )
+    add(
+        "--max-cost",
+        type=float,
+        default=None,
+        metavar="USD",
+        dest="spec_max_cost",
+        help="hard stop: no new request once this much is spent (per run; split across xdist workers)",
+    )
+    add(
+        "--batch",
+        action="store_true",
+        default=False,
+        dest="spec_batch",
+        help="send the requests not yet recorded through the providers' batch APIs (half price, up to a "
+        "day), then run the items from the cassettes the results become; not with -n",
+    )
+    add(
+        "--batch-state",
+        default=None,
+        metavar="PATH",
+        dest="spec_batch_state",
+        help="where --batch keeps its batch ids so an interrupted run resumes polling "
+        "(default: beside the cassettes)",
+    )
+    parser.addini(
+        "spec_prices",
+        "price lines: MODEL INPUT_USD_PER_MTOK OUTPUT_USD_PER_MTOK [BATCH_FACTOR]",
+        type="linelist",
+        default=[],
+    )
     parser.addini("spec_files", "spec files collected as if given with --spec", type="paths", default=[])
     parser.addini("spec_suites_dir", "directory where bare --spec names are looked up", default="spec_suites")
     parser.addini("spec_cassette_dir", "where cassettes live (default: cassettes)", default="cassettes")
@@ -164,12 +211,20 @@ def pytest_configure(config: pytest.Config) -> None:
     paths += [Path(p).resolve() for p in config.getini("spec_files")]
     config.stash[SPEC_PATHS] = list(dict.fromkeys(paths))
     config.stash[RUN] = _run_settings(config)
+    config.stash[SHARD] = _shard(config)
     _open_results(config)
     if config.getoption("spec_files"):
         _select_spec_args(config, config.stash[SPEC_PATHS])
 
 
 def _check_options(config: pytest.Config) -> None:
+    if config.getoption("spec_batch") and (
+        hasattr(config, "workerinput") or config.getoption("numprocesses", None)
+    ):
+        raise pytest.UsageError(
+            "--batch submits and polls before any item runs: run it without -n, then replay "
+            "the recorded cassettes with -n"
+        )
     samples = config.getoption("spec_samples")
     if samples is not None and samples < 1:
         raise pytest.UsageError(f"--samples must be at least 1, got {samples}")
@@ -181,6 +236,30 @@ def _check_options(config: pytest.Config) -> None:
                 check_model_ref(ref)
             except CaseError as exc:
                 raise pytest.UsageError(f"--{option.removeprefix('spec_').rstrip('s')}: {exc}") from None
+
+
+def _shard(config: pytest.Config) -> tuple[int, int] | None:
+    text = config.getoption("spec_shard")
+    if text is None:
+        return None
+    try:
+        return parse_shard(text)
+    except ShardError as exc:
+        raise pytest.UsageError(f"--shard: {exc}") from None
+
+
+def _budget(config: pytest.Config) -> Budget | None:
+    try:
+        prices = price_table(config.getoption("spec_prices"), config.getini("spec_prices"))
+    except PriceTableError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    limit = config.getoption("spec_max_cost")
+    if limit is None:
+        return None
+    if limit < 0:
+        raise pytest.UsageError(f"--max-cost must be 0 or more, got {limit:g}")
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)  # xdist workers share the limit
+    return Budget.share(limit, workers, Spend(prices))
 
 
 def _run_settings(config: pytest.Config) -> RunSettings:
@@ -210,6 +289,7 @@ def _run_settings(config: pytest.Config) -> RunSettings:
         judge_record_mode=RecordMode(judge_mode) if judge_mode else None,
         inconclusive=config.getoption("spec_inconclusive"),
         judge_hint=lambda case: rerecord_command(config, case, "--judge-record-mode=rewrite"),
+        budget=_budget(config),
     )
 
 
@@ -269,6 +349,60 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile |
     return None
 
 
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """--shard keeps this shard's items; --max-cost refuses unpriced models; --batch records first."""
+    shard = config.stash.get(SHARD, None)
+    if shard is not None:
+        keep, drop = [], []
+        for item in items:
+            key = item.case if isinstance(item, SpecItem) else item.nodeid
+            (keep if in_shard(key, *shard) else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    cases = [item.case for item in items if isinstance(item, SpecItem)]
+    run = config.stash[RUN]
+    if run.budget is not None and cases:
+        from spec_pytest.plan import TO_SEND, case_requests
+
+        sent = {r.model for case in cases for r in case_requests(case, run) if r.status == TO_SEND}
+        unpriced = run.budget.unpriced(sent)
+        if unpriced:
+            raise pytest.UsageError(
+                f"--max-cost: no price for {', '.join(unpriced)}; add it with --prices FILE or a "
+                "spec_prices ini line (MODEL INPUT OUTPUT, USD per million tokens)"
+            )
+    if config.getoption("spec_batch") and cases:
+        _run_batch(config, run, cases)
+
+
+def _run_batch(config: pytest.Config, run: RunSettings, cases: list[Any]) -> None:
+    from spec_pytest.batch import BatchPending, BatchSettings, run_batch
+
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    progress = reporter.write_line if reporter is not None else (lambda message: None)
+    state = config.getoption("spec_batch_state")
+    try:
+        outcome = run_batch(
+            cases,
+            run,
+            BatchSettings(
+                state_path=Path(state) if state else None,
+                budget=run.budget,
+                spend=run.budget.spend if run.budget else None,
+                progress=progress,
+            ),
+        )
+    except BatchPending as exc:
+        pytest.exit(str(exc), returncode=1)
+    except MissingKeyError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    for line in outcome.lines():
+        progress(line)
+
+
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if not config.stash.get(SPEC_PATHS, None):
         return []
@@ -323,6 +457,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     records = read_results([config.stash[RESULTS]])
     lines = summary_lines(records, config.getoption("spec_threshold"))
+    run = config.stash[RUN]
+    if run.budget is not None and not config.pluginmanager.hasplugin("dsession"):  # workers spend apart
+        lines += run.budget.spend.lines()
+        if run.budget.refused:
+            lines.append(run.budget.exhausted_message())
     gate = config.stash.get(GATE, None)
     if gate is not None:
         lines += gate.summary_lines()

@@ -14,6 +14,7 @@ from typing import Any
 from spec_pytest.ask import AskSettings
 from spec_pytest.case import Case
 from spec_pytest.cassettes import RecordMode
+from spec_pytest.cost import Budget, BudgetExhausted
 from spec_pytest.judge import JudgePanel
 from spec_pytest.judgement import Judgement
 from spec_pytest.providers import ModelParams
@@ -36,6 +37,7 @@ class RunSettings:
     judge_record_mode: RecordMode | None = None  # None: the same as the model's
     inconclusive: str = "fail"
     judge_hint: Callable[[Case], str] = field(default=lambda case: "re-run with --judge-record-mode=rewrite")
+    budget: Budget | None = None  # --max-cost
 
     def judges_for(self, case: Case) -> tuple[str, ...]:
         judges = self.judges or case.spec.defaults.judges
@@ -62,9 +64,32 @@ class RunSettings:
         return judgements, [Path(j.cassette) for j in judgements if j.cassette]
 
 
+def batch_failure(settings: RunSettings, case: Case) -> str | None:
+    """What a provider batch answered for one of this case's requests, if it failed."""
+    from spec_pytest.ask import model_cassette
+    from spec_pytest.batch.notes import failure_note
+    from spec_pytest.judge import case_item
+
+    panel = settings.panel_for(case)
+    item = case_item(case.scenario.id, case.model, case.sample)
+    for path in [model_cassette(settings.ask, case), *(panel.cassette(j, item) for j in panel.judges)]:
+        note = failure_note(path)
+        if note is not None:
+            return note
+    return None
+
+
 def run_case(settings: RunSettings, case: Case) -> Trial:
-    """Ask, judge and decide one case; errors (cassette, provider, judge) propagate."""
-    return run_trial(case, settings.ask, settings.judge)
+    """Ask, judge and decide one case; errors (cassette, provider, judge, budget) propagate."""
+    if settings.budget is None:
+        return run_trial(case, settings.ask, settings.judge)
+    spending = Spending(settings, case)
+    trial = None
+    try:
+        trial = run_trial(case, settings.ask, settings.judge)
+        return trial
+    finally:
+        spending.settle(trial)
 
 
 def check_invariance_for(
@@ -106,3 +131,37 @@ def check_invariance_for(
         key=model,
         seed=0,
     )
+
+
+class Spending:
+    """`--max-cost` for one case: reserve the upper bound of what it may still send, then settle.
+
+    A model answer is charged its real usage. A judge's usage is not reported per judge, so a
+    judge request that was sent is charged its upper-bound estimate, and so is every request
+    of a case that ended in an error: the budget may stop a little early, never late.
+    """
+
+    def __init__(self, settings: RunSettings, case: Case):
+        from spec_pytest.plan import TO_SEND, case_requests, estimate_cost
+
+        self.settings, self.case = settings, case
+        budget = settings.budget
+        assert budget is not None
+        self.requests = [r for r in case_requests(case, settings) if r.status == TO_SEND]
+        self.reserved = estimate_cost(self.requests, budget.spend.prices) or 0.0
+        if self.requests and not budget.allow(self.reserved):
+            raise BudgetExhausted(budget.exhausted_message())
+
+    def settle(self, trial: Trial | None) -> None:
+        """Charge what was sent; when the case ended in an error, assume the worst of it."""
+        from spec_pytest.response import Usage
+
+        budget = self.settings.budget
+        assert budget is not None
+        for request in self.requests:
+            if request.stage == "answers" and trial is not None and trial.response is not None:
+                usage = trial.response.usage
+            else:
+                usage = Usage(input_tokens=request.input_tokens, output_tokens=request.max_output_tokens)
+            budget.spend.add(request.stage, request.model, usage)
+        budget.release(self.reserved)

@@ -10,7 +10,7 @@ Consistency probes need hypothesis; import them from their modules:
 (`Invariance`, `check_invariance`).
 """
 
-from spec_pytest.generate.cost import PRICES, Price, Tally, load_prices
+from spec_pytest.cost import PRICES, Price, Tally, load_prices
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD, ShingleIndex, Similarity
 from spec_pytest.generate.ledger import LedgerError, dropped_path, ledger_path
 from spec_pytest.generate.pairs import (

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from spec_pytest.cassettes import CassetteError, resolve_record_mode
-from spec_pytest.generate.cost import PRICES, load_prices
+from spec_pytest.cost import PRICES, load_prices
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD
 from spec_pytest.generate.ledger import LedgerError
 from spec_pytest.generate.pairs import read_taxonomy, select_pairs

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from spec_pytest.cassettes import RecordMode, safe_component, use_cassette, will_replay
-from spec_pytest.generate.cost import PRICES, Price, Tally
+from spec_pytest.cost import PRICES, Price, Tally
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD, ShingleIndex, Similarity
 from spec_pytest.generate.ledger import BankFiles
 from spec_pytest.generate.pairs import ValuePair

@@ -155,6 +155,9 @@ class LoopbackServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
+        from .batches import BatchEndpoints  # here: that module builds on this one
+
+        self.batches = BatchEndpoints(self)  # OpenAI Batch + Anthropic Message Batches
 
     # -- scripting ---------------------------------------------------------------------
     def enqueue(self, *replies: Reply) -> None:
@@ -241,6 +244,7 @@ class LoopbackServer:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
+        self.batches.install(app)
         app.router.add_route("*", "/{tail:.*}", self._unknown)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
