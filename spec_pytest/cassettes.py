@@ -444,8 +444,15 @@ def _has_content(path: Path) -> bool:
         return False
 
 
+#: HTTP libraries vcrpy need not patch: both SDKs send through httpx2 (http.client stays
+#: patched as a net). vcrpy retries importing each library on every cassette it opens,
+#: which for absent ones (tornado, boto3...) is most of the cost of replaying an item.
+SKIPPED_PATCHERS = ("requests", "boto3", "urllib3", "httplib2", "tornado", "aiohttp", "httpx")
+
+
 def _build_vcr() -> vcr.VCR:
     config = vcr.VCR(
+        skip_patchers=SKIPPED_PATCHERS,
         serializer="spec-pytest-json",
         match_on=("method", "uri", "body_hash"),
         decode_compressed_response=True,
@@ -460,6 +467,54 @@ def _build_vcr() -> vcr.VCR:
 
 
 _VCR = _build_vcr()
+
+
+def cassette_options(
+    path: str | os.PathLike[str],
+    mode: RecordMode | str = RecordMode.ONCE,
+    *,
+    secret_env_vars: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The keyword arguments of the vcrpy `Cassette` for ``path`` in ``mode``.
+
+    One place for the policy (serializer, matchers, scrubbing, persister), so that
+    `use_cassette` and `detached_cassette` (the fan-out's recorder) write the same bytes.
+    """
+    mode = RecordMode(mode)
+    secrets = secret_values(secret_env_vars, environ)
+    merged = _VCR.get_merged_config(
+        path=str(path),
+        record_mode="all" if mode is RecordMode.REWRITE else mode.value,
+        drop_unused_requests=mode is RecordMode.REWRITE,
+        filter_sensitive_data=list(secrets.items()),
+        persister=AtomicPersister(secrets, overwrite_corrupt=mode is RecordMode.REWRITE),
+    )
+    for name in ("path_transformer", "func_path_generator", "record_on_exception"):
+        merged.pop(name, None)  # context-manager arguments, not the cassette's
+    return merged
+
+
+def detached_cassette(
+    path: str | os.PathLike[str],
+    mode: RecordMode | str = RecordMode.ONCE,
+    *,
+    rerecord_hint: str | None = None,
+    secret_env_vars: Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Cassette:
+    """The cassette `use_cassette` would open, loaded, but with no HTTP library patched.
+
+    vcrpy patches httpx2 for the whole process, so only one cassette can be *active* at a
+    time; a loaded `Cassette` object, though, can answer "can you play this request?",
+    take new interactions (``append``, which applies the same scrubbing filters) and save
+    itself through the same persister. The fan-out drives many of these at once from its
+    own transport (`spec_pytest.fanout.transport`), one per request's context.
+    """
+    mode = RecordMode(mode)
+    if mode is RecordMode.NONE and not _has_content(Path(path)):
+        raise MissingCassetteError(path, rerecord_hint)
+    return Cassette.load(**cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ))
 
 
 @contextmanager
@@ -483,15 +538,8 @@ def use_cassette(
     path = Path(path)
     if mode is RecordMode.NONE and not _has_content(path):
         raise MissingCassetteError(path, rerecord_hint)
-    secrets = secret_values(secret_env_vars, environ)
-    vcr_mode = "all" if mode is RecordMode.REWRITE else mode.value
-    context = _VCR.use_cassette(
-        str(path),
-        record_mode=vcr_mode,
-        drop_unused_requests=mode is RecordMode.REWRITE,
-        filter_sensitive_data=list(secrets.items()),
-        persister=AtomicPersister(secrets, overwrite_corrupt=mode is RecordMode.REWRITE),
-    )
+    options = cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ)
+    context = Cassette.use(**options, record_on_exception=False)
     try:
         with context as cassette:
             yield cassette

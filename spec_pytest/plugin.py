@@ -194,6 +194,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="linelist",
         default=[],
     )
+    from spec_pytest.fanout import add_options as add_fanout_options
+
+    add_fanout_options(group)
     parser.addini("spec_files", "spec files collected as if given with --spec", type="paths", default=[])
     parser.addini("spec_suites_dir", "directory where bare --spec names are looked up", default="spec_suites")
     parser.addini("spec_cassette_dir", "where cassettes live (default: cassettes)", default="cassettes")
@@ -213,6 +216,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN] = _run_settings(config)
     config.stash[SHARD] = _shard(config)
     _open_results(config)
+    from spec_pytest.fanout import FanoutPlugin
+
+    config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)
     if config.getoption("spec_files"):
         _select_spec_args(config, config.stash[SPEC_PATHS])
 
@@ -306,6 +312,7 @@ def _open_results(config: pytest.Config) -> None:
     config.stash[WRITER] = ResultsWriter(path)
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: pytest without xdist must not reject it
 def pytest_configure_node(node: Any) -> None:
     """xdist: tell each worker which results file to append to."""
     node.workerinput["spec_results"] = str(node.config.stash[RESULTS])

@@ -9,16 +9,23 @@ so changing the rubric or a judge re-judges (new files) without asking the model
 (its cassette is untouched), and a replayed run needs neither key. ``_judges`` cannot be a
 provider name (those start with a letter), so it never collides with a model's directory.
 
-Judges run one after another: vcrpy patches the HTTP layer process-wide, so two cassettes
-open at once on one event loop would swallow each other's requests.
+Judges run one after another by default: vcrpy patches the HTTP layer process-wide, so
+two cassettes open at once on one event loop would swallow each other's requests. The
+cassette handling is pluggable (``cassettes``): the fan-out (`spec_pytest.fanout`) passes
+a scope that routes each request by its context instead of patching, and with it the
+judges of a panel run at once (``concurrent``). The judging itself is the same code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
+from collections.abc import Callable, Coroutine, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, TypeVar
 
 from spec_pytest.case import Case
 from spec_pytest.cassettes import RecordMode, safe_component, use_cassette, will_replay
@@ -30,6 +37,25 @@ from .judge import DEFAULT_JUDGE_PARAMS, Judge, JudgeError
 from .rubric import RUBRIC_VERSION, Subject
 
 JUDGES_DIR = "_judges"
+
+#: Opens a judge's cassette around its requests: ``scope(path, mode, rerecord_hint=...,
+#: secret_env_vars=...)``. `use_cassette` (vcrpy) by default.
+CassetteScope = Callable[..., AbstractContextManager[Any]]
+T = TypeVar("T")
+_thread_loops = threading.local()
+
+
+def run_blocking(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` to completion on this thread's own long-lived event loop.
+
+    Unlike ``asyncio.run`` (a new loop per call), the loop survives between calls, so the
+    SDK's async clients (one per loop, each loading the CA bundle when built) are built
+    once per thread rather than once per item: that is most of a replayed item's cost.
+    """
+    loop = getattr(_thread_loops, "loop", None)
+    if loop is None or loop.is_closed():
+        loop = _thread_loops.loop = asyncio.new_event_loop()
+    return loop.run_until_complete(coro)
 
 
 def case_item(scenario_id: str, model: str, sample: int) -> str:
@@ -79,6 +105,8 @@ class JudgePanel:
     max_retries: int = 2
     timeout_s: float = 120.0
     rerecord_hint: str | None = None
+    cassettes: CassetteScope = use_cassette
+    concurrent: bool = False  # only with a scope that does not patch the process
 
     def __post_init__(self) -> None:
         if not self.judges:
@@ -99,11 +127,13 @@ class JudgePanel:
         """
         judgements: list[Judgement] = []
         failures: list[JudgeError] = []
-        for judge in self.judges:
-            try:
-                judgements.append(await self.judge_one(judge, subject, item))
-            except JudgeError as err:
-                failures.append(err)
+        for outcome in await self._each_judge(subject, item):
+            if isinstance(outcome, JudgeError):
+                failures.append(outcome)
+            elif isinstance(outcome, BaseException):
+                raise outcome
+            else:
+                judgements.append(outcome)
         if len(failures) == 1:
             raise failures[0]
         if failures:
@@ -111,6 +141,21 @@ class JudgePanel:
                 ", ".join(f.judge for f in failures), "; ".join(f"{f.judge}: {f.problem}" for f in failures)
             )
         return tuple(judgements)
+
+    async def _each_judge(self, subject: Subject, item: str) -> Iterable[Judgement | BaseException]:
+        """Every judge's ruling or JudgeError in panel order; other errors stop at the first."""
+        if self.concurrent:
+            tasks = [self.judge_one(judge, subject, item) for judge in self.judges]
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+            first_other = next((o for o in outcomes if _is_other_error(o)), None)
+            return outcomes if first_other is None else [first_other]
+        found: list[Judgement | BaseException] = []
+        for judge in self.judges:
+            try:
+                found.append(await self.judge_one(judge, subject, item))
+            except JudgeError as err:
+                found.append(err)
+        return found
 
     async def judge_one(self, judge: str, subject: Subject, item: str) -> Judgement:
         """One judge's ruling through its cassette; the `Judgement` names the cassette."""
@@ -121,7 +166,7 @@ class JudgePanel:
             replay=will_replay(path, self.record_mode),
         )
         provider = self.registry.provider(judge, settings)
-        with use_cassette(
+        with self.cassettes(
             path,
             self.record_mode,
             rerecord_hint=self.rerecord_hint,
@@ -142,7 +187,7 @@ class JudgePanel:
 
     def judge_sync(self, subject: Subject, item: str) -> tuple[Judgement, ...]:
         """Blocking form of `judge`."""
-        return asyncio.run(self.judge(subject, item))
+        return run_blocking(self.judge(subject, item))
 
     async def judge_case(self, case: Case, response: Response) -> tuple[Judgement, ...]:
         """The panel on a model's answer to a case (a spec item); see `judge` for errors."""
@@ -151,4 +196,8 @@ class JudgePanel:
 
     def judge_case_sync(self, case: Case, response: Response) -> tuple[Judgement, ...]:
         """Blocking form of `judge_case` (what a pytest item calls)."""
-        return asyncio.run(self.judge_case(case, response))
+        return run_blocking(self.judge_case(case, response))
+
+
+def _is_other_error(outcome: object) -> bool:
+    return isinstance(outcome, BaseException) and not isinstance(outcome, JudgeError)

@@ -9,11 +9,13 @@ official SDK, whose own retry/backoff (``Retry-After`` honoured) is the only ret
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import time
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from ..response import Response
@@ -28,6 +30,28 @@ if TYPE_CHECKING:
 DEFAULT_HEADERS = {"Accept-Encoding": "gzip"}
 #: Sent when no key is needed (local servers) or none is used (replay); never a real key.
 NO_KEY = "no-key-configured"
+
+
+class AsyncHooks(Protocol):
+    """How one event loop's SDK calls reach the network, when a fan-out owns that loop.
+
+    Set through `ASYNC_HOOKS` in the loop's context. ``http_client`` builds the httpx2
+    client the SDK clients of that loop use (the fan-out's capture transport inside), and
+    ``slot`` replaces the per-process `EndpointLimit` around each call: the fan-out applies
+    its own adaptive, prioritised per-endpoint limits and its budget check there.
+    """
+
+    def http_client(self, endpoint: str) -> Any: ...
+
+    def slot(
+        self, provider: SdkProvider[Any, Any], body: dict[str, Any]
+    ) -> AbstractAsyncContextManager[Any]: ...
+
+
+#: Unset (None) everywhere except inside a fan-out's event loop (`spec_pytest.fanout`).
+ASYNC_HOOKS: contextvars.ContextVar[AsyncHooks | None] = contextvars.ContextVar(
+    "spec_pytest_async_hooks", default=None
+)
 
 SyncClient = TypeVar("SyncClient")
 AsyncClient = TypeVar("AsyncClient")
@@ -130,7 +154,11 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         loop = asyncio.get_running_loop()
         client = self._async_clients.get(loop)
         if client is None:
-            client = self._async_clients[loop] = self._new_async_client(self._client_options())
+            options = self._client_options()
+            hooks = ASYNC_HOOKS.get()
+            if hooks is not None:
+                options["http_client"] = hooks.http_client(self.endpoint.name)
+            client = self._async_clients[loop] = self._new_async_client(options)
         return client
 
     async def respond(
@@ -142,7 +170,8 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
     ) -> Response:
         body = self.request_body(messages, params or ModelParams(), output)
         client = self._async_client()
-        async with self._limit.for_loop():
+        hooks = ASYNC_HOOKS.get()
+        async with self._limit.for_loop() if hooks is None else hooks.slot(self, body):
             started = time.perf_counter()
             try:
                 raw = await self._send_async(client, body)

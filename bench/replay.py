@@ -1,0 +1,129 @@
+"""Benchmark: replaying 2,000 recorded items, against a minimal vcrpy + SDK pytest harness.
+
+Both sides replay exactly the same cassette files (recorded once, live, by a fanned-out
+run against the loopback API, which is then stopped):
+
+* spec-pytest: `CI=true pytest --spec=bench.yaml` (record mode none): per item, the model's answer
+  and the judge's ruling replayed through vcrpy and the SDKs, the verdict decided, the
+  result record written;
+* the harness: a test module with one parametrized test per item that does nothing but
+  open each of the item's two cassettes with vcrpy (record mode none) and send the
+  recorded request through one shared `openai.OpenAI` client.
+
+Prints each wall time (best of --repeat fresh processes, start-up included) and the ratio.
+Target: spec-pytest <= 1.3x the harness. Run: `python bench/replay.py [--n 2000] [--repeat 3]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from live import KEY_ENV, write_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+
+HARNESS = """\
+import json
+from pathlib import Path
+
+import openai
+import pytest
+import vcr
+
+PAIRS = json.loads(Path(__file__).with_name("pairs.json").read_text())
+CLIENT = openai.OpenAI(base_url=PAIRS["base_url"], api_key="sk-replay", max_retries=0)
+VCR = vcr.VCR(serializer="json", record_mode="none", decode_compressed_response=True)
+
+
+def send(path):
+    with VCR.use_cassette(path) as cassette:
+        body = json.loads(cassette.requests[0].body)
+        return CLIENT.chat.completions.create(**body)
+
+
+@pytest.mark.parametrize("model_path, judge_path", PAIRS["items"])
+def test_replay(model_path, judge_path):
+    assert send(model_path).choices
+    assert send(judge_path).choices
+"""
+
+
+def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
+    if done.returncode not in (0, 1):
+        print(done.stdout[-3000:], done.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"{argv} exited {done.returncode}")
+    return wall, last
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from tests.loopback import LoopbackServer
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    plugins = ["-p", "spec_pytest.plugin", "-p", "xdist"]
+    with tempfile.TemporaryDirectory(prefix="spec-pytest-bench-replay-") as tmp:
+        work = Path(tmp)
+        (work / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        server = LoopbackServer().start()
+        base_url = server.openai_base_url
+        write_spec(work / "bench.yaml", args.n, base_url, 32)
+        record_env = {**env, KEY_ENV: "sk-bench-loopback-key-0000"}
+        wall, last = _run(
+            [sys.executable, "-m", "pytest", "--spec=bench.yaml", "-q", *plugins], work, record_env
+        )
+        server.stop()
+        print(f"recorded {args.n} items live in {wall:.1f} s ({last})")
+        model_dir = work / "cassettes" / "bench-live" / "openai" / "bench-model"
+        pairs = []
+        for model_path in sorted(model_dir.glob("*.json")):
+            item = f"{model_path.name.removesuffix('.s0.json')}.openai.bench-model.s0.json"
+            judge = (
+                work / "cassettes" / "bench-live" / "_judges" / "openai" / "bench-judge" / "judge-v1" / item
+            )
+            pairs.append((str(model_path), str(judge)))
+        assert len(pairs) == args.n and all(Path(j).is_file() for _, j in pairs), "recording incomplete"
+        harness = work / "harness"
+        harness.mkdir()
+        (harness / "pairs.json").write_text(json.dumps({"base_url": base_url, "items": pairs}))
+        (harness / "test_harness.py").write_text(HARNESS, encoding="utf-8")
+        (harness / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+        ours_argv = [sys.executable, "-m", "pytest", "--spec=bench.yaml", "-q", "-p", "no:cacheprovider"]
+        ours_argv += (
+            plugins  # record mode none: CI is set below (--record-mode may belong to pytest-recording)
+        )
+        theirs_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_harness.py"]
+        env["CI"] = "true"
+        best: dict[str, float] = {}
+        for rep in range(args.repeat + 1):  # the first round warms the page cache and bytecode
+            for name, argv, cwd in (("spec-pytest", ours_argv, work), ("harness", theirs_argv, harness)):
+                wall, last = _run(argv, cwd, env)
+                if rep:
+                    best[name] = min(best.get(name, wall), wall)
+                    print(f"  {name} rep {rep}: {wall:.2f} s ({last})")
+        ratio = best["spec-pytest"] / best["harness"]
+        print(
+            f"replay of {args.n} items: spec-pytest {best['spec-pytest']:.2f} s, vcrpy+SDK harness "
+            f"{best['harness']:.2f} s: {ratio:.2f}x (target <= 1.3x)"
+        )
+
+
+if __name__ == "__main__":
+    main()
