@@ -17,8 +17,8 @@ from anthropic.types import Message as WireMessage
 
 from ..response import Response, Usage
 from ..spec.model import Message
-from .base import SdkProvider, error_message, split_system
-from .errors import ProviderError, UnsupportedParameterError
+from .base import SdkProvider, split_system
+from .errors import UnsupportedParameterError
 from .ref import JsonOutput, ModelParams
 
 #: Sent when the spec sets no max_tokens: the API requires one.
@@ -26,6 +26,9 @@ DEFAULT_MAX_TOKENS = 4096
 
 
 class AnthropicMessages(SdkProvider[anthropic.Anthropic, anthropic.AsyncAnthropic]):
+    sdk = anthropic
+    shape = "Messages"
+
     def _new_sync_client(self, options: dict[str, Any]) -> anthropic.Anthropic:
         return anthropic.Anthropic(**options)
 
@@ -81,25 +84,3 @@ class AnthropicMessages(SdkProvider[anthropic.Anthropic, anthropic.AsyncAnthropi
             request_id=getattr(raw, "_request_id", None),
             model_ref=str(self.ref),
         )
-
-    def _translate(self, err: Exception) -> ProviderError | None:
-        ref = str(self.ref)
-        retries = self.retries_note()
-        if isinstance(err, anthropic.APITimeoutError):
-            return ProviderError(ref, f"timed out after {self.settings.timeout_s:g} s{retries}")
-        if isinstance(err, anthropic.APIConnectionError):
-            cause = err.__cause__ or err
-            return ProviderError(
-                ref, f"could not reach {self.endpoint.base_url}{retries}: {type(cause).__name__}"
-            )
-        if isinstance(err, anthropic.APIStatusError):
-            return ProviderError(
-                ref,
-                f"HTTP {err.status_code}{self.retries_note(err.status_code)}",
-                provider_message=self.scrub(error_message(err.body, err.message)),
-                status_code=err.status_code,
-                request_id=err.request_id,
-            )
-        if isinstance(err, anthropic.APIResponseValidationError):
-            return ProviderError(ref, f"the API's answer did not have the Messages shape: {err}")
-        return None

@@ -136,9 +136,32 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
     @abstractmethod
     def _parse(self, raw: Any, latency_s: float) -> Response: ...
 
-    @abstractmethod
+    #: The SDK module (openai, anthropic): both name their exceptions alike.
+    sdk: Any
+    #: The wire format's name, for an answer that does not have its shape.
+    shape: str
+
     def _translate(self, err: Exception) -> ProviderError | None:
         """The ProviderError for an SDK exception, or None for anything else."""
+        sdk, ref, retries = self.sdk, str(self.ref), self.retries_note()
+        if isinstance(err, sdk.APITimeoutError):
+            return ProviderError(ref, f"timed out after {self.settings.timeout_s:g} s{retries}")
+        if isinstance(err, sdk.APIConnectionError):
+            cause = err.__cause__ or err
+            return ProviderError(
+                ref, f"could not reach {self.endpoint.base_url}{retries}: {type(cause).__name__}"
+            )
+        if isinstance(err, sdk.APIStatusError):
+            return ProviderError(
+                ref,
+                f"HTTP {err.status_code}{self.retries_note(err.status_code)}",
+                provider_message=self.scrub(error_message(err.body, err.message)),
+                status_code=err.status_code,
+                request_id=err.request_id,
+            )
+        if isinstance(err, sdk.APIResponseValidationError):
+            return ProviderError(ref, f"the API's answer did not have the {self.shape} shape: {err}")
+        return None
 
     # -- shared --------------------------------------------------------------------------
     def _client_options(self) -> dict[str, Any]:

@@ -16,12 +16,15 @@ from openai.types.chat import ChatCompletion
 
 from ..response import Response, Usage
 from ..spec.model import Message
-from .base import SdkProvider, error_message
+from .base import SdkProvider
 from .errors import ProviderError, UnsupportedParameterError
 from .ref import JsonOutput, ModelParams
 
 
 class OpenAIChat(SdkProvider[openai.OpenAI, openai.AsyncOpenAI]):
+    sdk = openai
+    shape = "Chat Completions"
+
     def _new_sync_client(self, options: dict[str, Any]) -> openai.OpenAI:
         return openai.OpenAI(**options)
 
@@ -98,25 +101,3 @@ class OpenAIChat(SdkProvider[openai.OpenAI, openai.AsyncOpenAI]):
             request_id=request_id,
             model_ref=str(self.ref),
         )
-
-    def _translate(self, err: Exception) -> ProviderError | None:
-        ref = str(self.ref)
-        retries = self.retries_note()
-        if isinstance(err, openai.APITimeoutError):
-            return ProviderError(ref, f"timed out after {self.settings.timeout_s:g} s{retries}")
-        if isinstance(err, openai.APIConnectionError):
-            cause = err.__cause__ or err
-            return ProviderError(
-                ref, f"could not reach {self.endpoint.base_url}{retries}: {type(cause).__name__}"
-            )
-        if isinstance(err, openai.APIStatusError):
-            return ProviderError(
-                ref,
-                f"HTTP {err.status_code}{self.retries_note(err.status_code)}",
-                provider_message=self.scrub(error_message(err.body, err.message)),
-                status_code=err.status_code,
-                request_id=err.request_id,
-            )
-        if isinstance(err, openai.APIResponseValidationError):
-            return ProviderError(ref, f"the API's answer did not have the Chat Completions shape: {err}")
-        return None
