@@ -31,15 +31,14 @@ from contextlib import contextmanager, suppress
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import vcr
-from vcr.cassette import Cassette
-from vcr.errors import CannotOverwriteExistingCassetteException, UnhandledHTTPRequestError
-from vcr.persisters.filesystem import CassetteNotFoundError
-from vcr.request import Request
-from vcr.serialize import deserialize, serialize
-from vcr.util import read_body
+if TYPE_CHECKING:  # vcrpy is imported when a cassette is first used: importing it costs
+    # about 0.15 s (it loads aiohttp), which every pytest start-up and collection would pay
+    import vcr
+    from vcr.cassette import Cassette
+    from vcr.errors import CannotOverwriteExistingCassetteException
+    from vcr.request import Request
 
 # --------------------------------------------------------------------------- record modes
 
@@ -126,6 +125,8 @@ VOLATILE_BODY_FIELDS = frozenset({"user", "metadata", "safety_identifier", "prom
 
 
 def _body_bytes(request: Request) -> bytes:
+    from vcr.util import read_body
+
     body = read_body(request)
     if body is None:
         return b""
@@ -326,6 +327,8 @@ def cassette_error(
     For the plugin: an SDK or provider may wrap vcrpy's CannotOverwriteExistingCassette-
     Exception; this finds it and says which cassette, what changed, and how to fix it.
     """
+    from vcr.errors import CannotOverwriteExistingCassetteException
+
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
@@ -343,6 +346,8 @@ def _from_vcr_miss(
     rerecord_hint: str | None,
     environ: Mapping[str, str] | None,
 ) -> CassetteError:
+    from vcr.errors import UnhandledHTTPRequestError
+
     cassette: Cassette = exc.cassette
     path = cassette.path
     if not len(cassette):
@@ -398,6 +403,9 @@ class AtomicPersister:
         self._overwrite_corrupt = overwrite_corrupt  # rewrite mode replaces the file anyway
 
     def load_cassette(self, cassette_path: str, serializer: Any) -> Any:
+        from vcr.persisters.filesystem import CassetteNotFoundError
+        from vcr.serialize import deserialize
+
         path = Path(cassette_path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -413,11 +421,15 @@ class AtomicPersister:
             return self._corrupt(path, err)
 
     def _corrupt(self, path: Path, reason: Exception) -> Any:
+        from vcr.persisters.filesystem import CassetteNotFoundError
+
         if self._overwrite_corrupt:
             raise CassetteNotFoundError()
         raise CorruptCassetteError(path, reason) from None
 
     def save_cassette(self, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        from vcr.serialize import serialize
+
         path = Path(cassette_path)
         text = serialize(cassette_dict, serializer)
         leaked = [name.strip("<>") for name, value in self._secrets.items() if value in text]
@@ -450,7 +462,11 @@ def _has_content(path: Path) -> bool:
 SKIPPED_PATCHERS = ("requests", "boto3", "urllib3", "httplib2", "tornado", "aiohttp", "httpx")
 
 
-def _build_vcr() -> vcr.VCR:
+@lru_cache(maxsize=1)
+def _vcr_config() -> vcr.VCR:
+    """The one vcrpy configuration of the project, built on first use."""
+    import vcr
+
     config = vcr.VCR(
         skip_patchers=SKIPPED_PATCHERS,
         serializer="spec-pytest-json",
@@ -464,9 +480,6 @@ def _build_vcr() -> vcr.VCR:
     config.register_serializer("spec-pytest-json", JsonSerializer)
     config.register_matcher("body_hash", body_hash)
     return config
-
-
-_VCR = _build_vcr()
 
 
 def cassette_options(
@@ -483,7 +496,7 @@ def cassette_options(
     """
     mode = RecordMode(mode)
     secrets = secret_values(secret_env_vars, environ)
-    merged = _VCR.get_merged_config(
+    merged = _vcr_config().get_merged_config(
         path=str(path),
         record_mode="all" if mode is RecordMode.REWRITE else mode.value,
         drop_unused_requests=mode is RecordMode.REWRITE,
@@ -514,6 +527,8 @@ def detached_cassette(
     mode = RecordMode(mode)
     if mode is RecordMode.NONE and not _has_content(Path(path)):
         raise MissingCassetteError(path, rerecord_hint)
+    from vcr.cassette import Cassette
+
     return Cassette.load(**cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ))
 
 
@@ -538,6 +553,8 @@ def use_cassette(
     path = Path(path)
     if mode is RecordMode.NONE and not _has_content(path):
         raise MissingCassetteError(path, rerecord_hint)
+    from vcr.cassette import Cassette
+
     options = cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ)
     context = Cassette.use(**options, record_on_exception=False)
     try:

@@ -17,7 +17,6 @@ from spec_pytest.ask import declare_endpoints
 from spec_pytest.case import Case, CaseError, expand, models_for
 from spec_pytest.cassettes import CassetteError
 from spec_pytest.cost import BudgetExhausted
-from spec_pytest.fanout import settings_for as fanout_settings
 from spec_pytest.judge import JudgeError
 from spec_pytest.providers import ProviderError, UnknownProviderError, UnsupportedParameterError
 from spec_pytest.results import Record, junit_properties, record_from
@@ -129,7 +128,9 @@ class SpecItem(pytest.Item):
         try:
             self.error = batch_failure(run, self.case)  # a provider batch answered with an error
             if self.error is None:
-                self.trial = run_case(fanout_settings(self.config, self.case), self.case)
+                from spec_pytest.fanout import settings_for  # waits for the case's prefetch
+
+                self.trial = run_case(settings_for(self.config, self.case), self.case)
         except RUN_ERRORS as exc:
             self.error = str(exc)
         if self.error is not None:  # outside the except: the message alone, no chained traceback

@@ -194,9 +194,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="linelist",
         default=[],
     )
-    from spec_pytest.fanout import add_options as add_fanout_options
-
-    add_fanout_options(group)
+    add(
+        "--concurrency",
+        type=int,
+        default=None,
+        metavar="N",
+        dest="spec_concurrency",
+        help="requests in flight per endpoint while prefetching (default: each endpoint's "
+        "max_concurrency; under xdist the controller prefetches with all of it)",
+    )
+    add(
+        "--no-prefetch",
+        action="store_true",
+        default=False,
+        dest="spec_no_prefetch",
+        help="ask and judge inside each item, one after another, instead of fetching every "
+        "unrecorded exchange concurrently before the items run",
+    )
     parser.addini("spec_files", "spec files collected as if given with --spec", type="paths", default=[])
     parser.addini("spec_suites_dir", "directory where bare --spec names are looked up", default="spec_suites")
     parser.addini("spec_cassette_dir", "where cassettes live (default: cassettes)", default="cassettes")
@@ -216,9 +230,11 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN] = _run_settings(config)
     config.stash[SHARD] = _shard(config)
     _open_results(config)
-    from spec_pytest.fanout import FanoutPlugin
+    if config.stash[SPEC_PATHS] and not config.option.collectonly:
+        # imported here: the fan-out loads vcrpy, which a listing or a non-spec run need not pay
+        from spec_pytest.fanout import FanoutPlugin
 
-    config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)
+        config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)
     if config.getoption("spec_files"):
         _select_spec_args(config, config.stash[SPEC_PATHS])
 

@@ -19,7 +19,7 @@ from typing import Any
 from spec_pytest.case import Case
 from spec_pytest.run import RunSettings
 
-from .glue import FanoutPlugin, add_options, settings_for
+from .glue import FanoutPlugin, settings_for
 from .plan import Planned, plan
 from .prefetch import AllowFn, BudgetExhausted, FanoutError, Prefetch, RequestEstimate, replay_only
 from .progress import CostFn, Progress
@@ -40,7 +40,6 @@ __all__ = [
     "Prefetch",
     "Progress",
     "RequestEstimate",
-    "add_options",
     "plan",
     "replay_only",
     "settings_for",

@@ -11,7 +11,7 @@ Where the prefetch runs:
   specs, maps ids to cases, and prefetches with each endpoint's whole budget (the workers
   only replay). Workers wait on the markers (`WorkerWait`).
 
-Wiring (in spec_pytest.plugin / items): ``add_options(group)`` in ``pytest_addoption``;
+Wiring (in spec_pytest.plugin / items): the options --concurrency and --no-prefetch;
 ``config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)`` at the end of
 ``pytest_configure``; ``run_case(settings_for(item.config, item.case), item.case)`` in
 ``SpecItem.setup``.
@@ -40,27 +40,6 @@ from .transport import UsageObserver
 FANOUT = pytest.StashKey["FanoutPlugin"]()
 WORKER_INPUT_KEY = "spec_fanout_dir"
 MANIFEST = "manifest.json"
-
-
-def add_options(group: Any) -> None:
-    """The fan-out's command-line options (call from ``pytest_addoption`` with the plugin's group)."""
-    group.addoption(
-        "--concurrency",
-        type=int,
-        default=None,
-        metavar="N",
-        dest="spec_concurrency",
-        help="requests in flight per endpoint while prefetching (default: each endpoint's "
-        "max_concurrency; under xdist the controller prefetches with all of it)",
-    )
-    group.addoption(
-        "--no-prefetch",
-        action="store_true",
-        default=False,
-        dest="spec_no_prefetch",
-        help="ask and judge inside each item, one after another, instead of fetching every "
-        "unrecorded exchange concurrently before the items run",
-    )
 
 
 def settings_for(config: pytest.Config, case: Case) -> Any:
