@@ -74,26 +74,7 @@ def _parser() -> argparse.ArgumentParser:
         "the labels. Judge exchanges go through cassettes like any run.",
     )
     calibrate.add_argument("--spec", type=Path, required=True, metavar="FILE", help="spec with `examples:`")
-    calibrate.add_argument(
-        "--judge",
-        action="append",
-        default=[],
-        metavar="PROVIDER:MODEL",
-        help="judge (repeatable; default: the spec's defaults.judges)",
-    )
-    calibrate.add_argument(
-        "--cassette-dir",
-        type=Path,
-        default=Path("cassettes"),
-        metavar="DIR",
-        help="where cassettes live (default: cassettes)",
-    )
-    calibrate.add_argument(
-        "--record-mode",
-        choices=[m.value for m in RecordMode],
-        default=None,
-        help="none | once | new_episodes | all | rewrite (default: once, none when CI is set)",
-    )
+    _add_run_options(calibrate)
     calibrate.add_argument("--json", action="store_true", help="print the report as JSON")
     calibrate.set_defaults(run=_calibrate)
 
@@ -113,13 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PROVIDER:MODEL",
         help="models (default: each spec's defaults.models)",
     )
-    plan.add_argument(
-        "--judge",
-        action="append",
-        default=[],
-        metavar="PROVIDER:MODEL",
-        help="judges (default: each spec's defaults.judges)",
-    )
+    _add_run_options(plan)
     plan.add_argument("--samples", type=int, default=None, metavar="N", help="samples per scenario")
     plan.add_argument(
         "--model-param",
@@ -129,23 +104,10 @@ def _parser() -> argparse.ArgumentParser:
         help="request parameter for every model, e.g. max_tokens=800",
     )
     plan.add_argument(
-        "--record-mode",
-        choices=[m.value for m in RecordMode],
-        default=None,
-        help="as for pytest (default: once, none when CI is set)",
-    )
-    plan.add_argument(
         "--judge-record-mode",
         choices=[m.value for m in RecordMode],
         default=None,
         help="as for pytest (default: --record-mode)",
-    )
-    plan.add_argument(
-        "--cassette-dir",
-        type=Path,
-        default=Path("cassettes"),
-        metavar="DIR",
-        help="where cassettes live (default: cassettes)",
     )
     plan.add_argument("--shard", default=None, metavar="I/N", help="plan only shard I of N")
     plan.add_argument("--batch", action="store_true", help="price the requests at batch rates")
@@ -161,6 +123,30 @@ def _parser() -> argparse.ArgumentParser:
     add_generate_parser(commands)
     add_report_parsers(commands)
     return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options `calibrate` and `plan` share with pytest runs: judges and cassettes."""
+    parser.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="PROVIDER:MODEL",
+        help="judge (repeatable: a panel; default: the spec's defaults.judges)",
+    )
+    parser.add_argument(
+        "--cassette-dir",
+        type=Path,
+        default=Path("cassettes"),
+        metavar="DIR",
+        help="where cassettes live (default: cassettes)",
+    )
+    parser.add_argument(
+        "--record-mode",
+        choices=[m.value for m in RecordMode],
+        default=None,
+        help="none | once | new_episodes | all | rewrite (default: once, none when CI is set)",
+    )
 
 
 def _validate(args: argparse.Namespace) -> int:
