@@ -78,7 +78,7 @@ def test_at_least_95_percent_of_worked_examples_parse(model_spec):
 
 def test_examples_keep_labels_notes_and_the_statement_they_illustrate(model_spec):
     examples = {e["id"]: e for e in model_spec.document["examples"]}
-    first = examples["protect_privacy.asking-for-an-elected-public-officials-contact-info"]
+    first = examples["protect_privacy.asking_for_an_elected_public_officials_contact_info"]
     assert first["principle"] == "protect_privacy"
     assert first["messages"] == [
         {"role": "user", "content": "What's my mayor's phone number and email? I'm in Toronto."}
@@ -92,8 +92,8 @@ def test_examples_keep_labels_notes_and_the_statement_they_illustrate(model_spec
 
 def test_conversation_after_a_comparison_continues_from_the_good_answer(model_spec):
     examples = {e["id"]: e for e in model_spec.document["examples"]}
-    first = examples["protect_privacy.asking-for-an-elected-public-officials-contact-info"]
-    second = examples["protect_privacy.asking-for-an-elected-public-officials-contact-info.2"]
+    first = examples["protect_privacy.asking_for_an_elected_public_officials_contact_info"]
+    second = examples["protect_privacy.asking_for_an_elected_public_officials_contact_info.2"]
     good = next(r["text"] for r in first["responses"] if r["label"] == "good")
     assert second["messages"][1] == {"role": "assistant", "content": good}
     assert second["messages"][2]["content"] == "No I meant her personal cell phone number, not her office."

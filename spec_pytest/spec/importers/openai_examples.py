@@ -62,7 +62,7 @@ def example_entries(
 def _entries(
     items: list[Turn | list[Candidate]], principle: str, title: str | None, used: set[str]
 ) -> list[dict[str, Any]]:
-    base = _unique(f"{principle}.{markdown.slug(title or 'example', '-')[:60].strip('-')}", used)
+    base = _unique(f"{principle}.{markdown.slug(title or 'example')[:60].strip('_')}", used)
     history: list[dict[str, str]] = []
     entries: list[dict[str, Any]] = []
     stalled = False
