@@ -8,6 +8,7 @@ pytest's configuration and lifecycle onto them.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +33,7 @@ SPEC_PATHS = pytest.StashKey[list[Path]]()
 SHARD = pytest.StashKey["tuple[int, int] | None"]()
 RUN = pytest.StashKey[RunSettings]()
 RESULTS = pytest.StashKey[Path]()
+PRIVATE_RESULTS = pytest.StashKey[Path]()  # the results file a run made for itself (no --results)
 WRITER = pytest.StashKey[ResultsWriter]()
 GATE = pytest.StashKey[GateReport]()
 RECORD_MODES = [m.value for m in RecordMode]
@@ -297,7 +299,10 @@ def _run_settings(config: pytest.Config) -> RunSettings:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise pytest.UsageError(f"--model-param {item!r}: expected KEY=VALUE, e.g. temperature=0")
-        params[key.strip()] = yaml.safe_load(value)
+        try:
+            params[key.strip()] = yaml.safe_load(value)  # numbers as numbers: temperature=0
+        except yaml.YAMLError:
+            params[key.strip()] = value
     ask = AskSettings(
         cassette_dir=root,
         record_mode=mode,
@@ -316,13 +321,25 @@ def _run_settings(config: pytest.Config) -> RunSettings:
 
 
 def _open_results(config: pytest.Config) -> None:
-    """Every process appends to one results file: the user's --results, else a private one."""
+    """Every process of a spec run appends to one results file: --results, else a private one.
+
+    The private file (which the end-of-run summary and the gate read) is removed at the end
+    of the run; a run without specs opens none.
+    """
     worker = getattr(config, "workerinput", None)
     if worker is not None:
+        if "spec_results" not in worker:
+            return
         path = Path(worker["spec_results"])
     else:
         chosen = config.getoption("spec_results")
-        path = Path(chosen) if chosen else Path(tempfile.mkdtemp(prefix="spec-pytest-")) / "results.jsonl"
+        if not chosen and not config.stash[SPEC_PATHS]:
+            return
+        if chosen:
+            path = Path(chosen)
+        else:
+            path = Path(tempfile.mkdtemp(prefix="spec-pytest-")) / "results.jsonl"
+            config.stash[PRIVATE_RESULTS] = path
         ResultsWriter.start(path)
     config.stash[RESULTS] = path
     config.stash[WRITER] = ResultsWriter(path)
@@ -331,13 +348,18 @@ def _open_results(config: pytest.Config) -> None:
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: pytest without xdist must not reject it
 def pytest_configure_node(node: Any) -> None:
     """xdist: tell each worker which results file to append to."""
-    node.workerinput["spec_results"] = str(node.config.stash[RESULTS])
+    path = node.config.stash.get(RESULTS, None)
+    if path is not None:
+        node.workerinput["spec_results"] = str(path)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     writer = config.stash.get(WRITER, None)
     if writer is not None:
         writer.close()
+    private = config.stash.get(PRIVATE_RESULTS, None)
+    if private is not None:
+        shutil.rmtree(private.parent, ignore_errors=True)
     run = config.stash.get(RUN, None)
     if run is not None:
         run.ask.registry.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -167,3 +168,13 @@ def test_real_suites_collect_offline_by_bare_name(pytester, monkeypatch):
     assert len(constitution) >= 15
     root_level = pytester.runpytest("--spec=openai_modelspec", "--collect-only", "-q", "-m", "level_root")
     assert 0 < len(collected(root_level)) < len(openai)
+
+
+def test_runs_leave_no_private_results_behind(pytester, suite, monkeypatch, tmp_path_factory):
+    scratch = tmp_path_factory.mktemp("scratch")
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.delenv("CI", raising=False)
+    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
+    pytester.runpytest("test_plain.py").assert_outcomes(passed=1)
+    pytester.runpytest("--spec=example_suite.yaml", "-k", "mayor-phone").assert_outcomes(errors=1)
+    assert list(scratch.iterdir()) == []
