@@ -31,6 +31,8 @@ class Judgement:
     position: int | None = None  # 0-6; None when the scenario has no value pair
     cited: tuple[str, ...] = ()  # principle ids the judge based its compliance ruling on
     cassette: str | None = None  # where the judge exchange is recorded
+    input_tokens: int | None = None  # what asking this judge took (both tries, after a retry)
+    output_tokens: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -136,9 +136,9 @@ def check_invariance_for(
 class Spending:
     """`--max-cost` for one case: reserve the upper bound of what it may still send, then settle.
 
-    A model answer is charged its real usage. A judge's usage is not reported per judge, so a
-    judge request that was sent is charged its upper-bound estimate, and so is every request
-    of a case that ended in an error: the budget may stop a little early, never late.
+    Model answers and judges are charged the tokens their exchanges reported; a request whose
+    usage is unknown, and every request of a case that ended in an error, is charged its
+    upper-bound estimate: the budget may stop a little early, never late.
     """
 
     def __init__(self, settings: RunSettings, case: Case):
@@ -158,9 +158,13 @@ class Spending:
 
         budget = self.settings.budget
         assert budget is not None
+        judged = {j.judge: j for j in trial.verdict.judgements} if trial and trial.verdict else {}
         for request in self.requests:
+            judgement = judged.get(request.model) if request.stage == "judges" else None
             if request.stage == "answers" and trial is not None and trial.response is not None:
                 usage = trial.response.usage
+            elif judgement is not None and judgement.input_tokens is not None:
+                usage = Usage(input_tokens=judgement.input_tokens, output_tokens=judgement.output_tokens)
             else:
                 usage = Usage(input_tokens=request.input_tokens, output_tokens=request.max_output_tokens)
             budget.spend.add(request.stage, request.model, usage)

@@ -193,6 +193,7 @@ class Prefetch:
         error: BaseException | None = None
         spending: Any = None
         response: Response | None = None
+        judgements: tuple[Any, ...] = ()
         try:
             if self.run.budget is not None:  # --max-cost: the same per-case reservation as run_case
                 from spec_pytest.run import Spending
@@ -202,7 +203,7 @@ class Prefetch:
             _KIND.set("judge")
             scope = partial(tape_scope, finished=finished)
             panel = replace(self.run.panel_for(planned.case), cassettes=scope, concurrent=True)
-            await panel.judge_case(planned.case, response)
+            judgements = await panel.judge_case(planned.case, response)
         except BudgetExhausted:
             done, total = self.progress.done, self.progress.total
             error = FanoutError(planned.model_path, BUDGET_MESSAGE.format(done=done, total=total))
@@ -218,8 +219,12 @@ class Prefetch:
             error = error or err
         if spending is not None:
             from spec_pytest.trial import Trial
+            from spec_pytest.verdict import decide
 
-            spending.settle(Trial(planned.case, response=response) if error is None else None)
+            verdict = decide(planned.case.scenario.expect, judgements) if judgements else None
+            spending.settle(
+                Trial(planned.case, response=response, verdict=verdict) if error is None else None
+            )
         self._settle(planned, error)
         if isinstance(error, asyncio.CancelledError):
             raise error

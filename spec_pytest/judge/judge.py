@@ -9,7 +9,7 @@ from a real ruling in every report downstream.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from spec_pytest.judgement import Judgement
 from spec_pytest.providers import ModelParams, Provider
@@ -50,7 +50,7 @@ class Judge:
         prompt = build_prompt(subject, self.rubric)
         first = await self.provider.respond(prompt.messages, self.params, output=prompt.output)
         try:
-            return self._read(first, prompt.citable, prompt.with_position)
+            return _with_usage(self._read(first, prompt.citable, prompt.with_position), first)
         except UnusableAnswer as problem:
             if not problem.retryable:
                 raise JudgeError(self.name, f"{problem}{_excerpt(first)}") from None
@@ -58,7 +58,7 @@ class Judge:
         retry = prompt.retry(first.text, str(first_problem))
         second = await self.provider.respond(retry, self.params, output=prompt.output)
         try:
-            return self._read(second, prompt.citable, prompt.with_position)
+            return _with_usage(self._read(second, prompt.citable, prompt.with_position), first, second)
         except UnusableAnswer as problem:
             raise JudgeError(
                 self.name,
@@ -84,6 +84,17 @@ class Judge:
             with_position=with_position,
             truncated=response.truncated,
         )
+
+
+def _with_usage(judgement: Judgement, *responses: Response) -> Judgement:
+    """The judgement with the tokens its exchanges took (what a --max-cost budget charges)."""
+    tokens_in = [r.usage.input_tokens for r in responses]
+    tokens_out = [r.usage.output_tokens for r in responses]
+    return replace(
+        judgement,
+        input_tokens=None if None in tokens_in else sum(tokens_in),  # type: ignore[arg-type]
+        output_tokens=None if None in tokens_out else sum(tokens_out),  # type: ignore[arg-type]
+    )
 
 
 def _excerpt(response: Response) -> str:
