@@ -25,6 +25,7 @@ only for the rest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -179,6 +180,8 @@ class Prefetch:
             for planned in self.planned:
                 if not planned.settled.is_set():
                     self._settle(planned, asyncio.CancelledError())
+            with contextlib.suppress(Exception):  # the SDK clients' sockets, before the loop goes
+                loop.run_until_complete(self.run.ask.registry.aclose())
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
             self.finished.set()

@@ -228,10 +228,21 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
             latency = time.perf_counter() - started
         return self._parse(raw, latency)
 
+    async def aclose(self) -> None:
+        """Close the running loop's async client: call before that loop closes."""
+        client = self._async_clients.pop(asyncio.get_running_loop(), None)
+        if client is not None:
+            await client.close()  # type: ignore[attr-defined]
+
     def close(self) -> None:
+        """Close the sync client, and the async clients whose loops are idle (no socket left open)."""
         if self._sync_client is not None:
             self._sync_client.close()  # type: ignore[attr-defined]
             self._sync_client = None
+        for loop, client in list(self._async_clients.items()):
+            if not loop.is_closed() and not loop.is_running():
+                loop.run_until_complete(client.close())  # type: ignore[attr-defined]
+            self._async_clients.pop(loop, None)
 
     def _translate_any(self, err: Exception) -> ProviderError | None:
         """Our error for SDK failures; None for anything else (e.g. a cassette miss)."""

@@ -164,8 +164,17 @@ class Registry:
         with self._lock:
             return self._providers.setdefault(key, built)
 
+    async def aclose(self) -> None:
+        """Close the running loop's async clients of every provider built so far."""
+        with self._lock:
+            providers = list(self._providers.values())
+        for provider in providers:
+            closing = getattr(provider, "aclose", None)
+            if closing is not None:
+                await closing()
+
     def close(self) -> None:
-        """Close the sync clients of every provider built so far."""
+        """Close the clients of every provider built so far."""
         with self._lock:
             providers = list(self._providers.values())
             self._providers.clear()
