@@ -451,9 +451,11 @@ def _run_batch(config: pytest.Config, run: RunSettings, cases: list[Any]) -> Non
 def pytest_report_header(config: pytest.Config) -> list[str]:
     if not config.stash.get(SPEC_PATHS, None):
         return []
+    run = config.stash[RUN]
+    if config.option.collectonly:  # listing cases needs no key and no cassette
+        return [f"spec-pytest: record mode {run.ask.record_mode.value}, cassettes in {run.ask.cassette_dir}"]
     from spec_pytest.preflight import preflight_lines
 
-    run = config.stash[RUN]
     return preflight_lines(
         run,
         config.stash[SPEC_PATHS],
