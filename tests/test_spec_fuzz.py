@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from spec_pytest.spec import Spec, SpecError, load_spec
@@ -208,3 +208,52 @@ def test_deep_nesting_is_an_error_not_a_crash(workdir, depth, message):
     path.write_text("a: " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
     with pytest.raises(SpecError, match=message):
         load_spec(path)
+
+
+message_like = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from(["user", "assistant", "system", "robot", 3]),
+        "content": st.one_of(st.text(max_size=5), st.integers(), st.none()),
+    },
+    optional={"name": st.just("x")},
+)
+#: Mostly well-formed scenarios with a few fields bent out of shape: where a fast check and
+#: the schema could disagree.
+scenario_like = st.fixed_dictionaries(
+    {"messages": st.one_of(st.lists(message_like, max_size=3), st.sampled_from(["hi", None, []]))},
+    optional={
+        "id": st.sampled_from(["ok-id", "a.b_c-1", "Z9", "Bad Id", "a" * 121, "x\n", "", "-x", 5]),
+        "conflict": st.sampled_from(["c1", "c-2", "C1", "", "a" * 121, "x\n", None, 3]),
+        "values": st.sampled_from([["v1", "v2"], ["v1"], ["v1", "v2", "v3"], ["V1", "v2"], ["v1", 2], "v1"]),
+        "principles": st.sampled_from([[], ["p1"], ["p1", "p1"], ["P1"], [1], "p1"]),
+        "nudge": st.sampled_from(["neutral", "v1", 3, None]),
+        "tags": st.sampled_from([[], ["a"], [1], "a"]),
+        "provenance": st.sampled_from(
+            [{}, {"a": 1}, {"a": None}, {"a": [1]}, {"a": {"b": 1}}, [], {"a": True}, {"a": 1.5}]
+        ),
+        "expect": st.just({"compliance": "compliant"}),
+        "include": st.just("x.jsonl"),
+        "other": st.just(1),
+    },
+)
+
+
+@FUZZ
+@given(entry=scenario_like)
+def test_the_fast_scenario_check_never_accepts_what_the_schema_rejects(entry):
+    from spec_pytest.spec.schema import _plain_scenario_check, _validator
+
+    if _plain_scenario_check()(entry):
+        assert _validator("scenario").is_valid(entry), entry
+    else:
+        event("left to jsonschema")
+
+
+def test_the_fast_scenario_check_takes_the_common_shapes():
+    from spec_pytest.spec.schema import _plain_scenario_check
+
+    plain = _plain_scenario_check()
+    bank = [json.loads(line) for line in BANK.splitlines()]
+    assert all(plain(entry) for entry in bank)
+    assert not plain({**bank[0], "messages": []})
+    assert not plain({**bank[0], "mesages": bank[0]["messages"]})
