@@ -2,8 +2,7 @@
 
 Spec files become nodes in `spec_pytest.items`; asking, judging and deciding happen in the
 library (`spec_pytest.run`), results, the gate and the summary too; options and ini keys in
-`spec_pytest.options`. This module only maps
-pytest's configuration and lifecycle onto them.
+`spec_pytest.options`. This module only maps pytest's lifecycle onto them.
 """
 
 from __future__ import annotations
