@@ -21,12 +21,16 @@ import json
 import math
 import os
 import re
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_ENV = "SPEC_PYTEST_LOOPBACK_API_KEY"
@@ -113,24 +117,23 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--xdist", action="store_true", help="also run under -n 2")
+    parser.add_argument(
+        "--peers-server",
+        type=Path,
+        default=None,
+        metavar="SERVER_PY",
+        help="run against the peers' own fake API (../shared/bench/peers/server.py) instead of ours: "
+        "the same server and workload the peer tools were measured on",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve(args.latency)
         return
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--latency", str(args.latency)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdin is not None and server.stdout is not None
-    port = json.loads(server.stdout.readline())["port"]
-
-    def stats() -> dict[str, float]:
-        server.stdin.write("stats\n")  # type: ignore[union-attr]
-        server.stdin.flush()  # type: ignore[union-attr]
-        return json.loads(server.stdout.readline())  # type: ignore[union-attr]
+    if args.peers_server is not None:
+        server, port, stats = start_peers_server(args.peers_server, args.latency)
+    else:
+        server, port, stats = start_our_server(args.latency)
 
     floor = math.ceil(args.n / args.concurrency) * 2 * args.latency
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
@@ -167,8 +170,66 @@ def main() -> None:
                     f"deepeval shared client 1.43x); passed {passed[0] if passed else '?'}"
                 )
     finally:
-        server.stdin.close()
+        if server.stdin is not None:
+            server.stdin.close()
+        server.terminate()
         server.wait(timeout=10)
+
+
+def start_our_server(latency: float) -> tuple[subprocess.Popen[str], int, Callable[[], dict[str, Any]]]:
+    server = subprocess.Popen(
+        [sys.executable, __file__, "--serve", "--latency", str(latency)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdin is not None and server.stdout is not None
+    port = json.loads(server.stdout.readline())["port"]
+
+    def stats() -> dict[str, Any]:
+        server.stdin.write("stats\n")  # type: ignore[union-attr]
+        server.stdin.flush()  # type: ignore[union-attr]
+        return json.loads(server.stdout.readline())  # type: ignore[union-attr]
+
+    return server, port, stats
+
+
+def start_peers_server(
+    script: Path, latency: float
+) -> tuple[subprocess.Popen[str], int, Callable[[], dict[str, Any]]]:
+    """The peers' server.py on a free loopback port; its /stats and /reset give the figures."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, str(script), "--port", str(port), "--latency", str(latency)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{base}/stats", timeout=1).read()
+            break
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit(f"the peers' server {script} did not start") from None
+            time.sleep(0.1)
+
+    def stats() -> dict[str, Any]:
+        snapshot = json.loads(urllib.request.urlopen(f"{base}/stats", timeout=5).read())
+        urllib.request.urlopen(urllib.request.Request(f"{base}/reset", method="POST"), timeout=5).read()
+        kinds = snapshot.get("by_kind", {})
+        return {
+            "requests": snapshot["requests"],
+            "judge": sum(n for kind, n in kinds.items() if kind != "answer"),
+            "span": snapshot["active_span_s"],
+            "max_in_flight": snapshot["max_inflight"],
+        }
+
+    return server, port, stats
 
 
 if __name__ == "__main__":
