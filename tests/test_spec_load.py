@@ -391,3 +391,13 @@ def test_endpoints_and_per_model_parameters(tmp_path):
 def test_endpoint_and_parameter_mistakes(tmp_path, old, new, expected):
     text = MINIMAL.replace("levels:", ENDPOINTS.replace(old, new) + "levels:", 1)
     assert expected in only_problem(write(tmp_path, text))
+
+
+def test_a_bad_scenario_does_not_hide_reference_problems_elsewhere(tmp_path):
+    text = MINIMAL.replace(
+        "    conflict: hard-truth\n    nudge", "    confict: hard-truth\n    nudge"
+    ).replace("quote: The assistant should not lie.", "quote: The assistant must never lie.")
+    found = problems(write(tmp_path, text))
+    assert len(found) == 2, found
+    assert "quote not found in the text of principle 'be_honest'" in found[0]
+    assert "unknown key 'confict'" in found[1]

@@ -51,17 +51,22 @@ def load_spec(path: str | Path) -> Spec:
     """Read, validate and cross-check a spec file and everything it includes."""
     path = Path(path).resolve()
     main = document.read(path)
-    problems = schema.check(main)
-    if problems:
-        raise SpecError(problems)
+    checked = schema.check(main)
+    if checked.top:  # without a sound skeleton there is nothing to cross-check
+        raise SpecError(checked.problems)
+    problems = list(checked.entries)
     scenarios: list[Placed] = []
     files: list[Path] = [path]
     _collect_scenarios(
-        main, ("scenarios",), main.data.get("scenarios", []), [path], scenarios, files, problems
+        main, ("scenarios",), main.data.get("scenarios", []), [path], scenarios, files, problems, checked.bad
     )
+    try:
+        spec = build_spec(main, scenarios, tuple(files))
+    except SpecError as exc:  # reference problems of the sound entries, beside the schema's
+        raise SpecError([*problems, *exc.problems]) from None
     if problems:
         raise SpecError(problems)
-    return build_spec(main, scenarios, tuple(files))
+    return spec
 
 
 def _collect_scenarios(
@@ -72,9 +77,15 @@ def _collect_scenarios(
     out: list[Placed],
     files: list[Path],
     problems: list[Problem],
+    skip: frozenset[int] = frozenset(),
 ) -> None:
-    """Flatten scenario entries, following `include:` into banks (depth first, in order)."""
+    """Flatten scenario entries, following `include:` into banks (depth first, in order).
+
+    Entries in `skip` failed the schema (their problems are reported already) and are left out.
+    """
     for index, entry in enumerate(entries):
+        if index in skip:
+            continue
         placed = Placed(doc, (*base, index), entry)
         if "include" not in entry:
             out.append(placed)
@@ -115,11 +126,11 @@ def _collect_scenarios(
             found = schema.check(bank, root="bank")
             bank_base = ("scenarios",)
             bank_entries = bank.data.get("scenarios", []) if isinstance(bank.data, dict) else []
-        if found:
-            problems.extend(found)
+        problems.extend(found.problems)
+        if found.top:
             continue
         if target.suffix == ".jsonl":
-            nested = [i for i, e in enumerate(bank_entries) if "include" in e]
+            nested = [i for i, e in enumerate(bank_entries) if i not in found.bad and "include" in e]
             for i in nested:
                 problems.append(
                     Placed(bank, (i,), bank_entries[i]).at(
@@ -128,4 +139,4 @@ def _collect_scenarios(
                 )
             if nested:
                 continue
-        _collect_scenarios(bank, bank_base, bank_entries, [*stack, target], out, files, problems)
+        _collect_scenarios(bank, bank_base, bank_entries, [*stack, target], out, files, problems, found.bad)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -51,7 +52,26 @@ def _inline(node: Any, defs: dict[str, Any]) -> Any:
     return node
 
 
-def check(document: Document, root: str = "spec") -> list[Problem]:
+@dataclass(frozen=True)
+class Checked:
+    """The schema's verdict on a document, split so a loader can go on past a bad scenario.
+
+    `top` are problems of the file's own structure (without a sound skeleton nothing else can
+    be checked); `entries` are problems inside scenario entries, whose indices are `bad`:
+    the loader sets those entries aside and still cross-checks the rest, so one run of
+    `spec-pytest validate` reports both kinds.
+    """
+
+    top: list[Problem] = field(default_factory=list)
+    entries: list[Problem] = field(default_factory=list)
+    bad: frozenset[int] = frozenset()
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [*self.top, *self.entries]
+
+
+def check(document: Document, root: str = "spec") -> Checked:
     """Every schema problem in `document`: a spec ('spec'), a YAML bank ('bank') or a JSONL bank ('lines').
 
     Scenario entries are validated one by one against the scenario (or include) definition
@@ -60,26 +80,33 @@ def check(document: Document, root: str = "spec") -> list[Problem]:
     """
     data = document.data
     if root == "lines":
-        return _check_entries(document, data, [])
+        entries, bad = _check_entries(document, data, [])
+        return Checked(entries=entries, bad=bad)
     if not isinstance(data, dict) or not isinstance(data.get("scenarios"), list):
-        return [p for error in _validator(root).iter_errors(data) for p in _describe(document, error)]
-    entries = data["scenarios"]
+        return Checked(
+            top=[p for error in _validator(root).iter_errors(data) for p in _describe(document, error)]
+        )
     rest = {**data, "scenarios": []}
-    problems = [p for error in _validator(root).iter_errors(rest) for p in _describe(document, error)]
-    return problems + _check_entries(document, entries, ["scenarios"])
+    top = [p for error in _validator(root).iter_errors(rest) for p in _describe(document, error)]
+    entries, bad = _check_entries(document, data["scenarios"], ["scenarios"])
+    return Checked(top, entries, bad)
 
 
-def _check_entries(document: Document, entries: list[Any], prefix: list[Any]) -> list[Problem]:
+def _check_entries(
+    document: Document, entries: list[Any], prefix: list[Any]
+) -> tuple[list[Problem], frozenset[int]]:
     scenario, include = _validator("scenario"), _validator("include")
     plain = _plain_scenario_check()
-    problems = []
+    problems: list[Problem] = []
+    bad: set[int] = set()
     for index, entry in enumerate(entries):
         if plain(entry):
             continue
         validator = include if isinstance(entry, dict) and "include" in entry else scenario
         for error in validator.iter_errors(entry):
             problems.extend(_describe(document, error, prefix=[*prefix, index]))
-    return problems
+            bad.add(index)
+    return problems, frozenset(bad)
 
 
 @cache
