@@ -8,6 +8,7 @@ turned into the library's settings (`RunSettings`, the budget, the shard).
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,20 @@ from spec_pytest.shard import ShardError, parse_shard
 RECORD_MODES = [m.value for m in RecordMode]
 
 
-def add_options(parser: pytest.Parser) -> None:
+def recording_plugin_registers_the_option(pluginmanager: pytest.PytestPluginManager) -> bool:
+    """Whether pytest-recording is (or will be) active in this run and so owns `--record-mode`.
+
+    It declares the same option with the same vocabulary; pytest refuses a second declaration,
+    so exactly one of the two plugins may declare it, whatever order they are loaded in.
+    """
+    if pluginmanager.has_plugin("recording"):
+        return True
+    if importlib.util.find_spec("pytest_recording") is None or pluginmanager.is_blocked("recording"):
+        return False
+    return not os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+
+
+def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     """Every spec-pytest option and ini key, in one group of `pytest --help`."""
     group = parser.getgroup("spec-pytest", "spec-pytest: test models against their behaviour specs")
     add = group.addoption
@@ -78,7 +92,7 @@ def add_options(parser: pytest.Parser) -> None:
         dest="spec_inconclusive",
         help="what an item whose judges reach no majority becomes (default: fail; never a pass)",
     )
-    if importlib.util.find_spec("pytest_recording") is None:
+    if not recording_plugin_registers_the_option(pluginmanager):
         # pytest-recording registers the same option with the same vocabulary; share it.
         add(
             "--record-mode",

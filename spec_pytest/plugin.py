@@ -34,8 +34,8 @@ WRITER = pytest.StashKey[ResultsWriter]()
 GATE = pytest.StashKey[GateReport]()
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    options.add_options(parser)
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    options.add_options(parser, pluginmanager)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -178,3 +178,16 @@ def test_runs_leave_no_private_results_behind(pytester, suite, monkeypatch, tmp_
     pytester.runpytest("test_plain.py").assert_outcomes(passed=1)
     pytester.runpytest("--spec=example_suite.yaml", "-k", "mayor-phone").assert_outcomes(errors=1)
     assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("recording", ["active", "disabled"])
+def test_record_mode_option_exists_with_or_without_pytest_recording(pytester, suite, monkeypatch, recording):
+    monkeypatch.delenv("CI", raising=False)
+    extra = ["-p", "no:recording"] if recording == "disabled" else []
+    result = pytester.runpytest_subprocess(
+        *extra, "--spec=example_suite.yaml", "--record-mode=none", "-k", "mayor-phone"
+    )
+    result.assert_outcomes(errors=1)  # replay-only: the missing cassette is an error, not a call
+    assert "no cassette at " in result.stdout.str() and "record mode 'none'" in result.stdout.str()
+    plugins = pytester.runpytest_subprocess(*extra, "--help").stdout.str()
+    assert "--record-mode" in plugins
