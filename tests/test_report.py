@@ -249,3 +249,11 @@ def test_report_command_writes_both_files(tmp_path: Path, capsys: pytest.Capture
     assert md_out.read_text("utf-8").startswith("## spec-pytest: 23 items")
     content = write_report([results], md=tmp_path / "gaps.md", threshold=2.0)
     assert [g.scenario for g in content.analysis.gaps] == ["mayor-phone"]
+
+
+def test_long_answers_are_cut_in_the_page_with_a_pointer_to_the_cassette():
+    long_answer = "word " * 1000  # 5,000 characters; records keep the first 4,000
+    records = [judged("mayor-phone", GPT, 3, text=long_answer)]
+    page = render_html(_content(records))
+    assert "first 1500 of 5000 characters; full text in the response cassette" in page
+    assert "word " * 300 in page and "word " * 301 not in page

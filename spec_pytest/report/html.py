@@ -450,6 +450,10 @@ def _expected(expected: dict | None) -> str | None:  # type: ignore[type-arg]
     return ", ".join(parts) or None
 
 
+#: How much of each answer the drill-down shows: a page with 10,000 items must stay openable.
+HTML_EXCERPT_CHARS = 1500
+
+
 def _item(record: Record) -> str:
     head = (
         f'<summary><span class="badge {esc(record.outcome)}">{esc(record.outcome)}</span> '
@@ -461,15 +465,14 @@ def _item(record: Record) -> str:
     if record.error:
         body.append(f'<p><b>Error</b></p><pre class="error-text">{esc(record.error)}</pre>')
     if record.response_excerpt is not None:
-        shown = len(record.response_excerpt)
+        excerpt = record.response_excerpt[:HTML_EXCERPT_CHARS]
+        total = max(record.response_chars or 0, len(record.response_excerpt))
         cut = (
-            f" (first {shown} of {record.response_chars} characters; full text in the response cassette)"
-            if record.response_chars and record.response_chars > shown
+            f" (first {len(excerpt)} of {total} characters; full text in the response cassette)"
+            if total > len(excerpt)
             else ""
         )
-        body.append(
-            f"<p><b>Response</b>{esc(cut)}</p><pre class='response'>{esc(record.response_excerpt)}</pre>"
-        )
+        body.append(f"<p><b>Response</b>{esc(cut)}</p><pre class='response'>{esc(excerpt)}</pre>")
     facts = [
         ("panel", _panel(record)),
         ("API model", record.response_model),
