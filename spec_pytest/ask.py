@@ -32,6 +32,25 @@ class AskSettings:
     rerecord_hint: Callable[[Case], str] = lambda case: "re-run this item with --record-mode=rewrite"
 
 
+def parse_params(items: Iterable[str]) -> dict[str, Any]:
+    """`KEY=VALUE` request parameters from the command line; numbers stay numbers (temperature=0).
+
+    Raises ValueError naming the malformed item.
+    """
+    import yaml
+
+    params: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--model-param {item!r}: expected KEY=VALUE, e.g. temperature=0")
+        try:
+            params[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            params[key.strip()] = value
+    return params
+
+
 def model_cassette(settings: AskSettings, case: Case) -> Path:
     return cassette_path(settings.cassette_dir, case.spec.id, case.model, case.scenario.id, case.sample)
 

@@ -257,9 +257,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    import yaml
 
-    from spec_pytest.ask import AskSettings, declare_endpoints
+    from spec_pytest.ask import AskSettings, declare_endpoints, parse_params
     from spec_pytest.case import CaseError, expand
     from spec_pytest.cost import PriceTableError, price_table
     from spec_pytest.plan import plan
@@ -274,12 +273,7 @@ def _plan(args: argparse.Namespace) -> int:
     try:
         shard = parse_shard(args.shard) if args.shard else None
         prices = price_table(args.prices, ())
-        params = {}
-        for item in args.model_param:
-            key, sep, value = item.partition("=")
-            if not sep:
-                raise ValueError(f"--model-param {item!r}: expected KEY=VALUE")
-            params[key.strip()] = yaml.safe_load(value)
+        params = parse_params(args.model_param)
         specs = [load_spec(p) for p in args.specs]
         registry = Registry()
         declare_endpoints(registry, specs)

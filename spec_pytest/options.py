@@ -10,12 +10,10 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
-from spec_pytest.ask import AskSettings
+from spec_pytest.ask import AskSettings, parse_params
 from spec_pytest.case import CaseError, check_model_ref
 from spec_pytest.cassettes import RecordMode, resolve_record_mode
 from spec_pytest.cost import Budget, PriceTableError, Spend, price_table
@@ -279,15 +277,10 @@ def run_settings(config: pytest.Config) -> RunSettings:
     judge_mode = config.getoption("spec_judge_record_mode")
     cassettes = config.getoption("spec_cassette_dir") or config.getini("spec_cassette_dir")
     root = Path(cassettes) if Path(cassettes).is_absolute() else config.rootpath / cassettes
-    params: dict[str, Any] = {}
-    for item in config.getoption("spec_model_params"):
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise pytest.UsageError(f"--model-param {item!r}: expected KEY=VALUE, e.g. temperature=0")
-        try:
-            params[key.strip()] = yaml.safe_load(value)  # numbers as numbers: temperature=0
-        except yaml.YAMLError:
-            params[key.strip()] = value
+    try:
+        params = parse_params(config.getoption("spec_model_params"))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
     ask = AskSettings(
         cassette_dir=root,
         record_mode=mode,

@@ -30,7 +30,7 @@ from spec_pytest.ask import ask, model_cassette, params_for
 from spec_pytest.case import Case
 from spec_pytest.cassettes import RecordMode, will_replay
 from spec_pytest.cost import PRICES, Price, cost_of, price_of, usd
-from spec_pytest.judge import Subject, build_prompt, case_item
+from spec_pytest.judge import Subject, build_prompt
 from spec_pytest.providers import ProviderSettings
 from spec_pytest.run import RunSettings
 
@@ -231,9 +231,7 @@ def case_requests(case: Case, settings: RunSettings) -> list[PlannedRequest]:
     if answer_text is None:
         answer_text = "x" * (TYPICAL_OUTPUT["answers"] * CHARS_PER_TOKEN)
     prompt = build_prompt(Subject.of_scenario(case.spec, case.scenario, answer_text), panel.rubric)
-    item = case_item(case.scenario.id, case.model, case.sample)
-    for judge in panel.judges:
-        cassette = panel.cassette(judge, item)
+    for judge, cassette in panel.case_cassettes(case).items():
         judge_provider = ask_settings.registry.provider(judge, ProviderSettings(replay=True))
         judge_body = judge_provider.request_body(prompt.messages, panel.params, prompt.output)
         judge_max = max_output_tokens(judge_body)

@@ -15,7 +15,6 @@ from pathlib import Path
 from spec_pytest.ask import declare_endpoints, model_cassette
 from spec_pytest.case import CaseError, expand
 from spec_pytest.cassettes import RecordMode, will_replay
-from spec_pytest.judge import case_item
 from spec_pytest.providers import ModelRef, UnknownProviderError
 from spec_pytest.run import NoJudgeError, RunSettings
 from spec_pytest.spec import SpecError
@@ -52,8 +51,7 @@ def preflight_lines(
                 panel = run.panel_for(case)
             except NoJudgeError:
                 panel = None
-            for judge in panel.judges if panel else ():
-                cassette = panel.cassette(judge, case_item(case.scenario.id, case.model, case.sample))
+            for judge, cassette in (panel.case_cassettes(case) if panel else {}).items():
                 if not will_replay(cassette, judge_mode) or not cassette.is_file():
                     needs.append(judge)
             if not needs:

@@ -68,11 +68,9 @@ def batch_failure(settings: RunSettings, case: Case) -> str | None:
     """What a provider batch answered for one of this case's requests, if it failed."""
     from spec_pytest.ask import model_cassette
     from spec_pytest.batch.notes import failure_note
-    from spec_pytest.judge import case_item
 
-    panel = settings.panel_for(case)
-    item = case_item(case.scenario.id, case.model, case.sample)
-    for path in [model_cassette(settings.ask, case), *(panel.cassette(j, item) for j in panel.judges)]:
+    judges = settings.panel_for(case).case_cassettes(case)
+    for path in [model_cassette(settings.ask, case), *judges.values()]:
         note = failure_note(path)
         if note is not None:
             return note

@@ -17,7 +17,6 @@ from pathlib import Path
 from spec_pytest.ask import model_cassette
 from spec_pytest.case import Case
 from spec_pytest.cassettes import RecordMode, will_replay
-from spec_pytest.judge import case_item
 from spec_pytest.run import NoJudgeError, RunSettings
 
 
@@ -66,8 +65,7 @@ def plan(run: RunSettings, cases: Iterable[Case]) -> list[Planned]:
             panel = run.panel_for(case)
         except (NoJudgeError, ValueError):
             continue  # the item reports it, as without a fan-out
-        item = case_item(case.scenario.id, case.model, case.sample)
-        judge_paths = tuple(panel.cassette(judge, item) for judge in panel.judges)
+        judge_paths = tuple(panel.case_cassettes(case).values())
         needs = not will_replay(model_path, run.ask.record_mode) or any(
             not will_replay(path, judges_mode) for path in judge_paths
         )

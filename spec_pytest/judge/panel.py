@@ -189,6 +189,11 @@ class JudgePanel:
         """Blocking form of `judge`."""
         return run_blocking(self.judge(subject, item))
 
+    def case_cassettes(self, case: Case) -> dict[str, Path]:
+        """Each judge's cassette for a case's answer (judge reference -> path)."""
+        item = case_item(case.scenario.id, case.model, case.sample)
+        return {judge: self.cassette(judge, item) for judge in self.judges}
+
     async def judge_case(self, case: Case, response: Response) -> tuple[Judgement, ...]:
         """The panel on a model's answer to a case (a spec item); see `judge` for errors."""
         subject = Subject.of_scenario(case.spec, case.scenario, response)

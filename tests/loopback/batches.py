@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .server import Reply, _anthropic_json, _error_body, _last_user, _openai_json, instance_of, output_schema
+from .server import Reply, _anthropic_json, _error_body, _openai_json, compose
 
 if TYPE_CHECKING:
     from .server import LoopbackServer
@@ -81,16 +81,9 @@ class BatchEndpoints:
         reply: Reply = self.server._choose(body)
         if reply.status >= 400:
             return reply.status, _error_body(api, reply)
-        schema, problem = output_schema(api, body)
+        problem, text, model = compose(api, body, reply)
         if problem is not None:
             return 400, _error_body(api, Reply(status=400, message=problem))
-        if reply.text is not None:
-            text = reply.text
-        elif schema is not None:
-            text = json.dumps(instance_of(schema))
-        else:
-            text = f"Loopback answer to: {_last_user(body)[:80]}"
-        model = reply.model or f"{body.get('model', 'unknown')}-2025-01-01"
         build = _openai_json if api == "openai" else _anthropic_json
         return 200, build(body, reply, text, model)
 
@@ -229,20 +222,14 @@ class BatchEndpoints:
         self._log(request)
         batch = self.batches.get(request.match_info["batch_id"])
         if batch is None:
-            return web.json_response(
-                {"type": "error", "error": {"type": "not_found_error", "message": "no such batch"}},
-                status=404,
-            )
+            return _anthropic_not_found()
         return web.json_response(self._anthropic_object(batch, ended=self._done(batch)))
 
     async def _anthropic_results(self, request: web.Request) -> web.Response:
         self._log(request)
         batch = self.batches.get(request.match_info["batch_id"])
         if batch is None:
-            return web.json_response(
-                {"type": "error", "error": {"type": "not_found_error", "message": "no such batch"}},
-                status=404,
-            )
+            return _anthropic_not_found()
         rows = []
         for cid in reversed(batch.custom_ids):  # out of order, as the real API may be
             status, body = batch.results[cid]
@@ -277,3 +264,9 @@ class BatchEndpoints:
             "cancel_initiated_at": None,
             "results_url": f"{self.server.url}/v1/messages/batches/{batch.id}/results" if ended else None,
         }
+
+
+def _anthropic_not_found() -> web.Response:
+    return web.json_response(
+        {"type": "error", "error": {"type": "not_found_error", "message": "no such batch"}}, status=404
+    )

@@ -315,17 +315,10 @@ class LoopbackServer:
                     text='{"id": "broken", "choi', content_type="application/json", headers=headers
                 )
             body = received.body if isinstance(received.body, dict) else {}
-            schema, problem = output_schema(api, body)
+            problem, text, model = compose(api, body, reply)
             if problem is not None:
                 bad = Reply(status=400, message=problem)
                 return web.json_response(_error_body(api, bad), status=400, headers=headers)
-            if reply.text is not None:
-                text = reply.text
-            elif schema is not None:
-                text = json.dumps(instance_of(schema))
-            else:
-                text = f"Loopback answer to: {_last_user(body)[:80]}"
-            model = reply.model or f"{body.get('model', 'unknown')}-2025-01-01"
             build = _openai_events if api == "openai" else _anthropic_events
             if body.get("stream"):
                 return await self._stream(request, headers, build(body, reply, text, model), reply.truncate)
@@ -425,6 +418,19 @@ def instance_of(schema: dict[str, Any]) -> Any:
     if kind == "boolean":
         return False
     return "Loopback placeholder."
+
+
+def compose(api: str, body: dict[str, Any], reply: Reply) -> tuple[str | None, str, str]:
+    """(problem, answer text, reported model) for a request: what both the synchronous routes
+    and the batch endpoints answer. A problem is a schema the real API would refuse (a 400)."""
+    schema, problem = output_schema(api, body)
+    if reply.text is not None:
+        text = reply.text
+    elif schema is not None:
+        text = json.dumps(instance_of(schema))
+    else:
+        text = f"Loopback answer to: {_last_user(body)[:80]}"
+    return problem, text, reply.model or f"{body.get('model', 'unknown')}-2025-01-01"
 
 
 def _drop_connection(request: web.Request) -> None:
