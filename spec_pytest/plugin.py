@@ -32,6 +32,7 @@ RESULTS = pytest.StashKey[Path]()
 PRIVATE_RESULTS = pytest.StashKey[Path]()  # the results file a run made for itself (no --results)
 WRITER = pytest.StashKey[ResultsWriter]()
 GATE = pytest.StashKey[GateReport]()
+RECORDS = pytest.StashKey[list[Any]]()  # the run's result records, read at session end
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
@@ -201,7 +202,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput") or not config.stash.get(SPEC_PATHS, None):
         return
-    records = read_results([config.stash[RESULTS]])
+    records = config.stash[RECORDS] = read_results([config.stash[RESULTS]])
     saving = config.getoption("spec_save_baseline")
     if saving:
         Baseline.from_records(records, sources=[str(config.stash[RESULTS])]).save(saving)
@@ -224,7 +225,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if hasattr(config, "workerinput") or not config.stash.get(SPEC_PATHS, None):
         return
-    records = read_results([config.stash[RESULTS]])
+    records = config.stash.get(RECORDS, None)  # read once, by pytest_sessionfinish
+    if records is None:
+        return
     lines = summary_lines(records, config.getoption("spec_threshold"))
     run = config.stash[RUN]
     if run.budget is not None and not config.pluginmanager.hasplugin("dsession"):  # workers spend apart
