@@ -59,11 +59,6 @@ def params_for(settings: AskSettings, case: Case) -> ModelParams:
     return ModelParams.from_mapping({**case.spec.params_for(case.model), **settings.params})
 
 
-def needs_network(settings: AskSettings, case: Case) -> bool:
-    """Whether this case's model exchange must be recorded (its cassette cannot replay)."""
-    return not will_replay(model_cassette(settings, case), settings.record_mode)
-
-
 def ask(settings: AskSettings, case: Case) -> tuple[Response, Path]:
     """The model's answer to the case's scenario, and the cassette it went through.
 

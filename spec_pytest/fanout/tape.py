@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from vcr.cassette import Cassette
 
@@ -96,8 +95,3 @@ async def save_all(tapes: list[Tape]) -> None:
 def _save_each(tapes: list[Tape]) -> None:
     for tape in tapes:
         tape.save()
-
-
-def as_dict(tape: Tape) -> dict[str, Any]:
-    """For tests and debugging: the interactions the tape holds, as vcrpy serialises them."""
-    return tape.cassette._as_dict()
