@@ -15,6 +15,13 @@ from spec_pytest.providers import Registry
 from tests.loopback import LOOPBACK_KEY_ENV, LoopbackServer
 
 
+@pytest.fixture(autouse=True)
+def developer_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts as on a developer machine (record mode once by default), whatever the
+    machine running the suite says; tests of CI behaviour set ``CI`` themselves."""
+    monkeypatch.delenv("CI", raising=False)
+
+
 @pytest.fixture
 def loopback() -> Iterator[LoopbackServer]:
     """A fresh fake OpenAI + Anthropic API on an ephemeral 127.0.0.1 port, stopped afterwards."""

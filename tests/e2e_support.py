@@ -92,10 +92,7 @@ def script(server: LoopbackServer) -> Callable[[Any], Reply | None]:
     return judges
 
 
-def project(
-    pytester: pytest.Pytester, loopback: LoopbackServer, planted_key: str, monkeypatch: pytest.MonkeyPatch
-) -> pytest.Pytester:
-    monkeypatch.delenv("CI", raising=False)  # a developer machine: record mode once by default
+def project(pytester: pytest.Pytester, loopback: LoopbackServer, planted_key: str) -> pytest.Pytester:
     pytester.makeini("[pytest]\n")
     (pytester.path / "e2e.yaml").write_text(
         SPEC.format(

@@ -33,7 +33,6 @@ examples:
 @pytest.fixture
 def spec_file(tmp_path: Path, loopback: LoopbackServer, planted_key: str, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("CI", raising=False)  # record by default, as on a developer machine
     path = tmp_path / "calib.yaml"
     path.write_text(SPEC.format(url=loopback.openai_base_url, key_env=LOOPBACK_KEY_ENV), encoding="utf-8")
 

@@ -15,8 +15,7 @@ from tests.e2e_support import outcomes
 DATA = Path(__file__).parent / "data"
 
 
-def test_plan_counts_requests_and_prices_them_without_sending(tmp_path, capsys, monkeypatch):
-    monkeypatch.delenv("CI", raising=False)
+def test_plan_counts_requests_and_prices_them_without_sending(tmp_path, capsys):
     assert main(["plan", str(DATA / "example_suite.yaml"), "--json", "--cassette-dir", str(tmp_path)]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["cases"] == 7

@@ -60,10 +60,7 @@ def rule(judge: str, text: str, body: dict[str, object]) -> object:
 
 
 @pytest.fixture
-def project(
-    pytester: pytest.Pytester, loopback: LoopbackServer, planted_key: str, monkeypatch: pytest.MonkeyPatch
-) -> pytest.Pytester:
-    monkeypatch.delenv("CI", raising=False)  # record mode once by default
+def project(pytester: pytest.Pytester, loopback: LoopbackServer, planted_key: str) -> pytest.Pytester:
     pytester.makeini("[pytest]\n")
     line = "  - {{id: case{i}, conflict: critique, "
     line += "messages: [{{role: user, content: 'Draft {i}? (case{i})'}}]}}"

@@ -25,9 +25,7 @@ def test_generate_writes_a_bank_the_including_spec_validates_and_reruns_offline(
     loopback: LoopbackServer,
     loopback_registry: Registry,
     capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv("CI", raising=False)
     spec = tmp_path / "suite.yaml"
     spec.write_text(SPEC + INCLUDE, encoding="utf-8")  # includes a bank that does not exist yet
     for first, second in (("honesty", "kindness"), ("privacy", "safety")):

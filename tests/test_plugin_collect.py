@@ -128,7 +128,6 @@ def test_usage_errors(pytester, suite, args, message):
 
 def test_running_without_keys_or_cassettes_is_an_error_per_item_never_a_pass(pytester, suite, monkeypatch):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    monkeypatch.delenv("CI", raising=False)
     result = pytester.runpytest("--spec=example_suite.yaml", "-k", "mayor-phone")
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["openai:gpt-4.1: no API key: set the environment variable OPENAI_API_KEY*"])
@@ -173,7 +172,6 @@ def test_real_suites_collect_offline_by_bare_name(pytester, monkeypatch):
 def test_runs_leave_no_private_results_behind(pytester, suite, monkeypatch, tmp_path_factory):
     scratch = tmp_path_factory.mktemp("scratch")
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
-    monkeypatch.delenv("CI", raising=False)
     pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
     pytester.runpytest("test_plain.py").assert_outcomes(passed=1)
     pytester.runpytest("--spec=example_suite.yaml", "-k", "mayor-phone").assert_outcomes(errors=1)
@@ -181,8 +179,7 @@ def test_runs_leave_no_private_results_behind(pytester, suite, monkeypatch, tmp_
 
 
 @pytest.mark.parametrize("recording", ["active", "disabled"])
-def test_record_mode_option_exists_with_or_without_pytest_recording(pytester, suite, monkeypatch, recording):
-    monkeypatch.delenv("CI", raising=False)
+def test_record_mode_option_exists_with_or_without_pytest_recording(pytester, suite, recording):
     extra = ["-p", "no:recording"] if recording == "disabled" else []
     result = pytester.runpytest_subprocess(
         *extra, "--spec=example_suite.yaml", "--record-mode=none", "-k", "mayor-phone"
