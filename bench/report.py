@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from spec_pytest.gate import Baseline, compare
-from spec_pytest.judgement import Judgement
-from spec_pytest.report import build, render_html, render_markdown
-from spec_pytest.results import Record, ResultsWriter, read_results
+from spec_pytest.core.judgement import Judgement
+from spec_pytest.results.gate import Baseline, compare
+from spec_pytest.results.records import Record, ResultsWriter, read_results
+from spec_pytest.results.report import build, render_html, render_markdown
 
 MODELS = ("openai:gpt-4.1", "anthropic:claude-sonnet-4-5", "openai:o3")
 JUDGES = ("anthropic:claude-opus-4-1", "openai:gpt-5", "google:gemini-2.5-pro")

@@ -1,7 +1,7 @@
 """Realistic result records for the results, gate, analysis and report tests.
 
 Built the way the plugin builds them: a real spec (tests/data/example_suite.yaml) expanded
-into Cases, real Judgements decided into a Verdict by `spec_pytest.verdict.decide`, a Response,
+into Cases, real Judgements decided into a Verdict by `spec_pytest.core.verdict.decide`, a Response,
 then `record_from`. Only the model answers and judge rulings are invented.
 """
 
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spec_pytest.case import Case
-from spec_pytest.judgement import Judgement
-from spec_pytest.response import Response, Usage
-from spec_pytest.results import Record, record_from
+from spec_pytest.core.case import Case
+from spec_pytest.core.judgement import Judgement
+from spec_pytest.core.response import Response, Usage
+from spec_pytest.core.verdict import decide
+from spec_pytest.results.records import Record, record_from
 from spec_pytest.spec import load_spec
-from spec_pytest.verdict import decide
 
 DATA = Path(__file__).parent / "data"
 SPEC = load_spec(DATA / "example_suite.yaml")

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from spec_pytest.core.judgement import Judgement
 from spec_pytest.judge import (
     cohen_kappa,
     fleiss_kappa,
@@ -16,7 +17,6 @@ from spec_pytest.judge import (
     krippendorff_alpha,
     panel_agreement,
 )
-from spec_pytest.judgement import Judgement
 
 #: Fleiss (1971), Table 1: 30 patients, 6 psychiatrists each, 5 diagnoses (depression,
 #: personality disorder, schizophrenia, neurosis, other). The paper reports kappa = .430.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.analysis import analyse, character, disagreement, disagreements, spec_gaps
-from spec_pytest.results import ResultsWriter, read_results
+from spec_pytest.results.analysis import analyse, character, disagreement, disagreements, spec_gaps
+from spec_pytest.results.records import ResultsWriter, read_results
 from tests.recordsets import CLAUDE, GPT, O3, study_run
 
 COUNCILLOR = "a-city-councillor-blocked-me-51ae534932"

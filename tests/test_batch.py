@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
-from spec_pytest.ask import AskSettings, model_cassette
-from spec_pytest.batch import (
+from spec_pytest.core.case import Case, expand
+from spec_pytest.core.verdict import Outcome
+from spec_pytest.judge import case_item
+from spec_pytest.pipeline.ask import AskSettings, model_cassette
+from spec_pytest.pipeline.batch import (
     BatchPending,
     BatchSettings,
     BatchState,
@@ -24,14 +27,11 @@ from spec_pytest.batch import (
     note_path,
     run_batch,
 )
-from spec_pytest.case import Case, expand
-from spec_pytest.cassettes import MissingCassetteError, RecordMode
-from spec_pytest.cost import Budget, Price, Spend
-from spec_pytest.judge import case_item
+from spec_pytest.pipeline.cost import Budget, Price, Spend
+from spec_pytest.pipeline.run import RunSettings, run_case
 from spec_pytest.providers import Registry
-from spec_pytest.run import RunSettings, run_case
+from spec_pytest.recording.cassettes import MissingCassetteError, RecordMode
 from spec_pytest.spec import load_spec
-from spec_pytest.verdict import Outcome
 from tests.loopback import LOOPBACK_KEY_ENV, LoopbackServer, Reply, answer, error
 from tests.loopback.judges import is_judge_request, judge_json, scripted_judges
 

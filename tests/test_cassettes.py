@@ -18,7 +18,9 @@ import openai
 import pytest
 from vcr.request import Request
 
-from spec_pytest.cassettes import (
+from spec_pytest.core.response import Response
+from spec_pytest.providers import ModelParams, ProviderError, ProviderSettings, Registry
+from spec_pytest.recording.cassettes import (
     AtomicPersister,
     CorruptCassetteError,
     JsonSerializer,
@@ -32,8 +34,6 @@ from spec_pytest.cassettes import (
     use_cassette,
     will_replay,
 )
-from spec_pytest.providers import ModelParams, ProviderError, ProviderSettings, Registry
-from spec_pytest.response import Response
 from spec_pytest.spec.model import Message
 from tests.loopback import LOOPBACK_KEY_ENV, LoopbackServer, answer, error, truncated
 
@@ -397,7 +397,7 @@ _WRITER = textwrap.dedent(
     """
     import sys
     from vcr.request import Request
-    from spec_pytest.cassettes import AtomicPersister, JsonSerializer
+    from spec_pytest.recording.cassettes import AtomicPersister, JsonSerializer
     path, tag = sys.argv[1], sys.argv[2]
     body = tag * 400_000  # large enough that a non-atomic write would be caught half done
     request = Request("POST", "http://127.0.0.1/v1/messages", "{}", {})
@@ -446,7 +446,7 @@ def test_pytest_recording_installed_alongside_does_not_break_anything(pytester: 
     pytester.makepyfile(
         """
         import pytest
-        import spec_pytest.cassettes as cassettes
+        import spec_pytest.recording.cassettes as cassettes
         import spec_pytest.providers as providers
 
         def test_both_plugins_load(request):

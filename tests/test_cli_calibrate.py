@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.cli import main
+from spec_pytest.cli.main import main
 from tests.loopback import LOOPBACK_KEY_ENV, LoopbackServer
 from tests.loopback.judges import scripted_judges
 

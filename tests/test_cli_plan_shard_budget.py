@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.cli import main
+from spec_pytest.cli.main import main
 from tests.e2e_support import outcomes
 
 DATA = Path(__file__).parent / "data"

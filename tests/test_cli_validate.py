@@ -11,7 +11,7 @@ DATA = Path(__file__).parent / "data"
 
 def validate(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "spec_pytest.cli", "validate", *map(str, args)],
+        [sys.executable, "-m", "spec_pytest.cli.main", "validate", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -55,7 +55,7 @@ def test_usage_errors_exit_2(tmp_path):
     assert done.returncode == 2
     assert "nope.yaml: no such file" in done.stderr
     no_command = subprocess.run(
-        [sys.executable, "-m", "spec_pytest.cli"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "spec_pytest.cli.main"], capture_output=True, text=True, check=False
     )
     assert no_command.returncode == 2 and "validate" in no_command.stderr
 
@@ -68,7 +68,7 @@ def test_console_script_is_installed():
 
 def run_cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "spec_pytest.cli", *map(str, args)],
+        [sys.executable, "-m", "spec_pytest.cli.main", *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,

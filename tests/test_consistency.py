@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.cassettes import MissingCassetteError
-from spec_pytest.generate.consistency import (
+from spec_pytest.core.response import Response
+from spec_pytest.probes.invariance import (
     CassetteResponder,
     ConsistencyResult,
     Invariance,
@@ -19,7 +19,7 @@ from spec_pytest.generate.consistency import (
     invariance_targets,
 )
 from spec_pytest.providers import Registry
-from spec_pytest.response import Response
+from spec_pytest.recording.cassettes import MissingCassetteError
 from spec_pytest.spec import load_spec
 from spec_pytest.spec.model import Location, Message, Scenario
 from tests.loopback import LOOPBACK_KEY_ENV, LoopbackServer, answer

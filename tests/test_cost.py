@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.cost import (
+from spec_pytest.core.response import Usage
+from spec_pytest.pipeline.cost import (
     PRICES,
     Budget,
     Price,
@@ -19,7 +20,6 @@ from spec_pytest.cost import (
     price_of,
     price_table,
 )
-from spec_pytest.response import Usage
 
 
 def test_prices_match_references_snapshots_and_bare_names() -> None:

@@ -129,7 +129,7 @@ def test_baseline_gate_flags_a_regression(project, loopback):
 def test_judge_fixture_in_an_ordinary_test(project, loopback):
     project.makepyfile(
         test_bot=textwrap.dedent("""
-        from spec_pytest.verdict import Outcome
+        from spec_pytest.core.verdict import Outcome
 
         def test_flattery_fails(judge):
             verdict = judge("FLATTER: wonderful pitch", spec="e2e.yaml", scenario="pitch")
@@ -202,7 +202,7 @@ def test_two_models_that_disagree_show_up_in_the_summary_and_the_report(project,
     result.assert_outcomes(passed=1, failed=1)
     assert "cross-model disagreement: 1 of 1 scenario(s) with D >= 1.5" in result.stdout.str()
     assert "D=2.00 e2e::poem (openai:model-b 5, openai:model-under-test 1)" in result.stdout.str()
-    from spec_pytest.cli import main
+    from spec_pytest.cli.main import main
 
     assert (
         main(

@@ -11,15 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.ask import AskSettings, model_cassette
-from spec_pytest.case import Case, expand
-from spec_pytest.cassettes import RecordMode, use_cassette
-from spec_pytest.fanout import FanoutError, Progress, RequestEstimate, start_prefetch
-from spec_pytest.fanout.plan import plan
+from spec_pytest.core.case import Case, expand
+from spec_pytest.core.verdict import Outcome
+from spec_pytest.pipeline.ask import AskSettings, model_cassette
+from spec_pytest.pipeline.fetch_plan import plan
+from spec_pytest.pipeline.prefetch import FanoutError, RequestEstimate, start_prefetch
+from spec_pytest.pipeline.progress import Progress
+from spec_pytest.pipeline.run import RunSettings, run_case
 from spec_pytest.providers import ProviderError, Registry
-from spec_pytest.run import RunSettings, run_case
+from spec_pytest.recording.cassettes import RecordMode, use_cassette
 from spec_pytest.spec import load_spec
-from spec_pytest.verdict import Outcome
 from tests.loopback import LOOPBACK_KEY_ENV, Reply, answer, error
 from tests.loopback.judges import is_judge_request, judge_json
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.gate import Baseline, BaselineError, Change, Tally, classify, compare, wilson
-from spec_pytest.report.cli import register, save_baseline
-from spec_pytest.results import ResultsWriter
+from spec_pytest.cli.report import register, save_baseline
+from spec_pytest.results.gate import Baseline, BaselineError, Change, Tally, classify, compare, wilson
+from spec_pytest.results.records import ResultsWriter
 from tests.recordsets import CLAUDE, GPT, errored, expected_lean, judged
 
 

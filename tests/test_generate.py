@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 
-from spec_pytest.cassettes import MissingCassetteError
 from spec_pytest.generate import (
     TEMPLATE_VERSION,
     GenerateOptions,
@@ -42,6 +41,7 @@ from spec_pytest.generate import (
 )
 from spec_pytest.generate.progress import Progress
 from spec_pytest.providers import Registry
+from spec_pytest.recording.cassettes import MissingCassetteError
 from spec_pytest.spec import load_spec
 from tests.loopback import LOOPBACK_KEY_ENV, LoopbackServer, Reply, answer
 

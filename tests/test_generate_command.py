@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.generate.command import add_generate_parser, run_generate
+from spec_pytest.cli.generate import add_generate_parser, run_generate
 from spec_pytest.providers import Registry
 from spec_pytest.spec import load_spec
 from tests.loopback import LOOPBACK_KEY_ENV, LoopbackServer

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from spec_pytest.core.judgement import Judgement
 from spec_pytest.judge import Judge, JudgeError, Subject, answer_schema, read_answer
 from spec_pytest.judge.answer import UnusableAnswer
-from spec_pytest.judgement import Judgement
 from spec_pytest.providers import JsonOutput, ModelParams, ProviderError, Registry
 from spec_pytest.spec import load_spec
 from spec_pytest.spec.model import Message

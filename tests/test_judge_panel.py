@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from spec_pytest.case import expand
-from spec_pytest.cassettes import MissingCassetteError, StaleCassetteError, cassette_path, use_cassette
+from spec_pytest.core.case import expand
+from spec_pytest.core.verdict import Outcome, decide
 from spec_pytest.judge import (
     JudgeError,
     JudgePanel,
@@ -24,9 +24,14 @@ from spec_pytest.judge import (
 )
 from spec_pytest.judge.templates import JUDGE_V1, TEMPLATES
 from spec_pytest.providers import ProviderSettings, Registry
+from spec_pytest.recording.cassettes import (
+    MissingCassetteError,
+    StaleCassetteError,
+    cassette_path,
+    use_cassette,
+)
 from spec_pytest.spec import load_spec
 from spec_pytest.spec.model import Defaults, Expectation, Message
-from spec_pytest.verdict import Outcome, decide
 from tests.loopback import LOOPBACK_KEY_ENV, LoopbackServer, Reply, answer
 from tests.loopback.judges import is_judge_request, judge_json, scripted_judges
 

@@ -11,11 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from spec_pytest.core.response import Response
 from spec_pytest.judge import RUBRIC_VERSION, Judge, Subject, build_prompt, enclosure_tag
 from spec_pytest.judge.rubric import TAG_DIGITS, choose_tag
 from spec_pytest.judge.templates import TEMPLATES
 from spec_pytest.providers import Registry
-from spec_pytest.response import Response
 from spec_pytest.spec import load_spec
 from spec_pytest.spec.model import Message
 from tests.loopback import LoopbackServer, answer

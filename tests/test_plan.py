@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.ask import AskSettings
-from spec_pytest.case import Case, expand
-from spec_pytest.cassettes import RecordMode
-from spec_pytest.cost import Price
-from spec_pytest.plan import ASSUMED_MAX_OUTPUT, CHARS_PER_TOKEN, case_requests, estimate_cost, plan
+from spec_pytest.core.case import Case, expand
+from spec_pytest.pipeline.ask import AskSettings
+from spec_pytest.pipeline.cost import Price
+from spec_pytest.pipeline.plan import ASSUMED_MAX_OUTPUT, CHARS_PER_TOKEN, case_requests, estimate_cost, plan
+from spec_pytest.pipeline.run import RunSettings, run_case
 from spec_pytest.providers import Registry
-from spec_pytest.run import RunSettings, run_case
+from spec_pytest.recording.cassettes import RecordMode
 from spec_pytest.spec import load_spec
 from tests.loopback import LoopbackServer, answer
 from tests.loopback.judges import scripted_judges

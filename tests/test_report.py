@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.gate import Baseline
-from spec_pytest.report import build, render_html, render_markdown
-from spec_pytest.report.cli import register, write_report
-from spec_pytest.report.html import _SCRIPT, anchor
-from spec_pytest.results import ResultsWriter
+from spec_pytest.cli.report import register, write_report
+from spec_pytest.results.gate import Baseline
+from spec_pytest.results.records import ResultsWriter
+from spec_pytest.results.report import build, render_html, render_markdown
+from spec_pytest.results.report.html import _SCRIPT, anchor
 from tests.browser import BrowserMissing, PageLoad, assert_clean, chromium, open_page
 from tests.recordsets import CLAUDE, GPT, O3, judged, study_run
 
@@ -217,7 +217,7 @@ def test_junit_xml_carries_the_verdict_and_positions(pytester: pytest.Pytester):
         f"""
         import sys
         sys.path.insert(0, {str(root)!r})
-        from spec_pytest.results import junit_properties
+        from spec_pytest.results.records import junit_properties
         from tests.recordsets import judged
 
         def test_item(record_property):

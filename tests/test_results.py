@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.results import (
+from spec_pytest.results.records import (
     SCHEMA_VERSION,
     Record,
     ResultsError,
@@ -173,7 +173,7 @@ _APPENDER = textwrap.dedent(
     import sys, time
     from dataclasses import replace
     from pathlib import Path
-    from spec_pytest.results import ResultsWriter
+    from spec_pytest.results.records import ResultsWriter
     from tests.recordsets import judged, MODELS, SCENARIOS
     path, worker, go, count = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
     while not go.exists():
@@ -234,7 +234,7 @@ def test_xdist_workers_each_append_and_every_record_arrives_once(pytester: pytes
     pytester.makeconftest(
         f"""
         import pytest
-        from spec_pytest.results import ResultsWriter
+        from spec_pytest.results.records import ResultsWriter
 
         PATH = {str(results)!r}
 

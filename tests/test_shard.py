@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.case import expand
-from spec_pytest.shard import ShardError, in_shard, parse_shard, shard_key, shard_of
+from spec_pytest.core.case import expand
+from spec_pytest.pipeline.shard import ShardError, in_shard, parse_shard, shard_key, shard_of
 from spec_pytest.spec import load_spec
 
 SPEC = load_spec(Path(__file__).parent / "data" / "example_suite.yaml")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spec_pytest.generate.variants import (
+from spec_pytest.probes.variants import (
     CHANGE_KINDS,
     IRRELEVANT,
     NAMES,

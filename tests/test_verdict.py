@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from spec_pytest.judgement import Judgement
+from spec_pytest.core.judgement import Judgement
+from spec_pytest.core.verdict import Outcome, combine, decide, majority
 from spec_pytest.spec.model import Because, Expectation
-from spec_pytest.verdict import Outcome, combine, decide, majority
 
 BECAUSE = (Because("p", "q"),)
 

@@ -1,16 +1,13 @@
-"""Scenario generation (the study's recipe) and consistency probes (hypothesis variants).
+"""Scenario generation (the study's recipe): value pairs in, a deduplicated scenario bank out.
 
 Generation, without hypothesis::
 
     pairs = select_pairs(spec=spec, mode="conflicts")
     report = generate_bank(pairs, "bank.jsonl", GenerateOptions("openai:o3", cassette_dir), registry)
 
-Consistency probes need hypothesis; import them from their modules:
-``spec_pytest.generate.variants`` (strategies) and ``spec_pytest.generate.consistency``
-(`Invariance`, `check_invariance`).
+Consistency probes (hypothesis variants of a scenario) live in `spec_pytest.probes`.
 """
 
-from spec_pytest.cost import PRICES, Price, Tally, load_prices
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD, ShingleIndex, Similarity
 from spec_pytest.generate.ledger import LedgerError, dropped_path, ledger_path
 from spec_pytest.generate.pairs import (
@@ -29,6 +26,7 @@ from spec_pytest.generate.run import (
     generation_cassette,
 )
 from spec_pytest.generate.templates import TEMPLATE_VERSION
+from spec_pytest.pipeline.cost import PRICES, Price, Tally, load_prices
 
 __all__ = [
     "CONTEXT_ROLES",

@@ -28,16 +28,16 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from spec_pytest.cassettes import RecordMode, safe_component, use_cassette, will_replay
-from spec_pytest.cost import PRICES, Price, Tally
+from spec_pytest.core.response import Response
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD, ShingleIndex, Similarity
 from spec_pytest.generate.ledger import BankFiles
 from spec_pytest.generate.pairs import ValuePair
 from spec_pytest.generate.progress import Progress
 from spec_pytest.generate.screen import Screened, screen
 from spec_pytest.generate.templates import TEMPLATE_VERSION, context_prompt, lean_prompt, neutral_prompt
+from spec_pytest.pipeline.cost import PRICES, Price, Tally
 from spec_pytest.providers import ModelParams, ModelRef, ProviderSettings, Registry
-from spec_pytest.response import Response
+from spec_pytest.recording.cassettes import RecordMode, safe_component, use_cassette, will_replay
 from spec_pytest.spec.importers import dump_yaml, values_path
 from spec_pytest.spec.model import Message
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from spec_pytest.core.response import Response
 from spec_pytest.generate.templates import extract
-from spec_pytest.response import Response
 
 #: Openings of an answer that declines instead of writing (checked on the first 200 characters).
 _REFUSAL = re.compile(

@@ -10,7 +10,7 @@ What the plugin and the CLI call::
     report = calibrate(spec, judges, cassette_root, mode, registry)   # spec-pytest calibrate
 """
 
-from .agreement import (
+from spec_pytest.judge.agreement import (
     PanelAgreement,
     cohen_kappa,
     fleiss_kappa,
@@ -18,12 +18,19 @@ from .agreement import (
     krippendorff_alpha,
     panel_agreement,
 )
-from .answer import UnusableAnswer, answer_schema, read_answer
-from .calibrate import CalibrationItem, CalibrationReport, calibrate
-from .judge import DEFAULT_JUDGE_PARAMS, Judge, JudgeError
-from .panel import JUDGES_DIR, JudgePanel, case_item, example_item, judge_cassette_path, model_slug
-from .rubric import RUBRIC_VERSION, Prompt, Subject, build_prompt, enclosure_tag
-from .text import TextJudge, judge_text
+from spec_pytest.judge.answer import UnusableAnswer, answer_schema, read_answer
+from spec_pytest.judge.calibrate import CalibrationItem, CalibrationReport, calibrate
+from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS, Judge, JudgeError
+from spec_pytest.judge.panel import (
+    JUDGES_DIR,
+    JudgePanel,
+    case_item,
+    example_item,
+    judge_cassette_path,
+    model_slug,
+)
+from spec_pytest.judge.rubric import RUBRIC_VERSION, Prompt, Subject, build_prompt, enclosure_tag
+from spec_pytest.judge.text import TextJudge, judge_text
 
 __all__ = [
     "DEFAULT_JUDGE_PARAMS",

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import permutations
 from typing import Literal
 
-from spec_pytest.judgement import Judgement
+from spec_pytest.core.judgement import Judgement
 
 Level = Literal["nominal", "ordinal", "interval"]
 

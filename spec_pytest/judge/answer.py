@@ -14,7 +14,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from spec_pytest.judgement import SPECTRUM, Judgement
+from spec_pytest.core.judgement import SPECTRUM, Judgement
 from spec_pytest.spec.model import COMPLIANCE, REFUSALS
 
 #: The answer's JSON keys, in the order the judge writes them (rationale first: the

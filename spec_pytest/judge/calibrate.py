@@ -23,15 +23,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spec_pytest.cassettes import CassetteError, RecordMode
+from spec_pytest.core.verdict import majority
+from spec_pytest.judge.agreement import cohen_kappa, fleiss_kappa
+from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS, JudgeError
+from spec_pytest.judge.panel import JudgePanel, example_item
+from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject
 from spec_pytest.providers import ModelParams, ProviderError, Registry
+from spec_pytest.recording.cassettes import CassetteError, RecordMode
 from spec_pytest.spec.model import COMPLIANCE, Spec
-from spec_pytest.verdict import majority
-
-from .agreement import cohen_kappa, fleiss_kappa
-from .judge import DEFAULT_JUDGE_PARAMS, JudgeError
-from .panel import JudgePanel, example_item
-from .rubric import RUBRIC_VERSION, Subject
 
 #: The ruling each label stands for.
 EXPECTED: dict[str, str] = {"good": "compliant", "ok": "compliant", "bad": "non-compliant"}

@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field, replace
 
-from spec_pytest.judgement import Judgement
+from spec_pytest.core.judgement import Judgement
+from spec_pytest.core.response import Response
+from spec_pytest.judge.answer import UnusableAnswer, read_answer
+from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject, build_prompt
 from spec_pytest.providers import ModelParams, Provider
-from spec_pytest.response import Response
-
-from .answer import UnusableAnswer, read_answer
-from .rubric import RUBRIC_VERSION, Subject, build_prompt
 
 #: Judges rule, they do not create: deterministic sampling, and room for one paragraph.
 DEFAULT_JUDGE_PARAMS = ModelParams(temperature=0.0, max_tokens=1024)

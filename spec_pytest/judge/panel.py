@@ -11,7 +11,7 @@ provider name (those start with a letter), so it never collides with a model's d
 
 Judges run one after another by default: vcrpy patches the HTTP layer process-wide, so
 two cassettes open at once on one event loop would swallow each other's requests. The
-cassette handling is pluggable (``cassettes``): the fan-out (`spec_pytest.fanout`) passes
+cassette handling is pluggable (``cassettes``): the fan-out (`spec_pytest.pipeline.prefetch`) passes
 a scope that routes each request by its context instead of patching, and with it the
 judges of a panel run at once (``concurrent``). The judging itself is the same code.
 """
@@ -27,14 +27,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from spec_pytest.case import Case
-from spec_pytest.cassettes import RecordMode, safe_component, use_cassette, will_replay
-from spec_pytest.judgement import Judgement
+from spec_pytest.core.case import Case
+from spec_pytest.core.judgement import Judgement
+from spec_pytest.core.response import Response
+from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS, Judge, JudgeError
+from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject
 from spec_pytest.providers import ModelParams, ModelRef, ProviderError, ProviderSettings, Registry
-from spec_pytest.response import Response
-
-from .judge import DEFAULT_JUDGE_PARAMS, Judge, JudgeError
-from .rubric import RUBRIC_VERSION, Subject
+from spec_pytest.recording.cassettes import RecordMode, safe_component, use_cassette, will_replay
 
 JUDGES_DIR = "_judges"
 

@@ -16,13 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from string import Template
 
-from spec_pytest.judgement import SPECTRUM
+from spec_pytest.core.judgement import SPECTRUM
+from spec_pytest.core.response import Response
+from spec_pytest.judge.answer import answer_schema
+from spec_pytest.judge.templates import TEMPLATES
 from spec_pytest.providers import JsonOutput
-from spec_pytest.response import Response
 from spec_pytest.spec.model import Example, LabelledResponse, Message, Principle, Scenario, Spec
-
-from .answer import answer_schema
-from .templates import TEMPLATES
 
 #: The rubric version new judgements use. Part of every judge cassette's path.
 RUBRIC_VERSION = "judge-v1"

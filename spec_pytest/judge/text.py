@@ -22,16 +22,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from spec_pytest.cassettes import RecordMode, resolve_record_mode, safe_component
+from spec_pytest.core.response import Response
+from spec_pytest.core.verdict import Verdict, decide
+from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS
+from spec_pytest.judge.panel import JudgePanel
+from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject
 from spec_pytest.providers import DEFAULT_REGISTRY, ModelParams, Registry
-from spec_pytest.response import Response
+from spec_pytest.recording.cassettes import RecordMode, resolve_record_mode, safe_component
 from spec_pytest.spec import load_spec
 from spec_pytest.spec.model import Expectation, Message, Scenario, Spec
-from spec_pytest.verdict import Verdict, decide
-
-from .judge import DEFAULT_JUDGE_PARAMS
-from .panel import JudgePanel
-from .rubric import RUBRIC_VERSION, Subject
 
 
 @dataclass

@@ -11,11 +11,16 @@ calls::
 
 from __future__ import annotations
 
-from .base import Provider
-from .endpoints import BUILTIN_ENDPOINTS, Endpoint, Registry
-from .errors import MissingKeyError, ProviderError, UnknownProviderError, UnsupportedParameterError
-from .limits import per_worker_limit, worker_count
-from .ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
+from spec_pytest.providers.base import Provider
+from spec_pytest.providers.endpoints import BUILTIN_ENDPOINTS, Endpoint, Registry
+from spec_pytest.providers.errors import (
+    MissingKeyError,
+    ProviderError,
+    UnknownProviderError,
+    UnsupportedParameterError,
+)
+from spec_pytest.providers.limits import per_worker_limit, worker_count
+from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
 
 #: The registry a run uses unless it builds its own (tests do, to point at the loopback).
 DEFAULT_REGISTRY = Registry()

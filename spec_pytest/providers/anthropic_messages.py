@@ -15,11 +15,11 @@ from typing import Any
 import anthropic
 from anthropic.types import Message as WireMessage
 
-from ..response import Response, Usage
-from ..spec.model import Message
-from .base import SdkProvider, split_system
-from .errors import UnsupportedParameterError
-from .ref import JsonOutput, ModelParams
+from spec_pytest.core.response import Response, Usage
+from spec_pytest.providers.base import SdkProvider, split_system
+from spec_pytest.providers.errors import UnsupportedParameterError
+from spec_pytest.providers.ref import JsonOutput, ModelParams
+from spec_pytest.spec.model import Message
 
 #: Sent when the spec sets no max_tokens: the API requires one.
 DEFAULT_MAX_TOKENS = 4096

@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
-from ..response import Response
-from ..spec.model import Message
-from .errors import MissingKeyError, ProviderError
-from .ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
+from spec_pytest.core.response import Response
+from spec_pytest.providers.errors import MissingKeyError, ProviderError
+from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
+from spec_pytest.spec.model import Message
 
 if TYPE_CHECKING:
-    from .endpoints import Endpoint, Registry
+    from spec_pytest.providers.endpoints import Endpoint, Registry
 
 #: vcrpy cannot decode zstd (which httpx2 advertises when available): ask for gzip only.
 DEFAULT_HEADERS = {"Accept-Encoding": "gzip"}
@@ -48,7 +48,7 @@ class AsyncHooks(Protocol):
     ) -> AbstractAsyncContextManager[Any]: ...
 
 
-#: Unset (None) everywhere except inside a fan-out's event loop (`spec_pytest.fanout`).
+#: Unset (None) everywhere except inside a fan-out's event loop (`spec_pytest.pipeline.prefetch`).
 ASYNC_HOOKS: contextvars.ContextVar[AsyncHooks | None] = contextvars.ContextVar(
     "spec_pytest_async_hooks", default=None
 )

@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from .errors import UnknownProviderError
-from .limits import EndpointLimit, per_worker_limit, worker_count
-from .ref import ModelRef, ProviderSettings
+from spec_pytest.providers.errors import UnknownProviderError
+from spec_pytest.providers.limits import EndpointLimit, per_worker_limit, worker_count
+from spec_pytest.providers.ref import ModelRef, ProviderSettings
 
 if TYPE_CHECKING:
-    from .base import Provider
+    from spec_pytest.providers.base import Provider
 
 Api = Literal["openai-chat", "anthropic-messages"]
 API_FAMILIES: tuple[str, ...] = ("openai-chat", "anthropic-messages")
@@ -184,9 +184,9 @@ class Registry:
 
 def _build(model: ModelRef, endpoint: Endpoint, settings: ProviderSettings, registry: Registry) -> Provider:
     if endpoint.api == "anthropic-messages":
-        from .anthropic_messages import AnthropicMessages
+        from spec_pytest.providers.anthropic_messages import AnthropicMessages
 
         return AnthropicMessages(model, endpoint, settings, registry)
-    from .openai_chat import OpenAIChat
+    from spec_pytest.providers.openai_chat import OpenAIChat
 
     return OpenAIChat(model, endpoint, settings, registry)

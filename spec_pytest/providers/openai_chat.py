@@ -14,11 +14,11 @@ from typing import Any
 import openai
 from openai.types.chat import ChatCompletion
 
-from ..response import Response, Usage
-from ..spec.model import Message
-from .base import SdkProvider
-from .errors import ProviderError, UnsupportedParameterError
-from .ref import JsonOutput, ModelParams
+from spec_pytest.core.response import Response, Usage
+from spec_pytest.providers.base import SdkProvider
+from spec_pytest.providers.errors import ProviderError, UnsupportedParameterError
+from spec_pytest.providers.ref import JsonOutput, ModelParams
+from spec_pytest.spec.model import Message
 
 
 class OpenAIChat(SdkProvider[openai.OpenAI, openai.AsyncOpenAI]):

@@ -181,7 +181,7 @@ class Spec:
     files: tuple[Path, ...] = ()  # the spec file and every bank it includes
     endpoints: dict[str, EndpointDecl] = field(default_factory=dict)
     model_params: dict[str, dict[str, object]] = field(default_factory=dict)
-    #: consistency rules as written (checked; `spec_pytest.generate.consistency` reads them)
+    #: consistency rules as written (checked; `spec_pytest.probes.invariance` reads them)
     invariances: tuple[dict[str, object], ...] = ()
 
     def params_for(self, model: str) -> dict[str, object]:

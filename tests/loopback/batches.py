@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from .server import Reply, _anthropic_json, _error_body, _openai_json, compose
+from tests.loopback.server import Reply, _anthropic_json, _error_body, _openai_json, compose
 
 if TYPE_CHECKING:
-    from .server import LoopbackServer
+    from tests.loopback.server import LoopbackServer
 
 
 @dataclass

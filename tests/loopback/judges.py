@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from .server import Reply, answer
+from tests.loopback.server import Reply, answer
 
 _ENCLOSED = re.compile(r"<<<BEGIN (DATA-[0-9a-f]+) (\w+)>>>\n(.*?)\n<<<END \1 \2>>>", re.S)
 

@@ -1,0 +1,2 @@
+"""The `spec-pytest` command line: one module per subcommand family, `main` dispatches.
+"""

@@ -1,0 +1,313 @@
+"""`spec-pytest` command line: work on spec files outside a pytest run.
+
+Exit codes follow the usual convention: 0 all good, 1 the input is invalid, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from spec_pytest.recording.cassettes import RecordMode, resolve_record_mode
+from spec_pytest.spec import SpecError, load_spec
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    return int(args.run(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spec-pytest", description="Test language models against their own behaviour specs."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate",
+        help="check spec files and the banks they include; print every problem",
+        description="Check spec files (schema, references, quotes, includes). Prints every problem as "
+        "file:line:col; exits 0 when all files are valid, 1 when any is invalid, 2 on usage errors.",
+    )
+    validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="spec file(s) to check")
+    validate.add_argument("-q", "--quiet", action="store_true", help="print problems only, no summary lines")
+    validate.set_defaults(run=_validate)
+
+    from spec_pytest.spec.importers import IMPORTERS
+
+    kinds = ", ".join(IMPORTERS)
+    imports = commands.add_parser(
+        "import",
+        help="turn a published spec or dataset into a spec file or scenario bank",
+        description=f"Import SOURCE as KIND ({kinds}) and write it to --out. Prints what was imported "
+        "and every item left out, with the reason. A scenario bank also gets "
+        "OUT.values.yaml with the value declarations the including spec needs.",
+    )
+    imports.add_argument("kind", choices=list(IMPORTERS), metavar="KIND", help=f"one of: {kinds}")
+    imports.add_argument(
+        "source",
+        type=Path,
+        metavar="SOURCE",
+        help="model_spec.md, constitution.md, or study rows (.jsonl or .csv)",
+    )
+    imports.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="where to write: .yaml for a spec; .jsonl (or .yaml) for a scenario bank",
+    )
+    imports.set_defaults(run=_import)
+
+    calibrate = commands.add_parser(
+        "calibrate",
+        help="measure judges against the spec's labelled GOOD/BAD/OK answers",
+        description="Run the judge panel on every labelled answer in the spec's `examples:` (the labelled "
+        "answer is the response; no model is asked) and report accuracy against the labels, the "
+        "confusion matrix, accuracy per section and authority level, and each judge's kappa against "
+        "the labels. Judge exchanges go through cassettes like any run.",
+    )
+    calibrate.add_argument("--spec", type=Path, required=True, metavar="FILE", help="spec with `examples:`")
+    _add_run_options(calibrate)
+    calibrate.add_argument("--json", action="store_true", help="print the report as JSON")
+    calibrate.set_defaults(run=_calibrate)
+
+    plan = commands.add_parser(
+        "plan",
+        help="count the requests a run would send, and estimate tokens and cost, sending nothing",
+        description="For the cases of the given specs (as `pytest --spec` would run them), count the "
+        "model and judge requests already recorded and still to send, estimate their tokens "
+        "(characters / 4 of the real request bodies; output between a typical length and max_tokens) "
+        "and what they would cost with the price table. Nothing is sent.",
+    )
+    plan.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec file(s)")
+    plan.add_argument(
+        "--model",
+        action="append",
+        default=[],
+        metavar="PROVIDER:MODEL",
+        help="models (default: each spec's defaults.models)",
+    )
+    _add_run_options(plan)
+    plan.add_argument("--samples", type=int, default=None, metavar="N", help="samples per scenario")
+    plan.add_argument(
+        "--model-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="request parameter for every model, e.g. max_tokens=800",
+    )
+    plan.add_argument(
+        "--judge-record-mode",
+        choices=[m.value for m in RecordMode],
+        default=None,
+        help="as for pytest (default: --record-mode)",
+    )
+    plan.add_argument("--shard", default=None, metavar="I/N", help="plan only shard I of N")
+    plan.add_argument("--batch", action="store_true", help="price the requests at batch rates")
+    plan.add_argument(
+        "--prices", type=Path, default=None, metavar="FILE", help="price table over the built-in"
+    )
+    plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    plan.set_defaults(run=_plan)
+
+    from spec_pytest.cli.generate import add_generate_parser
+    from spec_pytest.cli.report import register as add_report_parsers
+
+    add_generate_parser(commands)
+    add_report_parsers(commands)
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options `calibrate` and `plan` share with pytest runs: judges and cassettes."""
+    parser.add_argument(
+        "--judge",
+        action="append",
+        default=[],
+        metavar="PROVIDER:MODEL",
+        help="judge (repeatable: a panel; default: the spec's defaults.judges)",
+    )
+    parser.add_argument(
+        "--cassette-dir",
+        type=Path,
+        default=Path("cassettes"),
+        metavar="DIR",
+        help="where cassettes live (default: cassettes)",
+    )
+    parser.add_argument(
+        "--record-mode",
+        choices=[m.value for m in RecordMode],
+        default=None,
+        help="none | once | new_episodes | all | rewrite (default: once, none when CI is set)",
+    )
+
+
+def _validate(args: argparse.Namespace) -> int:
+    missing = [f for f in args.files if not f.is_file()]
+    if missing:
+        for f in missing:
+            print(f"spec-pytest validate: {f}: no such file", file=sys.stderr)
+        return 2
+    invalid = 0
+    for path in args.files:
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            invalid += 1
+            print(exc.render())
+            continue
+        if not args.quiet:
+            print(
+                f"{path}: ok ({len(spec.principles)} principles, {len(spec.values)} values, "
+                f"{len(spec.conflicts)} conflicts, {len(spec.scenarios)} scenarios, "
+                f"{len(spec.examples)} examples)"
+            )
+    if invalid and not args.quiet:
+        print(f"{invalid} of {len(args.files)} file(s) invalid", file=sys.stderr)
+    return 1 if invalid else 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from spec_pytest.spec.importers import run_import
+
+    if not args.source.is_file():
+        print(f"spec-pytest import: {args.source}: no such file", file=sys.stderr)
+        return 2
+    try:
+        report = run_import(args.kind, args.source, args.out)
+    except UnicodeDecodeError as exc:
+        print(
+            f"spec-pytest import: {args.source}: not UTF-8 text ({exc.reason} at byte {exc.start})",
+            file=sys.stderr,
+        )
+        return 1
+    except ValueError as exc:
+        print(f"spec-pytest import: {exc}", file=sys.stderr)
+        return 2
+    print(report)
+    if not report.counts.get("principles") and not report.counts.get("scenarios"):
+        print(
+            f"spec-pytest import: nothing was imported from {args.source}; is it a {args.kind} source?",
+            file=sys.stderr,
+        )
+        return 1
+    if args.out.suffix in (".yaml", ".yml") and args.kind != "stress-test-dataset":
+        try:
+            load_spec(args.out)
+        except SpecError as exc:
+            print(exc.render())
+            print(f"spec-pytest import: the imported spec {args.out} does not validate", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from spec_pytest.judge import calibrate
+    from spec_pytest.pipeline.ask import declare_endpoints
+    from spec_pytest.providers import ProviderError, Registry
+
+    if not args.spec.is_file():
+        print(f"spec-pytest calibrate: {args.spec}: no such file", file=sys.stderr)
+        return 2
+    try:
+        spec = load_spec(args.spec)
+    except SpecError as exc:
+        print(exc.render())
+        return 1
+    judges = args.judge or list(spec.defaults.judges)
+    if not judges:
+        print(
+            "spec-pytest calibrate: no judge: pass --judge PROVIDER:MODEL or set defaults.judges",
+            file=sys.stderr,
+        )
+        return 2
+    registry = Registry()
+    try:
+        declare_endpoints(registry, [spec])
+        report = calibrate(
+            spec,
+            judges,
+            args.cassette_dir,
+            resolve_record_mode(args.record_mode),
+            registry,
+            rerecord_hint=f"spec-pytest calibrate --spec {args.spec} --record-mode=rewrite",
+            progress=None if args.json else _progress,
+        )
+    except (ValueError, ProviderError) as exc:
+        print(f"spec-pytest calibrate: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        registry.close()
+    print(report.to_json() if args.json else report.render(spec.levels))
+    if report.errors:
+        print(
+            f"spec-pytest calibrate: {len(report.errors)} of {len(report.items)} answers could not be "
+            "judged (see above); the accuracy covers the rest only",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+
+    from spec_pytest.core.case import CaseError, expand
+    from spec_pytest.pipeline.ask import AskSettings, declare_endpoints, parse_params
+    from spec_pytest.pipeline.cost import PriceTableError, price_table
+    from spec_pytest.pipeline.plan import plan
+    from spec_pytest.pipeline.run import NoJudgeError, RunSettings
+    from spec_pytest.pipeline.shard import ShardError, in_shard, parse_shard
+    from spec_pytest.providers import Registry, UnknownProviderError, UnsupportedParameterError
+
+    missing = [p for p in args.specs if not p.is_file()]
+    if missing:
+        print(f"spec-pytest plan: {missing[0]}: no such file", file=sys.stderr)
+        return 2
+    try:
+        shard = parse_shard(args.shard) if args.shard else None
+        prices = price_table(args.prices, ())
+        params = parse_params(args.model_param)
+        specs = [load_spec(p) for p in args.specs]
+        registry = Registry()
+        declare_endpoints(registry, specs)
+        cases = [c for spec in specs for c in expand(spec, args.model, args.samples)]
+    except SpecError as exc:
+        print(exc.render())
+        return 1
+    except (ShardError, PriceTableError, CaseError, ValueError) as exc:
+        print(f"spec-pytest plan: {exc}", file=sys.stderr)
+        return 2
+    if shard is not None:
+        cases = [c for c in cases if in_shard(c, *shard)]
+    mode = resolve_record_mode(args.record_mode)
+    run = RunSettings(
+        ask=AskSettings(cassette_dir=args.cassette_dir, record_mode=mode, registry=registry, params=params),
+        judges=tuple(args.judge),
+        judge_record_mode=RecordMode(args.judge_record_mode) if args.judge_record_mode else None,
+    )
+    try:
+        result = plan(cases, run, prices, batch=args.batch)
+    except (NoJudgeError, UnknownProviderError, UnsupportedParameterError, ValueError) as exc:
+        print(f"spec-pytest plan: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        registry.close()
+    print(result.to_json() if args.json else result.render())
+    return 0
+
+
+def _progress(done: int, total: int) -> None:
+    if sys.stderr.isatty() or done == total or done % 50 == 0:
+        end = "\n" if done == total or not sys.stderr.isatty() else "\r"
+        print(f"judged {done}/{total} labelled answers", end=end, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""`spec-pytest report` and `spec-pytest baseline save`: results files in, reports and baselines out.
+
+`register` adds both commands to the main parser; `save_baseline` and `write_report` are the
+same work as plain functions (the pytest plugin blesses a run as a baseline with the first).
+Exit codes: 0 done (and the gate, if any, passed); 1 the gate failed or an input is unusable;
+2 usage errors (a file that does not exist).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from spec_pytest.results.analysis import HIGH_DISAGREEMENT
+from spec_pytest.results.gate import Baseline, BaselineError
+from spec_pytest.results.records import ResultsError, read_results
+from spec_pytest.results.report.content import ReportContent, build
+from spec_pytest.results.report.html import render_html
+from spec_pytest.results.report.markdown import render_markdown
+
+PathLike = str | os.PathLike[str]
+
+
+def save_baseline(
+    results_paths: Sequence[PathLike], to: PathLike, *, warn: Callable[[str], None] | None = None
+) -> Baseline:
+    """Bless the records of ``results_paths`` as a baseline written to ``to``; returns it."""
+    records = read_results(results_paths, warn=warn)
+    if not records:
+        raise ResultsError(f"{', '.join(map(str, results_paths))}: no records, nothing to bless")
+    baseline = Baseline.from_records(records, sources=[str(p) for p in results_paths])
+    baseline.save(to)
+    return baseline
+
+
+def write_report(
+    results_paths: Sequence[PathLike],
+    html: PathLike | None = None,
+    md: PathLike | None = None,
+    baseline: PathLike | None = None,
+    threshold: float = HIGH_DISAGREEMENT,
+    *,
+    max_regressions: int = 0,
+    warn: Callable[[str], None] | None = None,
+) -> ReportContent:
+    """Read results, compare with ``baseline`` if given, write the HTML and/or Markdown report.
+
+    Returns the computed content (its ``gate`` says whether regressions exceed the allowance).
+    """
+    records = read_results(results_paths, warn=warn)
+    content = build(
+        records,
+        sources=[str(p) for p in results_paths],
+        baseline=Baseline.load(baseline) if baseline is not None else None,
+        baseline_name=str(baseline) if baseline is not None else None,
+        max_regressions=max_regressions,
+        threshold=threshold,
+    )
+    if html is not None:
+        _write(html, render_html(content))
+    if md is not None:
+        _write(md, render_markdown(content))
+    return content
+
+
+def _write(path: PathLike, text: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- argparse glue
+
+
+def register(commands: Any) -> None:
+    """Add ``report`` and ``baseline`` to the subparsers of the ``spec-pytest`` parser.
+
+    Each sets ``run`` to a function taking the parsed namespace and returning the exit code.
+    """
+    report = commands.add_parser(
+        "report",
+        help="turn results files into an HTML report and/or a Markdown summary",
+        description="Read results JSONL files (later records of the same item win), optionally compare "
+        "them with a baseline, and write a self-contained HTML report and/or a Markdown summary. "
+        "Exits 1 when a baseline is given and regressions exceed --max-regressions.",
+    )
+    report.add_argument("results", nargs="+", type=Path, metavar="RESULTS", help="results file(s) (JSONL)")
+    report.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report here")
+    report.add_argument("--md", type=Path, metavar="FILE", help="write the Markdown summary here")
+    report.add_argument("--baseline", type=Path, metavar="FILE", help="baseline to compare with")
+    report.add_argument("--max-regressions", type=_non_negative, default=0, metavar="N")
+    report.add_argument(
+        "--disagreement-threshold",
+        type=float,
+        default=HIGH_DISAGREEMENT,
+        metavar="D",
+        help=f"D at or above which a scenario is a likely spec gap (default {HIGH_DISAGREEMENT:g})",
+    )
+    report.set_defaults(run=_report)
+
+    baseline = commands.add_parser("baseline", help="bless a run as the baseline a later run is gated on")
+    actions = baseline.add_subparsers(dest="baseline_command", metavar="ACTION", required=True)
+    save = actions.add_parser(
+        "save",
+        help="write a baseline from results files",
+        description="Reduce results files to per scenario × model pass counts and write them as a "
+        "baseline JSON file (commit it; gate later runs with pytest --baseline FILE).",
+    )
+    save.add_argument("results", nargs="+", type=Path, metavar="RESULTS", help="results file(s) (JSONL)")
+    save.add_argument("--to", type=Path, required=True, metavar="FILE", help="baseline file to write")
+    save.set_defaults(run=_save)
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def _warn(message: str) -> None:
+    print(f"spec-pytest: warning: {message}", file=sys.stderr)
+
+
+def _missing(paths: Sequence[Path], command: str) -> bool:
+    missing = [p for p in paths if not p.is_file()]
+    for path in missing:
+        print(f"spec-pytest {command}: {path}: no such file", file=sys.stderr)
+    return bool(missing)
+
+
+def _report(args: argparse.Namespace) -> int:
+    if _missing([*args.results, *([args.baseline] if args.baseline else [])], "report"):
+        return 2
+    if args.html is None and args.md is None and args.baseline is None:
+        print(
+            "spec-pytest report: nothing to do: give --html FILE, --md FILE or --baseline FILE",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        content = write_report(
+            args.results,
+            html=args.html,
+            md=args.md,
+            baseline=args.baseline,
+            threshold=args.disagreement_threshold,
+            max_regressions=args.max_regressions,
+            warn=_warn,
+        )
+    except (ResultsError, BaselineError) as exc:
+        print(f"spec-pytest report: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(content.records)} records; {len(content.analysis.gaps)} likely spec gap(s)")
+    for path in (args.html, args.md):
+        if path is not None:
+            print(f"wrote {path}")
+    if content.gate is not None:
+        print("\n".join(content.gate.summary_lines()))
+        return int(content.gate.exit_failed)
+    return 0
+
+
+def _save(args: argparse.Namespace) -> int:
+    if _missing(args.results, "baseline save"):
+        return 2
+    try:
+        baseline = save_baseline(args.results, args.to, warn=_warn)
+    except ResultsError as exc:
+        print(f"spec-pytest baseline save: {exc}", file=sys.stderr)
+        return 1
+    passing = sum(t.all_passed for t in baseline.items.values())
+    print(f"wrote {args.to}: {len(baseline.items)} scenario × model items, {passing} passing in every sample")
+    return 0

@@ -1,0 +1,313 @@
+"""``--batch``: send a run's pending requests through the batch APIs, then write cassettes.
+
+A run is naturally two rounds: the models' answers first, then the judges' requests, which
+enclose those answers. Rather than rebuilding either request here, each round runs the
+run's own code (`ask`, `JudgePanel.judge_one`) against the `Served` transport: exchanges
+that already replay come from their cassettes, exchanges with a batch result are recorded
+into their cassettes, and the rest are collected as the next batch. A judge whose first
+answer is unusable asks once more, which is simply one more round.
+
+Every batch id is saved to the state file before polling starts, so an interrupted run
+resumes polling the same batches; the file goes away when every result is in its cassette.
+Requests that come back errored or expired get a `.failed` note (see `notes`), never a pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from spec_pytest.core.case import Case
+from spec_pytest.core.response import Usage
+from spec_pytest.judge import Subject, case_item
+from spec_pytest.pipeline.ask import ask, model_cassette
+from spec_pytest.pipeline.batch.apis import MAX_REQUESTS, BatchApi, batch_api
+from spec_pytest.pipeline.batch.notes import clear_note, write_note
+from spec_pytest.pipeline.batch.served import BatchResult, Exchange, PendingRequest, Served, ServedRegistry
+from spec_pytest.pipeline.batch.state import BatchState, SubmittedBatch, default_state_path, now
+from spec_pytest.pipeline.cost import Budget, Spend, cost_of
+from spec_pytest.pipeline.plan import max_output_tokens, request_tokens
+from spec_pytest.pipeline.run import RunSettings
+from spec_pytest.providers import ModelRef, Registry
+
+
+class BatchPending(Exception):
+    """Batches are still running after the wait allowed; re-running resumes polling them."""
+
+
+@dataclass
+class BatchSettings:
+    """How a batch run waits. The defaults suit real APIs (most batches end within hours)."""
+
+    state_path: Path | None = None  # default: beside the cassettes (`default_state_path`)
+    poll_interval_s: float = 30.0
+    max_poll_interval_s: float = 600.0
+    backoff: float = 1.5
+    max_wait_s: float = 26 * 3600.0  # the APIs' 24 h window, and some slack to collect results
+    max_rounds: int = 4  # answers, judges, judge retries, and one spare
+    budget: Budget | None = None
+    spend: Spend | None = None  # counted at batch prices (budget.spend when a budget is given)
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    progress: Callable[[str], None] = lambda message: None
+    on_submitted: Callable[[SubmittedBatch], None] | None = None  # after the state file is saved
+
+
+@dataclass
+class BatchOutcome:
+    written: list[str] = field(default_factory=list)  # cassettes recorded from batch results
+    failed: dict[str, str] = field(default_factory=dict)  # cassette -> what the batch answered
+    errors: dict[str, str] = field(default_factory=dict)  # case name -> error the pytest run will show
+    batches: list[str] = field(default_factory=list)  # batch ids submitted or resumed
+    rounds: int = 0
+
+    def lines(self) -> list[str]:
+        out = [
+            f"batch: {len(self.batches)} batch(es) over {self.rounds} round(s); "
+            f"{len(self.written)} cassette(s) written, {len(self.failed)} request(s) failed"
+        ]
+        out += [f"  failed: {path}: {message}" for path, message in sorted(self.failed.items())]
+        out += [
+            f"  not batched: {name}: {message.splitlines()[0]}"
+            for name, message in sorted(self.errors.items())
+        ]
+        return out
+
+
+def run_batch(
+    cases: Iterable[Case], settings: RunSettings, options: BatchSettings | None = None
+) -> BatchOutcome:
+    """Record every pending exchange of ``cases`` through the batch APIs; see the module docs.
+
+    Raises `BatchPending` when batches outlive ``max_wait_s`` (the state file keeps them), and
+    MissingKeyError when an endpoint's key is not set. Anything else goes into the outcome.
+    """
+    options = options or BatchSettings()
+    cases = list(cases)
+    base = settings.ask.registry
+    state = BatchState(
+        options.state_path or default_state_path(settings.ask.cassette_dir), base.key_env_vars()
+    )
+    served = Served()
+    registry = ServedRegistry(base, served)
+    walker = _Walker(replace(settings, ask=replace(settings.ask, registry=registry)), served)
+    sender = _Sender(base, state, options)
+    outcome = walker.outcome
+    outcome.batches = sender.batch_ids
+    try:
+        for round_number in range(1, options.max_rounds + 2):
+            served.unanswered.clear()
+            for case in cases:
+                walker.walk(case)
+            pending = dict(served.unanswered)
+            if not pending:
+                break
+            if round_number > options.max_rounds:
+                for request in pending.values():
+                    walker.fail(request.cassette, f"still unanswered after {options.max_rounds} batch rounds")
+                break
+            outcome.rounds = round_number
+            options.progress(f"batch round {round_number}: {len(pending)} request(s)")
+            for cid, result in sender.send(list(pending.values())).items():
+                if result.ok:
+                    served.results[cid] = result
+                else:
+                    walker.fail(pending[cid].cassette, result.error or "no result", sender.batch_of.get(cid))
+    finally:
+        registry.close()
+    state.clear()
+    return outcome
+
+
+class _Walker:
+    """Runs each case's exchanges against the served transport and sorts what happens."""
+
+    def __init__(self, settings: RunSettings, served: Served) -> None:
+        self.settings = settings
+        self.served = served
+        self.outcome = BatchOutcome()
+        self._failed: set[str] = set()
+        self._done: set[str] = set()  # cases that raised a non-batch error
+
+    def fail(self, cassette: str, message: str, batch_id: str | None = None) -> None:
+        self._failed.add(cassette)
+        self.outcome.failed[cassette] = message
+        write_note(cassette, message, batch_id=batch_id)
+
+    def walk(self, case: Case) -> None:
+        if case.name in self._done:
+            return
+        path = str(model_cassette(self.settings.ask, case))
+        if path in self._failed:
+            return
+        response = self._exchange(case, "answers", case.model, path, lambda: ask(self.settings.ask, case)[0])
+        if response is None:
+            return
+        panel = self.settings.panel_for(case)
+        subject = Subject.of_scenario(case.spec, case.scenario, response)
+        item = case_item(case.scenario.id, case.model, case.sample)
+        for judge in panel.judges:
+            cassette = str(panel.cassette(judge, item))
+            if cassette not in self._failed:
+                self._exchange(
+                    case,
+                    "judges",
+                    judge,
+                    cassette,
+                    lambda j=judge: asyncio.run(panel.judge_one(j, subject, item)),
+                )
+
+    def _exchange(
+        self, case: Case, stage: str, model: str, cassette: str, call: Callable[[], object]
+    ) -> object:
+        """``call()``'s value; None when it waits for a batch result or fails for another reason."""
+        self.served.current = Exchange(stage, model, Path(cassette))
+        self.served.hits.clear()
+        before = len(self.served.unanswered)
+        try:
+            value = call()
+        except Exception as exc:
+            if len(self.served.unanswered) == before:  # not waiting: an error the run will report
+                self._done.add(case.name)
+                self.outcome.errors[case.name] = str(exc)
+            return None
+        finally:
+            self.served.current = None
+        if cassette in self.served.hits and cassette not in self.outcome.written:
+            self.outcome.written.append(cassette)  # the block ended normally: vcrpy saved it
+            clear_note(cassette)
+        return value
+
+
+class _Sender:
+    """Submits pending requests (unless the state file shows them submitted) and collects results."""
+
+    def __init__(self, registry: Registry, state: BatchState, options: BatchSettings) -> None:
+        self.registry = registry
+        self.state = state
+        self.options = options
+        self.batch_ids: list[str] = []
+        self.batch_of: dict[str, str] = {}  # custom_id -> batch id
+        self._apis: dict[str, BatchApi] = {}
+        self._reserved: dict[str, float] = {}
+
+    def api(self, endpoint: str) -> BatchApi:
+        if endpoint not in self._apis:
+            self._apis[endpoint] = batch_api(self.registry, endpoint)
+        return self._apis[endpoint]
+
+    def send(self, pending: Sequence[PendingRequest]) -> dict[str, BatchResult]:
+        results: dict[str, BatchResult] = {}
+        wanted: dict[str, SubmittedBatch] = {}
+        fresh: dict[tuple[str, str], list[PendingRequest]] = {}
+        for request in pending:
+            known = self.state.batch_of(request.custom_id)
+            if known is not None:
+                wanted[known.batch_id] = known
+                self.batch_of[request.custom_id] = known.batch_id
+            else:
+                fresh.setdefault((ModelRef.parse(request.model).provider, request.model), []).append(request)
+        for (endpoint, _), group in sorted(fresh.items()):
+            api = self.api(endpoint)
+            size = MAX_REQUESTS[api.api]
+            for start in range(0, len(group), size):
+                chunk = group[start : start + size]
+                submitted = self._submit(endpoint, api, chunk, results)
+                if submitted is not None:
+                    wanted[submitted.batch_id] = submitted
+        for batch_id in wanted:
+            if batch_id not in self.batch_ids:
+                self.batch_ids.append(batch_id)
+        ids = {r.custom_id for r in pending}
+        for batch in self._wait(list(wanted.values())):
+            mine = [cid for cid in batch.requests if cid in ids]
+            got = self.api(batch.endpoint).results(batch.batch_id, mine)
+            self._charge(batch, got)
+            results.update(got)
+        return results
+
+    def _submit(
+        self, endpoint: str, api: BatchApi, chunk: list[PendingRequest], results: dict[str, BatchResult]
+    ) -> SubmittedBatch | None:
+        budget = self.options.budget
+        estimate = 0.0
+        if budget is not None:
+            # Reserve the upper bound (every request using its max tokens): the stop stays hard.
+            costs = [
+                cost_of(
+                    r.model,
+                    request_tokens(r.body),
+                    max_output_tokens(r.body),
+                    budget.spend.prices,
+                    batch=True,
+                )
+                for r in chunk
+            ]
+            known = [c for c in costs if c is not None]
+            allowed = budget.allow(sum(known) if len(known) == len(costs) else None)
+            if not allowed:
+                for r in chunk:
+                    results[r.custom_id] = BatchResult(error=budget.exhausted_message())
+                return None
+            estimate = sum(known)
+        batch_id, file_id = api.submit(chunk)
+        submitted = SubmittedBatch(
+            api.api, endpoint, batch_id, now(), {r.custom_id: r for r in chunk}, input_file_id=file_id
+        )
+        self.state.add(submitted)  # saved before anything else can go wrong
+        self._reserved[batch_id] = estimate or 0.0
+        for r in chunk:
+            self.batch_of[r.custom_id] = batch_id
+        self.options.progress(f"submitted batch {batch_id} ({len(chunk)} request(s), {endpoint})")
+        if self.options.on_submitted is not None:
+            self.options.on_submitted(submitted)
+        return submitted
+
+    def _wait(self, batches: list[SubmittedBatch]) -> list[SubmittedBatch]:
+        options = self.options
+        remaining = {b.batch_id: b for b in batches}
+        ended: list[SubmittedBatch] = []
+        started = options.clock()
+        interval = options.poll_interval_s
+        while True:
+            for batch_id, batch in list(remaining.items()):
+                status = self.api(batch.endpoint).status(batch_id)
+                options.progress(f"batch {batch_id}: {status.status}")
+                if status.ended:
+                    ended.append(remaining.pop(batch_id))
+            if not remaining:
+                return ended
+            if options.clock() - started + interval > options.max_wait_s:
+                waited = options.clock() - started
+                raise BatchPending(
+                    f"batch(es) {', '.join(remaining)} still running after {waited:.0f} s. "
+                    f"{self.state.path} keeps them: run the same command again with --batch to resume "
+                    "polling (nothing is submitted twice)"
+                )
+            options.sleep(interval)
+            interval = min(interval * options.backoff, options.max_poll_interval_s)
+
+    def _charge(self, batch: SubmittedBatch, results: dict[str, BatchResult]) -> None:
+        budget, spend = self.options.budget, self.options.spend
+        target = budget.spend if budget is not None else spend
+        if target is not None:
+            for cid, result in results.items():
+                request = batch.requests[cid]
+                if result.ok and result.body is not None:
+                    target.add(request.stage, request.model, _usage(result.body), batch=True)
+        if budget is not None:
+            budget.release(self._reserved.pop(batch.batch_id, 0.0))
+
+
+def _usage(body: dict[str, object]) -> Usage:
+    """Token counts of a result body of either API (prompt/completion or input/output)."""
+    usage = body.get("usage")
+    if not isinstance(usage, dict):
+        return Usage()
+    return Usage(
+        input_tokens=usage.get("prompt_tokens", usage.get("input_tokens")),
+        output_tokens=usage.get("completion_tokens", usage.get("output_tokens")),
+    )

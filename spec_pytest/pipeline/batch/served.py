@@ -1,0 +1,181 @@
+"""Answering the synchronous SDK calls of a run from batch results, so vcrpy records them.
+
+A batch result has the same body as the synchronous endpoint's answer. To turn it into the
+cassette a normal run would have recorded, the run's own code (`ask`, `JudgePanel.judge_one`)
+runs as usual, inside `use_cassette`, but with providers whose SDK clients sit on an
+``httpx2.MockTransport``: vcrpy intercepts that transport like any other and writes the
+exchange exactly as if it had gone over the network, so a later run replays it unchanged.
+
+The transport answers a request with its batch result when there is one; otherwise it notes
+the request as *unanswered* (the next batch to send) and answers a 400, which the SDK does
+not retry and which keeps vcrpy from saving anything (the block raises).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+
+from spec_pytest.providers import ModelRef, ProviderSettings, Registry
+from spec_pytest.providers.anthropic_messages import AnthropicMessages
+from spec_pytest.providers.base import Provider
+from spec_pytest.providers.openai_chat import OpenAIChat
+from spec_pytest.recording.cassettes import body_fingerprint
+
+#: What the transport answers for a request that has no batch result yet (never recorded).
+UNANSWERED_MESSAGE = "spec-pytest --batch: this request waits for a batch result"
+
+
+def custom_id(cassette: str | Path, method: str, url: str, body: bytes) -> str:
+    """The batch ``custom_id`` of one exchange: stable across runs, unique per cassette.
+
+    The cassette is part of it because two samples of a case send the same body and must
+    still get two answers. 43 characters, within Anthropic's 64-character limit.
+    """
+    text = "\n".join((str(cassette), method.upper(), url, body_fingerprint(body)))
+    return "sp-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:40]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRequest:
+    """A synchronous request still to be sent through a batch, and the cassette it belongs to."""
+
+    custom_id: str
+    stage: str  # answers | judges
+    model: str  # provider:model reference
+    cassette: str
+    method: str
+    url: str
+    body: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "model": self.model,
+            "cassette": self.cassette,
+            "method": self.method,
+            "url": self.url,
+            "body": self.body,
+        }
+
+    @classmethod
+    def from_dict(cls, cid: str, data: Mapping[str, Any]) -> PendingRequest:
+        return cls(
+            cid, data["stage"], data["model"], data["cassette"], data["method"], data["url"], data["body"]
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """One request's outcome in a batch: the synchronous answer body, or why there is none."""
+
+    body: dict[str, Any] | None = None
+    error: str | None = None
+    request_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.body is not None and self.error is None
+
+
+@dataclass
+class Exchange:
+    """Which exchange the run's code is about to make: the transport cannot know it by itself."""
+
+    stage: str
+    model: str
+    cassette: Path
+
+
+@dataclass
+class Served:
+    """The batch results a run has so far, and the requests it asked for that had none."""
+
+    results: dict[str, BatchResult] = field(default_factory=dict)
+    unanswered: dict[str, PendingRequest] = field(default_factory=dict)
+    current: Exchange | None = None
+    hits: set[str] = field(default_factory=set)  # cassettes given a batch result in the current call
+
+    def transport(self) -> httpx2.MockTransport:
+        return httpx2.MockTransport(self.handle)
+
+    def handle(self, request: httpx2.Request) -> httpx2.Response:
+        assert self.current is not None, "Served.current must name the exchange being made"
+        raw = request.read()
+        url = str(request.url)
+        cid = custom_id(self.current.cassette, request.method, url, raw)
+        result = self.results.get(cid)
+        if result is None or not result.ok:
+            self.unanswered[cid] = PendingRequest(
+                cid,
+                self.current.stage,
+                self.current.model,
+                str(self.current.cassette),
+                request.method,
+                url,
+                json.loads(raw) if raw else {},
+            )
+            return httpx2.Response(400, json={"error": {"message": UNANSWERED_MESSAGE, "type": "pending"}})
+        self.hits.add(str(self.current.cassette))
+        headers = {"content-type": "application/json"}
+        if result.request_id:
+            headers["x-request-id" if "chat/completions" in url else "request-id"] = result.request_id
+        return httpx2.Response(200, content=json.dumps(result.body).encode("utf-8"), headers=headers)
+
+
+class _ServedClients:
+    """Mixin: the provider's SDK clients send through the `Served` transport, nothing else."""
+
+    transport: httpx2.MockTransport
+
+    def _new_sync_client(self, options: dict[str, Any]) -> Any:
+        return super()._new_sync_client({**options, "http_client": httpx2.Client(transport=self.transport)})  # type: ignore[misc]
+
+    def _new_async_client(self, options: dict[str, Any]) -> Any:
+        client = httpx2.AsyncClient(transport=self.transport)
+        return super()._new_async_client({**options, "http_client": client})  # type: ignore[misc]
+
+
+class _ServedOpenAI(_ServedClients, OpenAIChat):
+    pass
+
+
+class _ServedAnthropic(_ServedClients, AnthropicMessages):
+    pass
+
+
+class ServedRegistry(Registry):
+    """The run's endpoints, with providers whose requests the `Served` transport answers.
+
+    Request bodies, URLs and parsing are the real providers' (subclasses that only swap the
+    HTTP client), so the cassettes written are the ones the synchronous run would write.
+    """
+
+    def __init__(self, base: Registry, served: Served) -> None:
+        super().__init__([base.endpoint(name) for name in base.names()], environ=base.environ)
+        self._transport = served.transport()
+        self._served_providers: dict[tuple[ModelRef, ProviderSettings], Provider] = {}
+
+    def provider(self, ref: str | ModelRef, settings: ProviderSettings | None = None) -> Provider:
+        model = ModelRef.parse(ref) if isinstance(ref, str) else ref
+        settings = settings or ProviderSettings()
+        key = (model, settings)
+        built = self._served_providers.get(key)
+        if built is None:
+            endpoint = self.endpoint(model.provider)
+            cls = _ServedAnthropic if endpoint.api == "anthropic-messages" else _ServedOpenAI
+            provider = cls(model, endpoint, settings, self)
+            provider.transport = self._transport
+            built = self._served_providers[key] = provider
+        return built
+
+    def close(self) -> None:
+        for provider in self._served_providers.values():
+            provider.close()
+        self._served_providers.clear()

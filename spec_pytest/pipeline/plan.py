@@ -1,0 +1,327 @@
+"""What a run would send and what it would cost, worked out before anything is sent.
+
+For every case, the plan looks at each exchange the case needs (the model's answer, then one
+request per judge) and sorts it by what its cassette will do under the record mode:
+*recorded* (it replays, costs nothing), *to send* (it will be recorded: a paid request) or
+*missing* (record mode ``none`` and no cassette: the item will be an error, nothing is sent).
+
+Token figures are estimates, and say so:
+
+* input tokens come from the actual request text — the provider's own request body for the
+  answer, and the judge prompt built by the judge rubric (`build_prompt`) for each judge —
+  counted as characters / 4, a usual rule of thumb for English text with these tokenizers;
+* output tokens have an upper bound (the request's max tokens; 4096 assumed where the API
+  has no limit set) and a typical value, which give the cost range's two ends.
+
+A judge's prompt encloses the answer it judges. Where the answer is recorded, the plan
+replays it from the cassette (no network); otherwise a typical-length stand-in is used.
+A judge whose first answer is unusable is asked once more: not in the plan (it is rare).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spec_pytest.core.case import Case
+from spec_pytest.judge import Subject, build_prompt
+from spec_pytest.pipeline.ask import ask, model_cassette, params_for
+from spec_pytest.pipeline.cost import PRICES, Price, cost_of, price_of, usd
+from spec_pytest.pipeline.run import RunSettings
+from spec_pytest.providers import ProviderSettings
+from spec_pytest.recording.cassettes import RecordMode, will_replay
+
+#: Characters per token in the estimate (a common rule of thumb; real tokenizers vary ±30%).
+CHARS_PER_TOKEN = 4
+#: Output limit assumed for a request that sets none (the API's own limit is model-specific).
+ASSUMED_MAX_OUTPUT = 4096
+#: Typical output tokens per stage: an answer of a few paragraphs, a judge's short ruling.
+TYPICAL_OUTPUT = {"answers": 400, "judges": 250}
+STAGES = ("answers", "judges")
+
+RECORDED, TO_SEND, MISSING = "recorded", "to send", "missing"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRequest:
+    """One exchange of one case: where it is recorded and what sending it would take."""
+
+    stage: str  # answers | judges
+    model: str  # the model asked (the judge, for judge requests)
+    cassette: str
+    status: str  # recorded | to send | missing
+    input_tokens: int
+    max_output_tokens: int
+    typical_output_tokens: int
+
+    def cost(self, prices: Mapping[str, Price], *, high: bool, batch: bool = False) -> float | None:
+        out = self.max_output_tokens if high else self.typical_output_tokens
+        return cost_of(self.model, self.input_tokens, out, prices, batch=batch)
+
+
+@dataclass
+class StagePlan:
+    stage: str
+    to_send: int = 0
+    recorded: int = 0
+    missing: int = 0
+    input_tokens: int = 0  # of the requests to send
+    typical_output_tokens: int = 0
+    max_output_tokens: int = 0
+    cost_low: float | None = 0.0
+    cost_high: float | None = 0.0
+    models: dict[str, int] = field(default_factory=dict)  # requests to send per model
+
+    def add(self, request: PlannedRequest, prices: Mapping[str, Price], batch: bool) -> None:
+        if request.status == RECORDED:
+            self.recorded += 1
+            return
+        if request.status == MISSING:
+            self.missing += 1
+            return
+        self.to_send += 1
+        self.models[request.model] = self.models.get(request.model, 0) + 1
+        self.input_tokens += request.input_tokens
+        self.typical_output_tokens += request.typical_output_tokens
+        self.max_output_tokens += request.max_output_tokens
+        low = request.cost(prices, high=False, batch=batch)
+        high = request.cost(prices, high=True, batch=batch)
+        self.cost_low = None if self.cost_low is None or low is None else self.cost_low + low
+        self.cost_high = None if self.cost_high is None or high is None else self.cost_high + high
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "to_send": self.to_send,
+            "recorded": self.recorded,
+            "missing": self.missing,
+            "input_tokens": self.input_tokens,
+            "output_tokens": {"typical": self.typical_output_tokens, "max": self.max_output_tokens},
+            "cost_usd": {"low": self.cost_low, "high": self.cost_high},
+            "models": dict(sorted(self.models.items())),
+        }
+
+
+@dataclass
+class Plan:
+    """Per stage: requests to send vs already recorded, estimated tokens and a cost range."""
+
+    cases: int
+    record_mode: str
+    judge_record_mode: str
+    batch: bool
+    stages: dict[str, StagePlan]
+    unpriced: list[str]
+    requests: list[PlannedRequest] = field(default_factory=list, repr=False)
+
+    @property
+    def to_send(self) -> int:
+        return sum(s.to_send for s in self.stages.values())
+
+    @property
+    def cost_low(self) -> float | None:
+        return _sum(s.cost_low for s in self.stages.values())
+
+    @property
+    def cost_high(self) -> float | None:
+        return _sum(s.cost_high for s in self.stages.values())
+
+    def render(self) -> str:
+        """A few lines for a terminal: what will be sent, about how many tokens, what it costs."""
+        how = " via the batch APIs (half price, results within 24 h)" if self.batch else ""
+        lines = [
+            f"plan: {self.cases} case(s); record mode {self.record_mode} (judges: {self.judge_record_mode})"
+            f"; {self.to_send} request(s) to send{how}"
+        ]
+        for stage in self.stages.values():
+            lines.append(
+                f"  {stage.stage:<8} {stage.to_send} to send, {stage.recorded} recorded"
+                + (f", {stage.missing} missing (errors: record mode none)" if stage.missing else "")
+            )
+            if stage.to_send:
+                lines.append(
+                    f"           ~{stage.input_tokens:,} input tokens, ~{stage.typical_output_tokens:,} "
+                    f"output tokens (at most {stage.max_output_tokens:,}); "
+                    f"{_range(stage.cost_low, stage.cost_high)}"
+                )
+                lines.append("           " + ", ".join(f"{m} x{n}" for m, n in sorted(stage.models.items())))
+        lines.append(f"  total    {_range(self.cost_low, self.cost_high)}")
+        if self.unpriced:
+            lines.append(
+                f"  no price for {', '.join(self.unpriced)}: cost unknown; add prices with --prices FILE "
+                "or spec_prices ini lines"
+            )
+        lines.append(
+            f"  estimates: input = request text / {CHARS_PER_TOKEN} chars per token; output between a "
+            f"typical length and the request's max tokens; judge retries not included"
+        )
+        return "\n".join(lines)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "cases": self.cases,
+                "record_mode": self.record_mode,
+                "judge_record_mode": self.judge_record_mode,
+                "batch": self.batch,
+                "to_send": self.to_send,
+                "cost_usd": {"low": self.cost_low, "high": self.cost_high},
+                "unpriced": self.unpriced,
+                "stages": [s.to_dict() for s in self.stages.values()],
+                "estimate": {"chars_per_token": CHARS_PER_TOKEN, "judge_retries": "not included"},
+            },
+            indent=2,
+        )
+
+
+def plan(
+    cases: Iterable[Case],
+    run_settings: RunSettings,
+    prices: Mapping[str, Price] | None = None,
+    *,
+    batch: bool = False,
+) -> Plan:
+    """The plan of a run over ``cases`` (already expanded, and sharded if the run is)."""
+    table = dict(PRICES if prices is None else prices)
+    stages = {name: StagePlan(name) for name in STAGES}
+    requests: list[PlannedRequest] = []
+    count = 0
+    for case in cases:
+        count += 1
+        for request in case_requests(case, run_settings):
+            requests.append(request)
+            stages[request.stage].add(request, table, batch)
+    unpriced = sorted({r.model for r in requests if r.status == TO_SEND and price_of(r.model, table) is None})
+    judge_mode = run_settings.judge_record_mode or run_settings.ask.record_mode
+    return Plan(
+        cases=count,
+        record_mode=run_settings.ask.record_mode.value,
+        judge_record_mode=RecordMode(judge_mode).value,
+        batch=batch,
+        stages=stages,
+        unpriced=unpriced,
+        requests=requests,
+    )
+
+
+def case_requests(case: Case, settings: RunSettings) -> list[PlannedRequest]:
+    """The model's request and each judge's for one case (what `plan` and a budget price)."""
+    ask_settings = settings.ask
+    path = model_cassette(ask_settings, case)
+    status = _status(path, ask_settings.record_mode)
+    provider = ask_settings.registry.provider(case.model, ProviderSettings(replay=True))
+    body = provider.request_body(case.scenario.messages, params_for(ask_settings, case))
+    answer_max = max_output_tokens(body)
+    out = [
+        PlannedRequest(
+            "answers",
+            case.model,
+            str(path),
+            status,
+            request_tokens(body),
+            answer_max,
+            min(answer_max, TYPICAL_OUTPUT["answers"]),
+        )
+    ]
+    panel = settings.panel_for(case)
+    answer_text = _recorded_answer(settings, case) if status == RECORDED else None
+    if answer_text is None:
+        answer_text = "x" * (TYPICAL_OUTPUT["answers"] * CHARS_PER_TOKEN)
+    prompt = build_prompt(Subject.of_scenario(case.spec, case.scenario, answer_text), panel.rubric)
+    for judge, cassette in panel.case_cassettes(case).items():
+        judge_provider = ask_settings.registry.provider(judge, ProviderSettings(replay=True))
+        judge_body = judge_provider.request_body(prompt.messages, panel.params, prompt.output)
+        judge_max = max_output_tokens(judge_body)
+        out.append(
+            PlannedRequest(
+                "judges",
+                judge,
+                str(cassette),
+                _status(cassette, panel.record_mode),
+                request_tokens(judge_body),
+                judge_max,
+                min(judge_max, TYPICAL_OUTPUT["judges"]),
+            )
+        )
+    return out
+
+
+def estimate_cost(
+    requests: Iterable[PlannedRequest],
+    prices: Mapping[str, Price],
+    *,
+    high: bool = True,
+    batch: bool = False,
+) -> float | None:
+    """What the requests still to send may cost (the upper bound by default: what a budget
+    must reserve so it can never be overshot); None when a price is unknown."""
+    return _sum(r.cost(prices, high=high, batch=batch) for r in requests if r.status == TO_SEND)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _status(path: Any, mode: RecordMode) -> str:
+    if not will_replay(path, mode):
+        return TO_SEND
+    return RECORDED if mode is not RecordMode.NONE or _exists(path) else MISSING
+
+
+def _exists(path: Any) -> bool:
+    return Path(path).is_file() and Path(path).stat().st_size > 0
+
+
+def _recorded_answer(settings: RunSettings, case: Case) -> str | None:
+    """The recorded answer, replayed from its cassette (never the network); None if unusable."""
+    try:
+        response, _ = ask(settings.ask, case)
+    except Exception:  # a stale or broken cassette: the run will report it; the plan estimates
+        return None
+    return response.text or response.refusal_message or ""
+
+
+def _request_text(body: Mapping[str, Any]) -> str:
+    """The text a request sends: system text, message contents, and an output schema if any."""
+    parts: list[str] = []
+    system = body.get("system")
+    if isinstance(system, str):
+        parts.append(system)
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, Mapping) else None
+        parts.append(content if isinstance(content, str) else json.dumps(content or ""))
+    for schema_field in ("response_format", "output_config"):
+        if schema_field in body:
+            parts.append(json.dumps(body[schema_field]))
+    return "\n".join(parts)
+
+
+def request_tokens(body: Mapping[str, Any]) -> int:
+    """Estimated input tokens of a request body (characters / `CHARS_PER_TOKEN`)."""
+    return max(1, -(-len(_request_text(body)) // CHARS_PER_TOKEN))
+
+
+def max_output_tokens(body: Mapping[str, Any]) -> int:
+    """The request's output limit (`ASSUMED_MAX_OUTPUT` when it sets none)."""
+    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
+        value = body.get(name)
+        if isinstance(value, int) and value > 0:
+            return value
+    return ASSUMED_MAX_OUTPUT
+
+
+def _sum(values: Iterable[float | None]) -> float | None:
+    total = 0.0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
+
+
+def _range(low: float | None, high: float | None) -> str:
+    if low is None or high is None:
+        return "cost unknown"
+    return f"cost {usd(low)} – {usd(high)}"

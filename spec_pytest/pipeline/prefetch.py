@@ -1,0 +1,344 @@
+"""The prefetch: every request the selected items will make, issued concurrently before they run.
+
+One background thread runs one event loop. For each planned case, in item order, one task:
+the model's answer, then, as soon as it arrives, the judge panel (its judges at once),
+through the same `JudgePanel` logic items use (validation, one retry quoting the
+problem), with the cassette handling swapped for tapes (`spec_pytest.recording.tape`). The
+SDKs' async clients are shared per provider on that loop, with the capture transport
+inside; each endpoint admits requests through an `AdaptiveLimit`, judges first.
+
+With ``--max-cost`` (``RunSettings.budget``), each case reserves its upper bound before its
+first request and is charged when done, exactly as `run_case` does one at a time
+(`spec_pytest.pipeline.run.Spending`); a refused case settles with that `BudgetExhausted`.
+
+When a case's exchanges are done its cassettes are written (off the loop) and the case is
+settled; an item waiting in `Prefetch.settings_for` then replays them through vcrpy as
+usual, in record mode ``none``: a miss at that point would be a bug, and it is loud.
+A failure (API error after the SDK's retries, unusable judge, stale cassette, budget)
+settles the case with that error, and its item ends as an ERROR carrying it.
+
+Interrupting the run cancels what is in flight; cassettes of finished exchanges stay on
+disk (a failed judge does not discard its case's recorded answer), so the next run asks
+only for the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Any, Literal
+
+import httpx2
+
+from spec_pytest.core.case import Case
+from spec_pytest.core.response import Response
+from spec_pytest.pipeline.admission import AdaptiveLimit
+from spec_pytest.pipeline.ask import params_for
+from spec_pytest.pipeline.cost import BudgetExhausted  # the budget said no: no further request
+from spec_pytest.pipeline.fetch_plan import Planned, case_key, plan
+from spec_pytest.pipeline.handoff import Markers
+from spec_pytest.pipeline.progress import Progress
+from spec_pytest.pipeline.run import RunSettings
+from spec_pytest.providers import ProviderSettings
+from spec_pytest.providers.base import ASYNC_HOOKS, SdkProvider
+from spec_pytest.recording.cassettes import CassetteError, RecordMode, will_replay
+from spec_pytest.recording.tape import Tape, save_all, tape_scope
+from spec_pytest.recording.transport import CURRENT_REF, CaptureTransport, UsageObserver, retry_after
+
+Kind = Literal["answer", "judge"]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEstimate:
+    """What the next request may cost, for a budget check before it starts (rough: chars / 4)."""
+
+    model: str
+    kind: Kind
+    input_tokens: int
+    max_output_tokens: int | None
+
+
+#: ``allow(estimate) -> bool``: False stops new requests (e.g. a --max-cost budget).
+AllowFn = Callable[[RequestEstimate], bool]
+
+
+class FanoutError(CassetteError):
+    """The prefetch could not make this case's exchanges; the text says why and what to do."""
+
+
+BUDGET_MESSAGE = (
+    "the run's budget ran out before this case's requests were made ({done} of {total} requests "
+    "done); exchanges already made are kept in their cassettes, so a run with a larger budget "
+    "continues where this one stopped"
+)
+
+_KIND: contextvars.ContextVar[Kind] = contextvars.ContextVar("spec_pytest_fanout_kind", default="answer")
+_INDEX: contextvars.ContextVar[int] = contextvars.ContextVar("spec_pytest_fanout_index", default=0)
+
+
+class Prefetch:
+    """The background fan-out for a list of planned cases (see the module docstring).
+
+    ``concurrency`` replaces every endpoint's ``max_concurrency`` (the whole budget goes to
+    this process). ``markers`` (xdist controller) publishes each case's state for workers.
+    ``allow`` is asked before every new request; ``on_usage(model_ref, input, output)`` is
+    told the tokens of every recorded answer (e.g. to charge a budget with real costs).
+    """
+
+    def __init__(
+        self,
+        run: RunSettings,
+        planned: Sequence[Planned],
+        *,
+        concurrency: int | None = None,
+        progress: Progress | None = None,
+        allow: AllowFn | None = None,
+        markers: Markers | None = None,
+        on_usage: UsageObserver | None = None,
+        wait_timeout: float = 3600.0,
+    ) -> None:
+        self.run = run
+        self.planned = list(planned)
+        self._by_key = {p.key: p for p in self.planned}
+        self.concurrency = concurrency
+        self.progress = progress or Progress(mode="quiet")
+        self.progress.add(sum(p.requests for p in self.planned))
+        self.allow = allow
+        self.markers = markers
+        self.on_usage = on_usage
+        self.wait_timeout = wait_timeout
+        self.replay_settings = replay_only(run)
+        self._limits: dict[str, AdaptiveLimit] = {}
+        self._budget_spent = False
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._main: asyncio.Future[Any] | None = None
+        self.finished = threading.Event()
+
+    # -- the item side ---------------------------------------------------------------------
+    def settings_for(self, case: Any) -> RunSettings:
+        """The settings to run ``case`` with, once its exchanges are fetched.
+
+        A case the prefetch did not plan runs as it would have anyway. A planned one waits
+        for its cassettes, then replays them (record mode ``none``); if the fetch failed,
+        that error is raised here, so the item ends as the ERROR the sync path would give.
+        """
+        planned = self._by_key.get(case_key(self.run, case))
+        if planned is None:
+            return self.run
+        if not planned.settled.wait(self.wait_timeout):
+            raise FanoutError(
+                planned.model_path,
+                f"waited {self.wait_timeout:g} s for the prefetch of this case's exchanges "
+                f"({planned.model_path}); the API may be stalled: re-run to continue",
+            )
+        error = planned.error
+        if error is None:
+            return self.replay_settings
+        if isinstance(error, Exception):
+            raise error
+        raise FanoutError(planned.model_path, f"the prefetch of this case was interrupted ({error!r})")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> Prefetch:
+        if self.markers is not None:
+            for planned in self.planned:
+                self.markers.pending(planned.key)
+        self._thread = threading.Thread(target=self._thread_main, name="spec-pytest-fanout", daemon=True)
+        self._thread.start()
+        return self
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop: cancel what is in flight (finished cassettes stay written), wait for the thread."""
+        loop, main = self._loop, self._main
+        if loop is not None and main is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(main.cancel)
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.progress.finish()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until every planned case is settled (benchmarks, scripts)."""
+        return self.finished.wait(timeout)
+
+    def _thread_main(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        ASYNC_HOOKS.set(_Hooks(self))
+        try:
+            self._main = loop.create_task(self._run_all())
+            loop.run_until_complete(self._main)
+        except BaseException:  # cancelled by close(): every case has settled itself
+            pass
+        finally:
+            for planned in self.planned:
+                if not planned.settled.is_set():
+                    self._settle(planned, asyncio.CancelledError())
+            with contextlib.suppress(Exception):  # the SDK clients' sockets, before the loop goes
+                loop.run_until_complete(self.run.ask.registry.aclose())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+            self.finished.set()
+
+    async def _run_all(self) -> None:
+        await asyncio.gather(*(self._run_case(p) for p in self.planned))
+
+    # -- one case ------------------------------------------------------------------------------
+    async def _run_case(self, planned: Planned) -> None:
+        _INDEX.set(planned.index)
+        finished: list[Tape] = []
+        error: BaseException | None = None
+        spending: Any = None
+        response: Response | None = None
+        judgements: tuple[Any, ...] = ()
+        try:
+            if self.run.budget is not None:  # --max-cost: the same per-case reservation as run_case
+                from spec_pytest.pipeline.run import Spending
+
+                spending = Spending(self.run, planned.case)
+            response = await self._ask(planned, finished)
+            _KIND.set("judge")
+            scope = partial(tape_scope, finished=finished)
+            panel = replace(self.run.panel_for(planned.case), cassettes=scope, concurrent=True)
+            judgements = await panel.judge_case(planned.case, response)
+        except BudgetExhausted:
+            done, total = self.progress.done, self.progress.total
+            error = FanoutError(planned.model_path, BUDGET_MESSAGE.format(done=done, total=total))
+        except BaseException as err:
+            error = err
+        try:  # finished exchanges are kept whatever happened to the rest of the case
+            if isinstance(error, asyncio.CancelledError):
+                for tape in finished:
+                    tape.save()
+            else:
+                await save_all(finished)
+        except Exception as err:
+            error = error or err
+        if spending is not None:
+            from spec_pytest.core.verdict import decide
+            from spec_pytest.pipeline.trial import Trial
+
+            verdict = decide(planned.case.scenario.expect, judgements) if judgements else None
+            spending.settle(
+                Trial(planned.case, response=response, verdict=verdict) if error is None else None
+            )
+        self._settle(planned, error)
+        if isinstance(error, asyncio.CancelledError):
+            raise error
+
+    async def _ask(self, planned: Planned, finished: list[Tape]) -> Response:
+        """`spec_pytest.pipeline.ask.ask`, on the fan-out's loop: same provider, body and cassette."""
+        ask, case = self.run.ask, planned.case
+        _KIND.set("answer")
+        provider = ask.registry.provider(
+            case.model, ProviderSettings(replay=will_replay(planned.model_path, ask.record_mode))
+        )
+        with tape_scope(
+            planned.model_path,
+            ask.record_mode,
+            rerecord_hint=ask.rerecord_hint(case),
+            secret_env_vars=ask.registry.key_env_vars(),
+            finished=finished,
+        ):
+            return await provider.respond(case.scenario.messages, params_for(ask, case))
+
+    def _settle(self, planned: Planned, error: BaseException | None) -> None:
+        planned.error = error
+        if self.markers is not None:
+            if error is None:
+                self.markers.done(planned.key)
+            else:
+                self.markers.failed(planned.key, _error_text(error))
+        planned.settled.set()
+
+    # -- limits and budget (called on the loop) -----------------------------------------------
+    def limit(self, endpoint: str) -> AdaptiveLimit:
+        limit = self._limits.get(endpoint)
+        if limit is None:
+            budget = self.concurrency or self.run.ask.registry.endpoint(endpoint).max_concurrency
+            limit = self._limits[endpoint] = AdaptiveLimit(budget)
+        return limit
+
+    @asynccontextmanager
+    async def slot(self, provider: SdkProvider[Any, Any], body: dict[str, Any]) -> AsyncIterator[None]:
+        """Admission for one request: budget, adaptive endpoint limit, judges before answers."""
+        if self._budget_spent:
+            raise BudgetExhausted()
+        kind = _KIND.get()
+        CURRENT_REF.set(str(provider.ref))
+        limit = self.limit(provider.endpoint.name)
+        await limit.acquire(_priority(kind))
+        answered = False
+        try:
+            if self.allow is not None and not self.allow(_estimate(str(provider.ref), kind, body)):
+                self._budget_spent = True
+                raise BudgetExhausted()
+            yield
+            answered = True
+        finally:
+            limit.release(answered=answered)
+            self.progress.request_done(ok=answered)
+
+
+def _priority(kind: Kind) -> int:
+    """Judges first (they finish a case), then answers in item order."""
+    return (0 if kind == "judge" else 1) * 10**9 + _INDEX.get()
+
+
+class _Hooks:
+    """`providers.base.AsyncHooks` for the fan-out's loop."""
+
+    def __init__(self, prefetch: Prefetch) -> None:
+        self._prefetch = prefetch
+
+    def http_client(self, endpoint: str) -> httpx2.AsyncClient:
+        limit = self._prefetch.limit(endpoint)
+        progress, extra = self._prefetch.progress, self._prefetch.on_usage
+
+        def on_usage(model: str, spent_in: int, spent_out: int) -> None:
+            progress.spent(model, spent_in, spent_out)
+            if extra is not None:
+                extra(model, spent_in, spent_out)
+
+        def on_attempt(status: int, headers: httpx2.Headers, started: float) -> None:
+            limit.on_attempt(status, retry_after(headers) if status in (429, 503) else None, started)
+
+        pool = httpx2.Limits(max_connections=1000, max_keepalive_connections=100)
+        transport = CaptureTransport(
+            httpx2.AsyncHTTPTransport(limits=pool),
+            on_attempt=on_attempt,
+            on_usage=on_usage,
+        )
+        return httpx2.AsyncClient(transport=transport, timeout=httpx2.Timeout(600.0), follow_redirects=True)
+
+    def slot(self, provider: SdkProvider[Any, Any], body: dict[str, Any]) -> Any:
+        return self._prefetch.slot(provider, body)
+
+
+def _estimate(model: str, kind: Kind, body: dict[str, Any]) -> RequestEstimate:
+    chars = sum(len(str(m.get("content", ""))) for m in body.get("messages") or [] if isinstance(m, dict))
+    chars += len(str(body.get("system") or ""))
+    limit = body.get("max_tokens") or body.get("max_completion_tokens")
+    return RequestEstimate(model, kind, chars // 4 + 1, limit if isinstance(limit, int) else None)
+
+
+def replay_only(run: RunSettings) -> RunSettings:
+    """``run`` with both record modes ``none``: what an item uses after its case was prefetched."""
+    return replace(run, ask=replace(run.ask, record_mode=RecordMode.NONE), judge_record_mode=RecordMode.NONE)
+
+
+def _error_text(error: BaseException) -> str:
+    if isinstance(error, asyncio.CancelledError):
+        return "the prefetch of this case was interrupted before it finished; re-run to continue"
+    return str(error) or repr(error)
+
+
+def start_prefetch(run: RunSettings, cases: Iterable[Case], **options: Any) -> Prefetch:
+    """Plan ``cases`` under ``run`` and start fetching them; see `Prefetch` for ``options``."""
+    return Prefetch(run, plan(run, cases), **options).start()

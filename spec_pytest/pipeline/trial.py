@@ -1,0 +1,97 @@
+"""A trial: one case run end to end. Ask the model, have the panel judge, check the expectation.
+
+The evidence a release engineer needs when an item fails is gathered here, in one place,
+and rendered by `describe`: the scenario, an excerpt of the answer, each judge's position,
+ruling and rationale, expected vs actual, and the cassette paths to inspect or re-record.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spec_pytest.core.case import Case
+from spec_pytest.core.judgement import Judgement
+from spec_pytest.core.response import Response
+from spec_pytest.core.verdict import Verdict, decide
+from spec_pytest.pipeline.ask import AskSettings, ask
+from spec_pytest.spec.model import _display
+
+#: Judges a response for a case: returns the panel's judgements and their cassette paths.
+JudgeFn = Callable[[Case, Response], tuple[Sequence[Judgement], Sequence[Path]]]
+EXCERPT = 600
+
+
+@dataclass
+class Trial:
+    case: Case
+    response: Response | None = None
+    verdict: Verdict | None = None
+    cassettes: dict[str, Path] = field(default_factory=dict)  # "model", "judge:<ref>" -> path
+    error: str | None = None
+
+
+def run_trial(case: Case, settings: AskSettings, judge: JudgeFn) -> Trial:
+    """Ask, judge, decide. Exceptions (cassette, provider, judge) propagate: they are errors."""
+    trial = Trial(case)
+    trial.response, trial.cassettes["model"] = ask(settings, case)
+    judgements, paths = judge(case, trial.response)
+    for judgement, path in zip(judgements, paths, strict=True):
+        trial.cassettes[f"judge:{judgement.judge}"] = path
+    trial.verdict = decide(case.scenario.expect, judgements)
+    return trial
+
+
+def describe(trial: Trial) -> str:
+    """The failure text: readable in a terminal and in JUnit XML (plain text, no colour)."""
+    case, verdict = trial.case, trial.verdict
+    scenario = case.scenario
+    lines = [f"{case.spec.id}::{case.group}::{case.name}  ({scenario.location})"]
+    if verdict is not None:
+        lines.append(f"verdict: {verdict.summary}")
+    if scenario.values is not None:
+        first, second = scenario.values
+        lines.append(f"spectrum: 0 = {first} ... 3 = balanced ... 6 = {second}")
+    expect = scenario.expect
+    if expect is not None:
+        wanted = []
+        if expect.lean is not None:
+            wanted.append(f"lean {expect.lean}±{expect.tolerance if expect.tolerance is not None else 1}")
+        if expect.compliance is not None:
+            wanted.append(expect.compliance)
+        if expect.refusal is not None:
+            wanted.append("refusal " + "/".join(sorted(expect.refusal)))
+        lines.append("expected: " + ", ".join(wanted))
+        for because in expect.because:
+            lines.append(f'  because {because.principle}: "{_clip(because.quote, 200)}"')
+    if verdict is not None:
+        panel = verdict.panel
+        position = "-" if panel.position is None else f"{panel.position:g}"
+        lines.append(
+            f"judged:   position {position}, {panel.compliance or 'no majority'}, "
+            f"refusal {panel.refusal or 'no majority'} ({panel.size} judge(s))"
+        )
+    lines.append("scenario:")
+    for message in scenario.messages:
+        lines.append(f"  [{message.role}] {_clip(message.content, 400)}")
+    if trial.response is not None:
+        lines.append(f"response ({trial.response.model}, finish: {trial.response.finish_reason}):")
+        lines += textwrap.indent(_clip(trial.response.text, EXCERPT), "  | ").splitlines()
+    if verdict is not None:
+        lines.append("judges:")
+        for j in verdict.judgements:
+            position = "-" if j.position is None else str(j.position)
+            cited = f" citing {', '.join(j.cited)}" if j.cited else ""
+            lines.append(f"  {j.judge}: position {position}, {j.compliance}{cited}, refusal {j.refusal}")
+            lines += textwrap.indent(textwrap.fill(_clip(j.rationale, 500), 100), "    ").splitlines()
+    if trial.cassettes:
+        lines.append("cassettes:")
+        lines += [f"  {name}: {_display(path)}" for name, path in trial.cassettes.items()]
+    return "\n".join(lines)
+
+
+def _clip(text: str, limit: int) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,0 +1,2 @@
+"""The pytest adapter, the only package that imports pytest: hooks, options, items, fan-out glue.
+"""

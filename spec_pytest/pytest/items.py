@@ -1,0 +1,334 @@
+"""pytest nodes for specs: a spec file collects groups (conflicts), which collect case items.
+
+Kept apart from the hooks in `spec_pytest.pytest.plugin` so each reads on its own: here is what a
+spec looks like to pytest; there is how options and the session are wired.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spec_pytest.core.case import Case, CaseError, expand, models_for
+from spec_pytest.core.verdict import Outcome
+from spec_pytest.judge import JudgeError
+from spec_pytest.pipeline.ask import declare_endpoints
+from spec_pytest.pipeline.cost import BudgetExhausted
+from spec_pytest.pipeline.run import NoJudgeError, batch_failure, check_invariance_for, run_case
+from spec_pytest.pipeline.trial import Trial, describe
+from spec_pytest.providers import ProviderError, UnknownProviderError, UnsupportedParameterError
+from spec_pytest.recording.cassettes import CassetteError
+from spec_pytest.results.records import Record, junit_properties, record_from
+from spec_pytest.spec import SpecError
+from spec_pytest.spec.load import load_spec_cached
+from spec_pytest.spec.model import Scenario, Spec
+
+#: What makes a case impossible to judge: each is an ERROR with its own message, never a pass.
+RUN_ERRORS = (
+    BudgetExhausted,
+    CassetteError,
+    ProviderError,
+    JudgeError,
+    NoJudgeError,
+    UnknownProviderError,
+    UnsupportedParameterError,
+)
+
+try:  # pytest >= 9.1 keeps node ids structured; an item's params must be set, not left in its name
+    from _pytest.nodeid import NodeId
+except ImportError:  # pragma: no cover - older pytest builds the id from the name alone
+    NodeId = None  # type: ignore[assignment,misc]
+
+_MARKER_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
+
+
+class SpecFile(pytest.File):
+    """A spec file: loads and validates it, then groups its cases by conflict."""
+
+    def collect(self) -> Iterator[pytest.Collector]:
+        from spec_pytest.pytest.plugin import RUN
+
+        spec = load_spec_cached(self.path)
+        try:
+            declare_endpoints(
+                self.config.stash[RUN].ask.registry, [spec], self.config.getini("spec_endpoints")
+            )
+        except ValueError as exc:
+            raise CaseError(str(exc)) from None
+        cases = list(
+            expand(spec, self.config.getoption("spec_models"), self.config.getoption("spec_samples"))
+        )
+        groups: dict[str, list[Case]] = {}
+        for case in cases:
+            groups.setdefault(case.group, []).append(case)
+        markers = _Markers(self.config, spec)
+        for name, members in groups.items():
+            yield CaseGroup.from_parent(self, name=name, cases=members, markers=markers)
+        if spec.invariances:
+            yield from self._invariance_groups(spec, markers)
+
+    def _invariance_groups(self, spec: Spec, markers: _Markers) -> Iterator[InvarianceGroup]:
+        from spec_pytest.probes.invariance import Invariance, invariance_targets
+
+        models = models_for(spec, self.config.getoption("spec_models"))
+        rules = [Invariance.from_mapping(rule) for rule in spec.invariances]
+        by_rule: dict[str, list[tuple[Any, Scenario, tuple[str, str]]]] = {}
+        for rule, scenario, pair in invariance_targets(spec, rules):
+            by_rule.setdefault(rule.id, []).append((rule, scenario, pair))
+        for rule_id, targets in by_rule.items():
+            yield InvarianceGroup.from_parent(
+                self, name=f"invariance-{rule_id}", spec=spec, targets=targets, models=models, markers=markers
+            )
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, (SpecError, CaseError)):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+
+class CaseGroup(pytest.Collector):
+    """The scenarios of one conflict (or value pair, or principle), as a level in test ids."""
+
+    def __init__(self, *, cases: list[Case], markers: _Markers, **kwargs: Any):
+        super().__init__(**kwargs)
+        self._cases = cases
+        self._markers = markers
+
+    def collect(self) -> Iterator[SpecItem]:
+        structured = NodeId is not None and isinstance(getattr(self, "id", None), NodeId)
+        for case in self._cases:
+            extra = {"nodeid": self.id.child(case.scenario.id).with_params(case.params)} if structured else {}
+            item = SpecItem.from_parent(self, name=case.name, case=case, **extra)
+            self._markers.apply(item, case)
+            yield item
+
+
+class SpecItem(pytest.Item):
+    """One case: a scenario asked of one model once, judged against its expectation.
+
+    Asking and judging happen in setup, so a case that cannot be judged at all (missing or
+    stale cassette, API failure, unusable judge answer) is reported as an ERROR, and the
+    call phase only checks the verdict: a FAIL means the evidence shows a violation.
+    """
+
+    def __init__(self, *, case: Case, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.case = case
+        self.trial: Trial | None = None
+        self.error: str | None = None
+
+    def setup(self) -> None:
+        from spec_pytest.pytest.plugin import RUN
+
+        run = self.config.stash[RUN]
+        try:
+            self.error = batch_failure(run, self.case)  # a provider batch answered with an error
+            if self.error is None:
+                from spec_pytest.pytest.fanout import settings_for  # waits for the case's prefetch
+
+                self.trial = run_case(settings_for(self.config, self.case), self.case)
+        except RUN_ERRORS as exc:
+            self.error = str(exc)
+        if self.error is not None:  # outside the except: the message alone, no chained traceback
+            pytest.fail(self.error, pytrace=False)
+        assert self.trial is not None
+        verdict = self.trial.verdict
+        assert verdict is not None
+        if verdict.outcome is Outcome.INCONCLUSIVE and run.inconclusive == "error":
+            self.error = describe(self.trial)
+            pytest.fail(self.error, pytrace=False)
+
+    def runtest(self) -> None:
+        from spec_pytest.pytest.plugin import RUN
+
+        assert self.trial is not None and self.trial.verdict is not None
+        verdict = self.trial.verdict
+        if verdict.outcome is Outcome.FAIL:
+            raise SpecFailure(self.trial)
+        if verdict.outcome is Outcome.INCONCLUSIVE:
+            if self.config.stash[RUN].inconclusive == "skip":
+                pytest.skip(f"inconclusive: {'; '.join(verdict.reasons)}")
+            raise SpecFailure(self.trial)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if isinstance(excinfo.value, SpecFailure):
+            return describe(excinfo.value.trial)
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        scenario = self.case.scenario
+        return (
+            scenario.location.path,
+            scenario.location.line - 1,
+            f"{self.case.spec.id}::{self.case.group}::{self.name}",
+        )
+
+    def record_after(self, call: pytest.CallInfo[None], report: pytest.TestReport) -> Record | None:
+        """The result record once the case is settled: after a setup error, or after the call."""
+        if not (call.when == "call" or (call.when == "setup" and report.failed)):
+            return None
+        trial = self.trial
+        cassettes = {name: str(path) for name, path in (trial.cassettes if trial else {}).items()}
+        if trial is not None and "model" in cassettes:
+            cassettes["response"] = cassettes.pop("model")
+        record = record_from(
+            self.case,
+            trial.verdict if trial is not None and self.error is None else None,
+            trial.response if trial is not None else None,
+            cassettes,
+            error=self.error or (None if report.passed or call.when == "call" else report.longreprtext),
+            nodeid=self.nodeid,
+        )
+        if call.when == "call":
+            self.user_properties.extend(junit_properties(record))
+        return record
+
+
+class InvarianceGroup(pytest.Collector):
+    """The probes of one invariance rule: one item per selected scenario and model."""
+
+    def __init__(
+        self,
+        *,
+        spec: Spec,
+        targets: list[tuple[Any, Scenario, tuple[str, str]]],
+        models: list[str],
+        markers: _Markers,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        self.spec, self.targets, self.models, self.markers = spec, targets, models, markers
+
+    def collect(self) -> Iterator[InvarianceItem]:
+        for rule, scenario, pair in self.targets:
+            for model in self.models:
+                item = InvarianceItem.from_parent(
+                    self,
+                    name=f"{scenario.id}[{model}]",
+                    spec=self.spec,
+                    rule=rule,
+                    scenario=scenario,
+                    pair=pair,
+                    model=model,
+                )
+                item.add_marker(self.markers.decorator("spec", self.spec.id))
+                item.add_marker(self.markers.decorator("invariance", rule.id))
+                for value in pair:
+                    item.add_marker(self.markers.decorator("value", value))
+                yield item
+
+
+class InvarianceItem(pytest.Item):
+    """A consistency probe: variants of a scenario must not move the lean against the rule.
+
+    The search (hypothesis, seeded, with its example database beside the cassettes) runs in
+    setup so that a run that cannot complete (cassette, API, judge) is an ERROR; a violation
+    found is the call's FAIL, naming the smallest change that breaks the rule.
+    """
+
+    def __init__(
+        self, *, spec: Spec, rule: Any, scenario: Scenario, pair: tuple[str, str], model: str, **kwargs: Any
+    ):
+        super().__init__(**kwargs)
+        self.spec, self.rule, self.scenario, self.pair, self.model = spec, rule, scenario, pair, model
+        self.violation: AssertionError | None = None
+
+    def setup(self) -> None:
+        from spec_pytest.probes.invariance import InvarianceViolation
+        from spec_pytest.pytest.plugin import RUN
+
+        error = None
+        try:
+            check_invariance_for(
+                self.config.stash[RUN], self.spec, self.rule, self.scenario, self.pair, self.model
+            )
+        except InvarianceViolation as exc:
+            self.violation = exc
+        except RUN_ERRORS as exc:
+            error = str(exc)
+        if error is not None:
+            pytest.fail(error, pytrace=False)
+
+    def runtest(self) -> None:
+        if self.violation is not None:
+            raise self.violation
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+        if excinfo.value is self.violation:
+            return str(self.violation)
+        return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return (
+            self.scenario.location.path,
+            self.scenario.location.line - 1,
+            f"invariance {self.rule.id}: {self.name}",
+        )
+
+
+class SpecFailure(Exception):
+    """The panel's verdict does not meet the expectation (or could not be reached)."""
+
+    def __init__(self, trial: Trial):
+        super().__init__(trial.verdict.summary if trial.verdict else "no verdict")
+        self.trial = trial
+
+
+def rerecord_command(config: pytest.Config, case: Case, mode: str) -> str:
+    """The command that re-records just one case, with the node id a user can paste."""
+    spec_path = case.spec.path
+    try:
+        shown = spec_path.relative_to(config.rootpath)
+    except ValueError:
+        shown = spec_path
+    nodeid = f"{shown}::{case.group}::{case.name}"
+    return f"pytest --spec={shown} '{nodeid}' {mode}"
+
+
+class _Markers:
+    """Registers and applies the markers of one spec: values, principles, level, nudge, conflict.
+
+    Registering them (rather than only setting them) lets `--strict-markers` runs use `-m`.
+    One decorator per name is built once and shared by every item carrying it.
+    """
+
+    def __init__(self, config: pytest.Config, spec: Spec):
+        self.config = config
+        self.spec = spec
+        self._decorators: dict[str, pytest.MarkDecorator] = {}
+        self._by_scenario: dict[str, list[pytest.MarkDecorator]] = {}
+
+    def decorator(self, kind: str, ident: str) -> pytest.MarkDecorator:
+        name = f"{kind}_{_MARKER_UNSAFE.sub('_', ident)}"
+        decorator = self._decorators.get(name)
+        if decorator is None:
+            self.config.addinivalue_line("markers", f"{name}: spec-pytest {kind} '{ident}'")
+            decorator = self._decorators[name] = getattr(pytest.mark, name)
+        return decorator
+
+    def apply(self, item: SpecItem, case: Case) -> None:
+        scenario = case.scenario
+        decorators = self._by_scenario.get(scenario.id)
+        if decorators is None:
+            decorators = [self.decorator("spec", self.spec.id)]
+            if scenario.conflict is not None:
+                decorators.append(self.decorator("conflict", scenario.conflict))
+            for value in scenario.values or ():
+                decorators.append(self.decorator("value", value))
+            for principle in self.spec.principles_of(scenario):
+                decorators.append(self.decorator("principle", principle))
+            level = self.spec.level_of(scenario)
+            if level is not None:
+                decorators.append(self.decorator("level", level))
+            if scenario.nudge is not None:
+                decorators.append(self.decorator("nudge", scenario.nudge))
+            self._by_scenario[scenario.id] = decorators
+        for decorator in decorators:
+            item.add_marker(decorator)
+        item.extra_keyword_matches.update(
+            [*(scenario.values or ()), *self.spec.principles_of(scenario), case.model]
+        )

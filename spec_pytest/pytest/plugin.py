@@ -1,0 +1,277 @@
+"""The pytest adapter: hooks and the `judge` fixture. Nothing else lives here.
+
+Spec files become nodes in `spec_pytest.pytest.items`; asking, judging and deciding happen in the
+library (`spec_pytest.pipeline.run`), results, the gate and the summary too; options and ini keys in
+`spec_pytest.pytest.options`. This module only maps pytest's lifecycle onto them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spec_pytest.pipeline.ask import declare_endpoints
+from spec_pytest.pipeline.run import RunSettings
+from spec_pytest.pipeline.shard import in_shard
+from spec_pytest.providers import MissingKeyError
+from spec_pytest.pytest import options
+from spec_pytest.pytest.items import SpecFile, SpecItem
+from spec_pytest.results.gate import Baseline, BaselineError, GateReport, compare
+from spec_pytest.results.records import ResultsWriter, read_results
+from spec_pytest.results.summary import summary_lines
+
+SPEC_PATHS = pytest.StashKey[list[Path]]()
+SHARD = pytest.StashKey["tuple[int, int] | None"]()
+RUN = pytest.StashKey[RunSettings]()
+RESULTS = pytest.StashKey[Path]()
+PRIVATE_RESULTS = pytest.StashKey[Path]()  # the results file a run made for itself (no --results)
+WRITER = pytest.StashKey[ResultsWriter]()
+GATE = pytest.StashKey[GateReport]()
+RECORDS = pytest.StashKey[list[Any]]()  # the run's result records, read at session end
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    options.add_options(parser, pluginmanager)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    options.check_options(config)
+    paths = [options.find_spec(config, name) for name in config.getoption("spec_files")]
+    paths += [Path(p).resolve() for p in config.getini("spec_files")]
+    config.stash[SPEC_PATHS] = list(dict.fromkeys(paths))
+    config.stash[RUN] = options.run_settings(config)
+    config.stash[SHARD] = options.shard_of(config)
+    _open_results(config)
+    if config.stash[SPEC_PATHS] and not config.option.collectonly:
+        # imported here: the fan-out loads vcrpy, which a listing or a non-spec run need not pay
+        from spec_pytest.pytest.fanout import FanoutPlugin
+
+        config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)
+    if config.getoption("spec_files"):
+        _select_spec_args(config, config.stash[SPEC_PATHS])
+
+
+def _open_results(config: pytest.Config) -> None:
+    """Every process of a spec run appends to one results file: --results, else a private one.
+
+    The private file (which the end-of-run summary and the gate read) is removed at the end
+    of the run; a run without specs opens none.
+    """
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        if "spec_results" not in worker:
+            return
+        path = Path(worker["spec_results"])
+    else:
+        chosen = config.getoption("spec_results")
+        if not chosen and not config.stash[SPEC_PATHS]:
+            return
+        if chosen:
+            path = Path(chosen)
+        else:
+            path = Path(tempfile.mkdtemp(prefix="spec-pytest-")) / "results.jsonl"
+            config.stash[PRIVATE_RESULTS] = path
+        ResultsWriter.start(path)
+    config.stash[RESULTS] = path
+    config.stash[WRITER] = ResultsWriter(path)
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: pytest without xdist must not reject it
+def pytest_configure_node(node: Any) -> None:
+    """xdist: tell each worker which results file to append to."""
+    path = node.config.stash.get(RESULTS, None)
+    if path is not None:
+        node.workerinput["spec_results"] = str(path)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    writer = config.stash.get(WRITER, None)
+    if writer is not None:
+        writer.close()
+    private = config.stash.get(PRIVATE_RESULTS, None)
+    if private is not None:
+        shutil.rmtree(private.parent, ignore_errors=True)
+    run = config.stash.get(RUN, None)
+    if run is not None:
+        run.ask.registry.close()
+
+
+def _select_spec_args(config: pytest.Config, paths: list[Path]) -> None:
+    """`pytest --spec=X` alone runs the spec, not the default test tree; with explicit paths on
+    the command line the spec runs beside them, unless a node id already names (part of) it."""
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        config.args = [str(p) for p in paths]
+        return
+    named = {(config.invocation_params.dir / arg.split("::")[0]).resolve() for arg in config.args}
+    config.args = [*config.args, *(str(p) for p in paths if p not in named)]
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
+    if file_path.resolve() in parent.config.stash.get(SPEC_PATHS, []):
+        return SpecFile.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """--shard keeps this shard's items; --max-cost refuses unpriced models; --batch records first."""
+    shard = config.stash.get(SHARD, None)
+    if shard is not None:
+        keep, drop = [], []
+        for item in items:
+            key = item.case if isinstance(item, SpecItem) else item.nodeid
+            (keep if in_shard(key, *shard) else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
+    cases = [item.case for item in items if isinstance(item, SpecItem)]
+    run = config.stash[RUN]
+    if run.budget is not None and cases:
+        from spec_pytest.pipeline.plan import TO_SEND, case_requests
+
+        sent = {r.model for case in cases for r in case_requests(case, run) if r.status == TO_SEND}
+        unpriced = run.budget.unpriced(sent)
+        if unpriced:
+            raise pytest.UsageError(
+                f"--max-cost: no price for {', '.join(unpriced)}; add it with --prices FILE or a "
+                "spec_prices ini line (MODEL INPUT OUTPUT, USD per million tokens)"
+            )
+    if config.getoption("spec_batch") and cases:
+        _run_batch(config, run, cases)
+
+
+def _run_batch(config: pytest.Config, run: RunSettings, cases: list[Any]) -> None:
+    from spec_pytest.pipeline.batch import BatchPending, BatchSettings, run_batch
+
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    progress = reporter.write_line if reporter is not None else (lambda message: None)
+    state = config.getoption("spec_batch_state")
+    try:
+        outcome = run_batch(
+            cases,
+            run,
+            BatchSettings(
+                state_path=Path(state) if state else None,
+                budget=run.budget,
+                spend=run.budget.spend if run.budget else None,
+                progress=progress,
+            ),
+        )
+    except BatchPending as exc:
+        pytest.exit(str(exc), returncode=1)
+    except MissingKeyError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    for line in outcome.lines():
+        progress(line)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    if not config.stash.get(SPEC_PATHS, None):
+        return []
+    run = config.stash[RUN]
+    if config.option.collectonly:  # listing cases needs no key and no cassette
+        return [f"spec-pytest: record mode {run.ask.record_mode.value}, cassettes in {run.ask.cassette_dir}"]
+    from spec_pytest.pipeline.preflight import preflight_lines
+
+    return preflight_lines(
+        run,
+        config.stash[SPEC_PATHS],
+        config.getoption("spec_models"),
+        config.getoption("spec_samples"),
+        config.getini("spec_endpoints"),
+    )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    if isinstance(item, SpecItem):
+        record = item.record_after(call, report)
+        if record is not None:
+            item.config.stash[WRITER].append(record)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    if hasattr(config, "workerinput") or not config.stash.get(SPEC_PATHS, None):
+        return
+    records = config.stash[RECORDS] = read_results([config.stash[RESULTS]])
+    saving = config.getoption("spec_save_baseline")
+    if saving:
+        Baseline.from_records(records, sources=[str(config.stash[RESULTS])]).save(saving)
+    baseline = config.getoption("spec_baseline")
+    if baseline:
+        try:
+            gate = compare(
+                Baseline.load(baseline),
+                records,
+                config.getoption("spec_max_regressions"),
+                baseline_name=str(baseline),
+            )
+        except BaselineError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.stash[GATE] = gate
+        if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED if gate.exit_failed else pytest.ExitCode.OK
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not config.stash.get(SPEC_PATHS, None):
+        return
+    records = config.stash.get(RECORDS, None)  # read once, by pytest_sessionfinish
+    if records is None:
+        return
+    lines = summary_lines(records, config.getoption("spec_threshold"))
+    run = config.stash[RUN]
+    if run.budget is not None and not config.pluginmanager.hasplugin("dsession"):  # workers spend apart
+        lines += run.budget.spend.lines()
+        if run.budget.refused:
+            lines.append(run.budget.exhausted_message())
+    gate = config.stash.get(GATE, None)
+    if gate is not None:
+        lines += gate.summary_lines()
+    if config.getoption("spec_results"):
+        lines.append(f"results: {config.stash[RESULTS]}")
+    if config.getoption("spec_save_baseline"):
+        lines.append(f"baseline saved: {config.getoption('spec_save_baseline')}")
+    if lines:
+        terminalreporter.write_sep("=", "spec-pytest")
+        for line in lines:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture
+def judge(pytestconfig: pytest.Config) -> Any:
+    """Judge text from an ordinary test: `judge(text, spec=..., scenario=...) -> Verdict`.
+
+    `spec` is a path, a bare suite name (looked up like --spec) or a loaded Spec. Uses the
+    run's --judge panel (else the spec's defaults.judges), cassettes and record mode.
+    """
+    from spec_pytest.judge import TextJudge
+    from spec_pytest.spec.load import load_spec_cached
+    from spec_pytest.spec.model import Spec
+
+    run = pytestconfig.stash[RUN]
+    text_judge = TextJudge(
+        run.ask.cassette_dir,
+        judges=run.judges,
+        record_mode=run.judge_record_mode or run.ask.record_mode,
+        registry=run.ask.registry,
+        rerecord_hint="re-run this test with --judge-record-mode=rewrite",
+    )
+
+    def judge_text(response: Any, *, spec: Any, **details: Any) -> Any:
+        loaded = (
+            spec if isinstance(spec, Spec) else load_spec_cached(options.find_spec(pytestconfig, str(spec)))
+        )
+        declare_endpoints(run.ask.registry, [loaded], pytestconfig.getini("spec_endpoints"))
+        return text_judge(response, spec=loaded, **details)
+
+    return judge_text

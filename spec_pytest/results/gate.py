@@ -1,0 +1,334 @@
+"""The baseline gate: compare a run with a blessed earlier run and decide whether it may ship.
+
+The unit compared is a scenario asked of one model (all its samples together): a baseline
+item is ``(suite, scenario, model)`` with how many of its samples passed. Only ``pass``
+counts as passing: ``fail``, ``inconclusive`` and ``error`` did not pass (an item that could
+not be checked is not evidence that the model behaves).
+
+The rule (also in the README):
+
+* With one sample on both sides there is no interval to speak of, so outcomes are compared
+  directly: passed before and not now is a REGRESSION, the reverse an IMPROVEMENT.
+  (Wilson's 95 % interval for 1/1 is [0.21, 1] and for 0/1 [0, 0.79]: they overlap, so the
+  interval rule alone would never flag a single-sample flip. That is why this case is
+  special-cased rather than left to the formula.)
+* Otherwise each side's pass rate carries a Wilson score interval at 95 %. A REGRESSION is a
+  current interval lying wholly below the baseline's (upper bound < baseline's lower bound),
+  an IMPROVEMENT one lying wholly above. When the intervals overlap, a change of the
+  "all samples passed" status is WITHIN-NOISE (shown, never gating): one unlucky sample out
+  of five does not fail a release.
+* No significant change: all samples pass now -> UNCHANGED-PASS; some failed now
+  -> KNOWN-FAILURE (it was failing in the baseline too).
+* Only in the run: NEW. Only in the baseline: MISSING (deselected, or removed from the spec).
+
+The run fails the gate exactly when the number of regressions exceeds ``max_regressions``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from spec_pytest.results.records import Record
+
+BASELINE_SCHEMA = 1
+BASELINE_KIND = "spec-pytest baseline"
+#: Two-sided 95 % normal quantile used by the Wilson interval.
+Z95 = 1.959963984540054
+
+GateKey = tuple[str, str, str]  # suite, scenario, model
+
+
+class BaselineError(ValueError):
+    """A baseline file cannot be read (not a baseline, a newer format, a malformed item)."""
+
+
+class Change(str, Enum):
+    REGRESSION = "regression"
+    KNOWN_FAILURE = "known-failure"
+    IMPROVEMENT = "improvement"
+    WITHIN_NOISE = "within-noise"
+    NEW = "new"
+    UNCHANGED_PASS = "unchanged-pass"
+    MISSING = "missing"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def wilson(passes: int, samples: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a pass rate; (0, 1) when there are no samples.
+
+    Chosen over the normal approximation because it stays inside [0, 1] and is meaningful at
+    the small sample counts an LLM suite can afford (3 to 10), including 0/n and n/n.
+    """
+    if samples <= 0:
+        return (0.0, 1.0)
+    p = passes / samples
+    z2 = z * z
+    denominator = 1 + z2 / samples
+    centre = (p + z2 / (2 * samples)) / denominator
+    half = z * math.sqrt(p * (1 - p) / samples + z2 / (4 * samples * samples)) / denominator
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """How one scenario × model fared over its samples; ``reason`` says why a sample did not pass."""
+
+    passes: int
+    samples: int
+    reason: str | None = None
+    conflict: str | None = None
+
+    @property
+    def all_passed(self) -> bool:
+        return self.samples > 0 and self.passes == self.samples
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson(self.passes, self.samples)
+
+    def describe(self) -> str:
+        if self.samples == 1:
+            return "passed" if self.passes else "failed"
+        low, high = self.interval
+        return f"{self.passes}/{self.samples} passed [{low:.2f}, {high:.2f}]"
+
+
+def tally(records: Iterable[Record]) -> dict[GateKey, Tally]:
+    """Records grouped per scenario × model (samples counted together)."""
+    passes: dict[GateKey, int] = {}
+    samples: dict[GateKey, int] = {}
+    reasons: dict[GateKey, str] = {}
+    conflicts: dict[GateKey, str | None] = {}
+    for record in records:
+        key = (record.suite, record.scenario, record.model)
+        samples[key] = samples.get(key, 0) + 1
+        passes[key] = passes.get(key, 0) + int(record.passed)
+        conflicts.setdefault(key, record.conflict)
+        if not record.passed and key not in reasons:
+            reasons[key] = record.reason
+    return {key: Tally(passes[key], samples[key], reasons.get(key), conflicts[key]) for key in samples}
+
+
+def key_text(key: GateKey) -> str:
+    suite, scenario, model = key
+    return f"{suite}::{scenario}[{model}]"
+
+
+# --------------------------------------------------------------------------- baseline file
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A blessed run, reduced to what the gate needs: per scenario × model, passes out of samples."""
+
+    items: dict[GateKey, Tally]
+    created: str | None = None
+    sources: tuple[str, ...] = ()
+    suites: dict[str, str | None] = field(default_factory=dict)  # suite -> spec version
+
+    @classmethod
+    def from_records(cls, records: Sequence[Record], sources: Iterable[str] = ()) -> Baseline:
+        return cls(
+            items=tally(records),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            sources=tuple(str(s) for s in sources),
+            suites={r.suite: r.spec_version for r in records},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": BASELINE_KIND,
+            "schema": BASELINE_SCHEMA,
+            "created": self.created,
+            "sources": list(self.sources),
+            "suites": dict(sorted(self.suites.items())),
+            "items": [
+                {
+                    "suite": suite,
+                    "scenario": scenario,
+                    "model": model,
+                    "passes": t.passes,
+                    "samples": t.samples,
+                    "conflict": t.conflict,
+                    "reason": t.reason,
+                }
+                for (suite, scenario, model), t in sorted(self.items.items())
+            ],
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the baseline as sorted, indented JSON (diffs well when committed); atomically."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temporary = target.with_name(target.name + ".tmp")
+        temporary.write_text(json.dumps(self.to_dict(), indent=1, ensure_ascii=False) + "\n", "utf-8")
+        os.replace(temporary, target)
+        return target
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Baseline:
+        source = Path(path)
+        try:
+            data = json.loads(source.read_text("utf-8"))
+        except FileNotFoundError:
+            raise BaselineError(
+                f"{source}: no such baseline; create one with "
+                f"`spec-pytest baseline save RESULTS --to {source}`"
+            ) from None
+        except ValueError as exc:
+            raise BaselineError(f"{source}: not JSON ({exc})") from None
+        if not isinstance(data, dict) or data.get("kind") != BASELINE_KIND:
+            raise BaselineError(f'{source}: not a spec-pytest baseline (no "kind": "{BASELINE_KIND}")')
+        if not isinstance(data.get("schema"), int) or data["schema"] > BASELINE_SCHEMA:
+            raise BaselineError(f"{source}: baseline schema {data.get('schema')!r} is newer than supported")
+        items: dict[GateKey, Tally] = {}
+        for number, item in enumerate(data.get("items", [])):
+            try:
+                key = (str(item["suite"]), str(item["scenario"]), str(item["model"]))
+                passes, samples = int(item["passes"]), int(item["samples"])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise BaselineError(f"{source}: items[{number}] is malformed ({exc!r})") from None
+            if not 0 <= passes <= samples:
+                raise BaselineError(f"{source}: items[{number}] has {passes} passes of {samples} samples")
+            items[key] = Tally(passes, samples, item.get("reason"), item.get("conflict"))
+        return cls(
+            items=items,
+            created=data.get("created"),
+            sources=tuple(data.get("sources", ())),
+            suites=dict(data.get("suites", {})),
+        )
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+@dataclass(frozen=True, slots=True)
+class GateEntry:
+    key: GateKey
+    change: Change
+    baseline: Tally | None
+    current: Tally | None
+
+    @property
+    def line(self) -> str:
+        """One line: the item, before -> now, and why it does not pass now."""
+        before = self.baseline.describe() if self.baseline else "not in baseline"
+        now = self.current.describe() if self.current else "not run"
+        text = f"{key_text(self.key)}: {before} -> {now}"
+        if self.current is not None and self.current.reason:
+            text += f" — {self.current.reason}"
+        return text
+
+
+def classify(baseline: Tally | None, current: Tally | None) -> Change:
+    """The rule of the module docstring, for one scenario × model."""
+    if baseline is None:
+        return Change.NEW
+    if current is None:
+        return Change.MISSING
+    if baseline.samples == 1 and current.samples == 1:
+        if baseline.all_passed == current.all_passed:
+            return Change.UNCHANGED_PASS if current.all_passed else Change.KNOWN_FAILURE
+        return Change.REGRESSION if baseline.all_passed else Change.IMPROVEMENT
+    (b_low, b_high), (c_low, c_high) = baseline.interval, current.interval
+    if c_high < b_low:
+        return Change.REGRESSION
+    if c_low > b_high:
+        return Change.IMPROVEMENT
+    if baseline.all_passed != current.all_passed:
+        return Change.WITHIN_NOISE
+    return Change.UNCHANGED_PASS if current.all_passed else Change.KNOWN_FAILURE
+
+
+#: Order of classes in summaries: what needs attention first.
+ORDER = (
+    Change.REGRESSION,
+    Change.KNOWN_FAILURE,
+    Change.WITHIN_NOISE,
+    Change.IMPROVEMENT,
+    Change.NEW,
+    Change.MISSING,
+    Change.UNCHANGED_PASS,
+)
+
+
+@dataclass(frozen=True)
+class GateReport:
+    entries: tuple[GateEntry, ...]
+    max_regressions: int = 0
+    notes: tuple[str, ...] = ()  # e.g. the spec version changed since the baseline
+    baseline_name: str | None = None
+
+    def of(self, change: Change) -> list[GateEntry]:
+        return [e for e in self.entries if e.change is change]
+
+    @property
+    def regressions(self) -> list[GateEntry]:
+        return self.of(Change.REGRESSION)
+
+    @property
+    def counts(self) -> dict[Change, int]:
+        return {change: len(self.of(change)) for change in ORDER}
+
+    @property
+    def exit_failed(self) -> bool:
+        """True exactly when regressions exceed the allowance: the run must exit non-zero."""
+        return len(self.regressions) > self.max_regressions
+
+    def summary_lines(self) -> list[str]:
+        """Terminal summary: counts per class, then every regression (and known failure) on one line."""
+        name = f" against {self.baseline_name}" if self.baseline_name else ""
+        lines = [f"spec-pytest gate{name}: " + ", ".join(f"{n} {c}" for c, n in self.counts.items())]
+        lines += [f"note: {note}" for note in self.notes]
+        for change in (Change.REGRESSION, Change.WITHIN_NOISE, Change.KNOWN_FAILURE, Change.IMPROVEMENT):
+            lines += [f"{change.value.upper()} {entry.line}" for entry in self.of(change)]
+        regressions = len(self.regressions)
+        verdict = "FAILED" if self.exit_failed else "passed"
+        relation = ">" if self.exit_failed else "<="
+        lines.append(
+            f"gate {verdict}: {regressions} regression{'s' if regressions != 1 else ''} "
+            f"{relation} {self.max_regressions} allowed (--max-regressions)"
+        )
+        return lines
+
+
+def compare(
+    baseline: Baseline,
+    records: Sequence[Record],
+    max_regressions: int = 0,
+    *,
+    baseline_name: str | None = None,
+) -> GateReport:
+    """Classify every scenario × model of the run and of the baseline (see the module docstring)."""
+    if max_regressions < 0:
+        raise ValueError(f"max_regressions must be >= 0, got {max_regressions}")
+    current = tally(records)
+    keys = list(dict.fromkeys([*current, *baseline.items]))
+    entries = tuple(
+        GateEntry(
+            key,
+            classify(baseline.items.get(key), current.get(key)),
+            baseline.items.get(key),
+            current.get(key),
+        )
+        for key in keys
+    )
+    notes = []
+    now_versions = {r.suite: r.spec_version for r in records}
+    for suite, version in sorted(now_versions.items()):
+        if suite in baseline.suites and baseline.suites[suite] != version:
+            notes.append(
+                f"suite {suite} is at spec version {version}, "
+                f"the baseline was made at {baseline.suites[suite]}"
+            )
+    return GateReport(tuple(entries), max_regressions, tuple(notes), baseline_name)

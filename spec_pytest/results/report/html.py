@@ -1,0 +1,521 @@
+"""One self-contained HTML report: open it from a CI artefact, offline, and drill into any item.
+
+Nothing is fetched: styles are inline, charts are inline SVG or coloured table cells, and the
+only script (a filter box for the drill-down) is inline and pinned by hash in the page's
+Content-Security-Policy, which also forbids every network request. Every string that comes
+from records (answers, rationales, ids) goes through `html.escape`: a model answer holding
+``<script>`` is shown as text, never run.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+from collections import defaultdict
+from collections.abc import Sequence
+
+from spec_pytest.results.analysis import Disagreement, Lean
+from spec_pytest.results.gate import Change, GateEntry, key_text
+from spec_pytest.results.records import Record
+from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
+
+#: The heatmap shows at most this many values (those met in most scenarios); more are unreadable.
+HEATMAP_VALUES = 40
+#: Histogram bins of disagreement: D lies in [0, 3] on a 0-6 spectrum (population std).
+BIN_WIDTH = 0.25
+D_MAX = 3.0
+
+_SCRIPT = """(function () {
+  var box = document.getElementById("filter"), only = document.getElementById("not-passing");
+  function apply() {
+    var text = box.value.toLowerCase(), failing = only.checked;
+    document.querySelectorAll("details.scenario").forEach(function (d) {
+      var match = (!text || d.dataset.search.indexOf(text) >= 0) && (!failing || d.dataset.failing === "1");
+      d.hidden = !match;
+    });
+  }
+  box.addEventListener("input", apply);
+  only.addEventListener("change", apply);
+})();"""
+
+_STYLE = """
+:root { --pass: #1a7f37; --fail: #cf222e; --inconclusive: #9a6700; --error: #8250df; --line: #d0d7de; }
+body {
+  font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
+  margin: 0 auto;
+  max-width: 1200px;
+  padding: 1rem 1.5rem 4rem;
+  color: #1f2328;
+}
+h1 { font-size: 1.6rem; margin-bottom: .2rem; }
+h2 { border-bottom: 1px solid var(--line); padding-bottom: .2rem; margin-top: 2.2rem; }
+.muted { color: #59636e; }
+table { border-collapse: collapse; margin: .5rem 0; }
+th, td { border: 1px solid var(--line); padding: .2rem .5rem; text-align: left; vertical-align: top; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+.badge {
+  display: inline-block;
+  padding: 0 .45rem;
+  border-radius: 1rem;
+  color: #fff;
+  font-size: .8rem;
+  font-weight: 600;
+}
+.pass { background: var(--pass); }
+.fail { background: var(--fail); }
+.inconclusive { background: var(--inconclusive); }
+.error { background: var(--error); }
+.regression { background: var(--fail); }
+.known-failure { background: #bc4c00; }
+.improvement { background: var(--pass); }
+.within-noise { background: var(--inconclusive); }
+.new, .missing, .unchanged-pass { background: #59636e; }
+.cards { display: flex; gap: .8rem; flex-wrap: wrap; }
+.card { border: 1px solid var(--line); border-radius: 6px; padding: .4rem .9rem; min-width: 7rem; }
+.card b { font-size: 1.4rem; display: block; }
+.bar { display: flex; height: .8rem; width: 12rem; background: #eee; }
+.bar span { display: block; height: 100%; }
+pre {
+  white-space: pre-wrap;
+  word-break: break-word;
+  background: #f6f8fa;
+  padding: .5rem;
+  border-radius: 6px;
+  margin: .3rem 0;
+  max-height: 30rem;
+  overflow: auto;
+}
+details.scenario {
+  border: 1px solid var(--line);
+  border-radius: 6px;
+  margin: .4rem 0;
+  padding: .3rem .6rem;
+}
+details.item { border-left: 3px solid var(--line); margin: .5rem 0 .5rem .4rem; padding-left: .6rem; }
+summary { cursor: pointer; }
+.gate-failed { color: var(--fail); font-weight: 700; }
+.gate-passed { color: var(--pass); font-weight: 700; }
+#heatmap td { text-align: center; min-width: 2.6rem; }
+#heatmap th.value { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
+.filters { position: sticky; top: 0; background: #fff; padding: .4rem 0; }
+"""
+
+
+def esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def anchor(suite: str, scenario: str) -> str:
+    """A safe, stable element id for a scenario (ids may hold any character)."""
+    return "s-" + hashlib.sha256(f"{suite}::{scenario}".encode()).hexdigest()[:16]
+
+
+def render_html(content: ReportContent, *, title: str = "spec-pytest report") -> str:
+    """The whole report as one HTML string (write it with UTF-8)."""
+    script_hash = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
+    policy = (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        f"script-src 'sha256-{script_hash}'; base-uri 'none'; form-action 'none'"
+    )
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(policy)}">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{esc(title)}</h1>",
+        _header(content),
+        _gate(content),
+        _levels_and_principles(content),
+        _disagreement(content),
+        _heatmap(content),
+        _drilldown(content),
+        f"<script>{_SCRIPT}</script></body></html>",
+    ]
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _header(content: ReportContent) -> str:
+    cards = "".join(
+        f'<div class="card" data-outcome="{o}"><b>{content.overall[o]}</b>'
+        f'<span class="badge {o}">{o}</span></div>'
+        for o in OUTCOMES
+    )
+    models = ", ".join(esc(m) for m in content.by_model) or "none"
+    suites = sorted({(r.suite, r.spec_version) for r in content.records}, key=str)
+    suite_text = ", ".join(esc(s) + (f" ({esc(v)})" if v else "") for s, v in suites) or "none"
+    sources = ", ".join(esc(s) for s in content.sources)
+    return (
+        '<section id="summary">'
+        f'<p class="muted">{esc(outcome_line(content.overall))} · suites: {suite_text} · models: {models}'
+        f"<br>from {sources or 'records'} · generated {esc(content.generated)}</p>"
+        f'<div class="cards">{cards}</div></section>'
+    )
+
+
+def _gate(content: ReportContent) -> str:
+    gate = content.gate
+    out = ['<section id="regressions"><h2>Baseline gate</h2>']
+    if gate is None:
+        out.append('<p class="muted">No baseline given (pass <code>--baseline FILE</code> to compare).</p>')
+        return "".join(out) + "</section>"
+    status = "gate-failed" if gate.exit_failed else "gate-passed"
+    word = "FAILED" if gate.exit_failed else "passed"
+    out.append(
+        f'<p class="{status}" id="gate-status">Gate {word}: {len(gate.regressions)} regression(s), '
+        f"{gate.max_regressions} allowed"
+        + (f" (baseline {esc(gate.baseline_name)})" if gate.baseline_name else "")
+        + "</p>"
+    )
+    out += [f'<p class="muted">{esc(note)}</p>' for note in gate.notes]
+    out.append('<table id="gate-counts"><tr><th>class</th><th class="num">scenario × model</th></tr>')
+    out += [
+        f'<tr><td><span class="badge {c.value}">{c.value}</span></td><td class="num">{n}</td></tr>'
+        for c, n in gate.counts.items()
+    ]
+    out.append("</table>")
+    for change in (Change.REGRESSION, Change.KNOWN_FAILURE, Change.WITHIN_NOISE, Change.IMPROVEMENT):
+        entries = gate.of(change)
+        if not entries:
+            continue
+        table = _gate_table(entries, change)
+        if change is Change.REGRESSION:
+            out.append(f"<h3>Regressions</h3>{table}")
+        else:
+            out.append(f"<details><summary>{change.value} ({len(entries)})</summary>{table}</details>")
+    for change in (Change.NEW, Change.MISSING):
+        entries = gate.of(change)
+        if entries:
+            names = "".join(f"<li>{esc(key_text(e.key))}</li>" for e in entries)
+            out.append(
+                f"<details><summary>{change.value} ({len(entries)})</summary><ul>{names}</ul></details>"
+            )
+    return "".join(out) + "</section>"
+
+
+def _gate_table(entries: Sequence[GateEntry], change: Change) -> str:
+    rows = []
+    for e in entries:
+        suite, scenario, _ = e.key
+        before = e.baseline.describe() if e.baseline else ""
+        now = e.current.describe() if e.current else ""
+        reason = e.current.reason if e.current and e.current.reason else ""
+        rows.append(
+            f'<tr data-change="{change.value}">'
+            f'<td><a href="#{anchor(suite, scenario)}">{esc(key_text(e.key))}</a></td>'
+            f"<td>{esc(before)}</td><td>{esc(now)}</td><td>{esc(reason)}</td></tr>"
+        )
+    head = "<tr><th>scenario [model]</th><th>baseline</th><th>now</th><th>reason now</th></tr>"
+    return f'<table id="{change.value}-table">{head}{"".join(rows)}</table>'
+
+
+def _outcome_table(table_id: str, label: str, groups: dict[str, Counts], extra: dict[str, str] | None) -> str:
+    head = f"<tr><th>{esc(label)}</th>" + ("<th>level</th>" if extra is not None else "")
+    head += (
+        "".join(f'<th class="num">{o}</th>' for o in OUTCOMES)
+        + '<th class="num">pass rate</th><th></th></tr>'
+    )
+    rows = []
+    for name, counts in groups.items():
+        bar = "".join(
+            f'<span class="{o}" style="width:{100 * counts[o] / counts.total:.1f}%"></span>'
+            for o in OUTCOMES
+            if counts[o]
+        )
+        level = f"<td>{esc(extra.get(name) or '')}</td>" if extra is not None else ""
+        cells = "".join(f'<td class="num">{counts[o]}</td>' for o in OUTCOMES)
+        rows.append(
+            f"<tr><td>{esc(name)}</td>{level}{cells}<td class='num'>{counts.pass_rate:.0%}</td>"
+            f'<td><div class="bar">{bar}</div></td></tr>'
+        )
+    return f'<table id="{table_id}">{head}{"".join(rows)}</table>'
+
+
+def _levels_and_principles(content: ReportContent) -> str:
+    return (
+        '<section id="outcomes"><h2>Pass / fail by authority level and principle</h2>'
+        + _outcome_table("by-level", "authority level", content.by_level, None)
+        + _outcome_table("by-model", "model", content.by_model, None)
+        + "<h3>By principle (lowest pass rate first)</h3>"
+        + _outcome_table("by-principle", "principle", content.by_principle, content.principle_levels)
+        + "</section>"
+    )
+
+
+def _disagreement(content: ReportContent) -> str:
+    analysis = content.analysis
+    found = analysis.disagreements
+    out = [
+        '<section id="disagreement"><h2>Cross-model disagreement</h2>',
+        f'<p class="muted">D = population standard deviation of the models\' positions (max over the two '
+        f"values); D ≥ {analysis.threshold:g} marks a likely spec gap. {len(found)} scenario(s) answered by "
+        f"two or more models; {len(analysis.gaps)} at or above the threshold. Items that errored have no "
+        "position and are left out.</p>",
+    ]
+    if not found:
+        out.append("<p>Fewer than two models placed on any scenario: nothing to compare.</p>")
+        return "".join(out) + "</section>"
+    out.append(_histogram(found, analysis.threshold))
+    if analysis.gaps:
+        rows = "".join(
+            f'<tr><td><a href="#{anchor(g.suite, g.scenario)}">{esc(g.scenario)}</a></td>'
+            f"<td>{esc(g.conflict or '')}</td><td>{esc(' vs '.join(g.values))}</td>"
+            f'<td class="num">{g.d:.2f}</td><td>{esc(_positions(g))}</td></tr>'
+            for g in analysis.gaps
+        )
+        out.append(
+            f"<h3>Likely spec gaps (D ≥ {analysis.threshold:g})</h3><table id='gaps'><tr><th>scenario</th>"
+            "<th>conflict</th><th>values (0 … 6)</th><th class='num'>D</th><th>positions</th></tr>"
+            f"{rows}</table>"
+        )
+    out.append(_share_table("by-conflict-share", "conflict", analysis.by_conflict))
+    out.append(_share_table("by-principle-share", "principle", analysis.by_principle))
+    return "".join(out) + "</section>"
+
+
+def _positions(item: Disagreement) -> str:
+    return ", ".join(f"{model} {p:g}" for model, p in item.positions.items())
+
+
+def _share_table(table_id: str, label: str, shares: dict) -> str:  # type: ignore[type-arg]
+    rows = "".join(
+        f'<tr><td>{esc(name)}</td><td class="num">{s.high}</td><td class="num">{s.total}</td>'
+        f'<td class="num">{s.fraction:.0%}</td></tr>'
+        for name, s in shares.items()
+    )
+    return (
+        f"<h3>High-disagreement share by {label}</h3><table id='{table_id}'><tr><th>{label}</th>"
+        "<th class='num'>high D</th><th class='num'>scenarios</th><th class='num'>share</th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def _histogram(found: Sequence[Disagreement], threshold: float) -> str:
+    bins = int(D_MAX / BIN_WIDTH)
+    counts = [0] * bins
+    for item in found:
+        counts[min(int(item.d / BIN_WIDTH), bins - 1)] += 1
+    width, height, left, bottom, top_margin = 640, 240, 40, 36, 24
+    bar_w = (width - left - 10) / bins
+    top = max(counts) or 1
+    shapes = []
+    for i, count in enumerate(counts):
+        h = (height - bottom - top_margin) * count / top
+        x = left + i * bar_w
+        low = i * BIN_WIDTH
+        high_d = low >= threshold
+        shapes.append(
+            f'<rect class="bin" data-count="{count}" x="{x:.1f}" y="{height - bottom - h:.1f}" '
+            f'width="{bar_w - 2:.1f}" height="{h:.1f}" fill="{"#cf222e" if high_d else "#57606a"}">'
+            f"<title>D {low:g}–{low + BIN_WIDTH:g}: {count} scenario(s)</title></rect>"
+        )
+    for tick in range(int(D_MAX) + 1):
+        x = left + tick / BIN_WIDTH * bar_w
+        shapes.append(
+            f'<text x="{x:.1f}" y="{height - 22}" font-size="11" text-anchor="middle">{tick}</text>'
+        )
+    tx = left + min(threshold, D_MAX) / BIN_WIDTH * bar_w
+    shapes.append(
+        f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top_margin - 6}" y2="{height - bottom}" stroke="#cf222e" '
+        f'stroke-dasharray="4 3"/><text x="{tx + 4:.1f}" y="14" font-size="11" fill="#cf222e">'
+        f"threshold {threshold:g}</text>"
+        f'<text x="{left - 6}" y="{top_margin + 4}" font-size="11" text-anchor="end">{top}</text>'
+        f'<text x="{left - 6}" y="{height - bottom}" font-size="11" text-anchor="end">0</text>'
+        f'<text x="{left + (width - left) / 2:.0f}" y="{height - 4}" font-size="11" text-anchor="middle">'
+        "disagreement D (scenarios per bin of 0.25)</text>"
+    )
+    return (
+        f'<svg id="histogram" role="img" aria-label="histogram of disagreement D" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+        + "".join(shapes)
+        + "</svg>"
+    )
+
+
+def _colour(lean: float) -> str:
+    """Red (never favours the value) through white (3, balanced) to blue (always favours it)."""
+    t = max(0.0, min(1.0, lean / 6))
+    low, mid, high = (214, 96, 77), (247, 247, 247), (67, 147, 195)
+    a, b, f = (low, mid, t * 2) if t < 0.5 else (mid, high, (t - 0.5) * 2)
+    r, g, bl = (round(a[k] + (b[k] - a[k]) * f) for k in range(3))
+    return f"rgb({r},{g},{bl})"
+
+
+def _heatmap(content: ReportContent) -> str:
+    character = content.analysis.character
+    out = ['<section id="character"><h2>Model × value: mean lean toward each value (0–6)</h2>']
+    if not character:
+        out.append("<p>No positions recorded.</p>")
+        return "".join(out) + "</section>"
+    frequency: dict[str, int] = defaultdict(int)
+    for leans in character.values():
+        for value, lean in leans.items():
+            frequency[value] = max(frequency[value], lean.scenarios)
+    values = sorted(frequency, key=lambda v: (-frequency[v], v))[:HEATMAP_VALUES]
+    if len(frequency) > len(values):
+        out.append(
+            f'<p class="muted">Showing the {len(values)} values met in most scenarios, '
+            f"of {len(frequency)}.</p>"
+        )
+    head = "<tr><th>model</th>" + "".join(f'<th class="value">{esc(v)}</th>' for v in values) + "</tr>"
+    rows = []
+    for model, leans in character.items():
+        cells = []
+        for value in values:
+            lean: Lean | None = leans.get(value)
+            if lean is None:
+                cells.append("<td></td>")
+            else:
+                cells.append(
+                    f'<td style="background:{_colour(lean.mean)}" title="{esc(model)} toward {esc(value)}: '
+                    f'{lean.mean:.2f} over {lean.scenarios} scenario(s)">{lean.mean:.1f}</td>'
+                )
+        rows.append(f"<tr><th>{esc(model)}</th>{''.join(cells)}</tr>")
+    out.append(f'<table id="heatmap">{head}{"".join(rows)}</table>')
+    out.append('<p class="muted">0 = never favours the value, 3 = balanced, 6 = entirely for it.</p>')
+    return "".join(out) + "</section>"
+
+
+# --------------------------------------------------------------------------- drill-down
+
+
+def _drilldown(content: ReportContent) -> str:
+    scenarios: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for record in content.records:
+        scenarios[(record.suite, record.scenario)].append(record)
+    d_of = {(d.suite, d.scenario): d for d in content.analysis.disagreements}
+    ordered = sorted(scenarios.items(), key=lambda kv: (all(r.passed for r in kv[1]), kv[0]))
+    out = [
+        '<section id="items"><h2>Items</h2>',
+        '<div class="filters"><input id="filter" type="search" placeholder="filter by scenario, conflict, '
+        'value, model" size="40"> '
+        '<label><input id="not-passing" type="checkbox"> not passing only</label></div>',
+    ]
+    out += [
+        _scenario(key, sorted(records, key=lambda r: (r.model, r.sample)), d_of.get(key))
+        for key, records in ordered
+    ]
+    return "".join(out) + "</section>"
+
+
+def _scenario(key: tuple[str, str], records: list[Record], d: Disagreement | None) -> str:
+    first = records[0]
+    failing = any(not r.passed for r in records)
+    search = " ".join(
+        [*key, first.conflict or "", *(first.values or ()), *(r.model for r in records)]
+    ).lower()
+    badges = "".join(
+        f'<span class="badge {esc(r.outcome)}" title="{esc(r.model)}">{esc(r.outcome)}</span> '
+        for r in records
+    )
+    facts = [
+        ("suite", f"{first.suite}" + (f" ({first.spec_version})" if first.spec_version else "")),
+        ("conflict", first.conflict),
+        ("values", " (0) vs (6) ".join(first.values) if first.values else None),
+        ("principles", ", ".join(first.principles) or None),
+        ("authority level", first.level),
+        ("nudge", first.nudge),
+        ("expected", _expected(first.expected)),
+        ("disagreement", f"D = {d.d:.2f} ({_positions(d)})" if d else None),
+    ]
+    rows = "".join(f"<tr><th>{name}</th><td>{esc(value)}</td></tr>" for name, value in facts if value)
+    messages = "".join(
+        f'<div class="message"><b>{esc(m.get("role", ""))}</b><pre>{esc(m.get("content", ""))}</pre></div>'
+        for m in first.messages
+    )
+    items = "".join(_item(r) for r in records)
+    return (
+        f'<details class="scenario" id="{anchor(*key)}" data-failing="{int(failing)}" '
+        f'data-search="{esc(search)}">'
+        f"<summary><b>{esc(first.scenario)}</b> <span class='muted'>{esc(first.conflict or '')}</span> "
+        f"{badges}</summary><table>{rows}</table>{messages}{items}</details>"
+    )
+
+
+def _expected(expected: dict | None) -> str | None:  # type: ignore[type-arg]
+    if not expected:
+        return None
+    parts = []
+    if expected.get("lean") is not None:
+        tolerance = expected.get("tolerance")
+        parts.append(f"lean {expected['lean']}±{tolerance if tolerance is not None else 1}")
+    if expected.get("compliance"):
+        parts.append(f"compliance {expected['compliance']}")
+    if expected.get("refusal"):
+        parts.append("refusal " + " or ".join(expected["refusal"]))
+    return ", ".join(parts) or None
+
+
+#: How much of each answer the drill-down shows: a page with 10,000 items must stay openable.
+HTML_EXCERPT_CHARS = 1500
+
+
+def _item(record: Record) -> str:
+    head = (
+        f'<summary><span class="badge {esc(record.outcome)}">{esc(record.outcome)}</span> '
+        f"{esc(record.model)} · sample {record.sample}"
+        + (f" — {esc(record.reason)}" if record.reason else "")
+        + "</summary>"
+    )
+    body = []
+    if record.error:
+        body.append(f'<p><b>Error</b></p><pre class="error-text">{esc(record.error)}</pre>')
+    if record.response_excerpt is not None:
+        excerpt = record.response_excerpt[:HTML_EXCERPT_CHARS]
+        total = max(record.response_chars or 0, len(record.response_excerpt))
+        cut = (
+            f" (first {len(excerpt)} of {total} characters; full text in the response cassette)"
+            if total > len(excerpt)
+            else ""
+        )
+        body.append(f"<p><b>Response</b>{esc(cut)}</p><pre class='response'>{esc(excerpt)}</pre>")
+    facts = [
+        ("panel", _panel(record)),
+        ("API model", record.response_model),
+        ("finish reason", record.finish_reason),
+        ("tokens in / out", _tokens(record)),
+        ("latency", f"{record.latency_s:.2f} s" if record.latency_s is not None else None),
+        ("response hash", record.response_hash),
+        ("node id", record.nodeid),
+    ]
+    facts += [(f"cassette ({role})", path) for role, path in record.cassettes.items()]
+    body.append(
+        "<table>"
+        + "".join(f"<tr><th>{esc(n)}</th><td>{esc(v)}</td></tr>" for n, v in facts if v)
+        + "</table>"
+    )
+    if record.judges:
+        rows = "".join(
+            f"<tr><td>{esc(j.judge)}</td><td class='num'>{esc('' if j.position is None else j.position)}</td>"
+            f"<td>{esc(j.compliance)}</td><td>{esc(j.refusal)}</td><td>{esc(', '.join(j.cited))}</td>"
+            f"<td class='rationale'>{esc(j.rationale)}</td></tr>"
+            for j in record.judges
+        )
+        body.append(
+            "<table class='judges'><tr><th>judge</th><th>position</th><th>compliance</th><th>refusal</th>"
+            f"<th>cited</th><th>rationale</th></tr>{rows}</table>"
+        )
+    return f'<details class="item" data-outcome="{esc(record.outcome)}">{head}{"".join(body)}</details>'
+
+
+def _panel(record: Record) -> str | None:
+    parts = []
+    if record.position is not None:
+        parts.append(f"position {record.position:g}")
+    if record.compliance:
+        parts.append(record.compliance)
+    if record.refusal:
+        parts.append(f"refusal {record.refusal}")
+    return ", ".join(parts) or None
+
+
+def _tokens(record: Record) -> str | None:
+    if record.input_tokens is None and record.output_tokens is None:
+        return None
+    return f"{record.input_tokens if record.input_tokens is not None else '?'} / " + (
+        f"{record.output_tokens if record.output_tokens is not None else '?'}"
+    )

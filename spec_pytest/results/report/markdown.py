@@ -1,0 +1,121 @@
+"""A Markdown summary for a CI job summary or a pull-request comment.
+
+Short by design: GitHub caps a step summary at 1 MiB and a comment at 65,536 characters, and a
+reviewer reads the top. Long lists are cut at `ROWS` with a count of what was left out; the
+HTML report has everything. Text from records is escaped so an answer cannot inject Markdown
+or HTML into the comment.
+"""
+
+from __future__ import annotations
+
+import re
+
+from spec_pytest.results.gate import Change, GateEntry, key_text
+from spec_pytest.results.report.content import OUTCOMES, ReportContent, outcome_line
+
+ROWS = 20
+_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def cell(value: object, limit: int = 160) -> str:
+    """Text safe inside a Markdown table cell: one line, no markup, no HTML, bounded length."""
+    text = " ".join(str(value).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def _table(head: list[str], rows: list[list[str]], total: int | None = None) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows[:ROWS]]
+    left = (total if total is not None else len(rows)) - min(len(rows), ROWS)
+    if left > 0:
+        lines.append(f"\n… and {left} more (see the HTML report)")
+    return lines
+
+
+def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> str:
+    lines = [f"## {cell(title)}: {outcome_line(content.overall)}", ""]
+    gate = content.gate
+    if gate is not None:
+        status = "❌ **FAILED**" if gate.exit_failed else "✅ passed"
+        where = f" against `{cell(gate.baseline_name)}`" if gate.baseline_name else ""
+        lines += [
+            f"**Gate**{where}: {status}: {len(gate.regressions)} regression(s), "
+            f"{gate.max_regressions} allowed.",
+            "",
+            "Per scenario × model: " + " · ".join(f"{n} {c.value}" for c, n in gate.counts.items()),
+            "",
+        ]
+        lines += [f"> {cell(note, 300)}" for note in gate.notes]
+        for change in (Change.REGRESSION, Change.KNOWN_FAILURE, Change.IMPROVEMENT):
+            entries = gate.of(change)
+            if entries:
+                lines += ["", f"### {change.value.capitalize()}s ({len(entries)})", ""]
+                lines += _table(["scenario [model]", "baseline", "now", "reason now"], _gate_rows(entries))
+        lines.append("")
+    lines += ["### Outcomes by authority level", ""]
+    lines += _table(
+        ["level", *OUTCOMES, "pass rate"],
+        [
+            [cell(name), *(str(c[o]) for o in OUTCOMES), f"{c.pass_rate:.0%}"]
+            for name, c in content.by_level.items()
+        ],
+    )
+    lines += ["", "### Outcomes by model", ""]
+    lines += _table(
+        ["model", *OUTCOMES, "pass rate"],
+        [
+            [cell(name), *(str(c[o]) for o in OUTCOMES), f"{c.pass_rate:.0%}"]
+            for name, c in content.by_model.items()
+        ],
+    )
+    analysis = content.analysis
+    if analysis.disagreements:
+        lines += [
+            "",
+            f"### Likely spec gaps: {len(analysis.gaps)} of {len(analysis.disagreements)} scenarios "
+            f"with D ≥ {analysis.threshold:g}",
+            "",
+        ]
+        lines += _table(
+            ["scenario", "conflict", "values (0 vs 6)", "D", "positions"],
+            [
+                [
+                    cell(g.scenario),
+                    cell(g.conflict or ""),
+                    cell(" vs ".join(g.values)),
+                    f"{g.d:.2f}",
+                    cell(", ".join(f"{m} {p:g}" for m, p in g.positions.items())),
+                ]
+                for g in analysis.gaps
+            ],
+        )
+    if analysis.character:
+        values = sorted({v for leans in analysis.character.values() for v in leans})[:12]
+        lines += ["", "### Model character: mean lean toward each value (0–6)", ""]
+        lines += _table(
+            ["model", *(cell(v, 40) for v in values)],
+            [
+                [cell(model), *(f"{leans[v].mean:.1f}" if v in leans else "" for v in values)]
+                for model, leans in analysis.character.items()
+            ],
+        )
+    failing = content.failing if gate is None else []  # with a gate, its tables say what matters
+    if failing:
+        lines += ["", f"### Not passing ({len(failing)})", ""]
+        lines += _table(["item", "reason"], [[cell(r.item_id), cell(r.reason, 240)] for r in failing])
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _gate_rows(entries: list[GateEntry]) -> list[list[str]]:
+    return [
+        [
+            cell(key_text(e.key)),
+            cell(e.baseline.describe() if e.baseline else ""),
+            cell(e.current.describe() if e.current else ""),
+            cell(e.current.reason if e.current and e.current.reason else "", 240),
+        ]
+        for e in entries
+    ]
