@@ -1,2 +1,1 @@
-"""The `spec-pytest` command line: one module per subcommand family, `main` dispatches.
-"""
+"""The `spec-pytest` command line: one module per subcommand family, `main` dispatches."""

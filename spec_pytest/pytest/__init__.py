@@ -1,2 +1,1 @@
-"""The pytest adapter, the only package that imports pytest: hooks, options, items, fan-out glue.
-"""
+"""The pytest adapter, the only package that imports pytest: hooks, options, items, fan-out glue."""
