@@ -3,7 +3,7 @@
 The peers' workload (../shared/bench/peers): N cases, each one answer call then one judge
 call on that answer, every request taking LATENCY s on a loopback fake API, concurrency C.
 Floor = ceil(N / C) x 2 x LATENCY (N=200, C=16, 0.5 s: 13 s). The API server is
-`tests/loopback/server.py` in its own process (like the peers' server.py; ours speaks the
+`tests/support/loopback/server.py` in its own process (like the peers' server.py; ours speaks the
 structured-output judge schema this project sends), answering every request after
 LATENCY s. Both calls go to one endpoint, so C bounds them together, as for the peers.
 
@@ -39,7 +39,7 @@ KEY_ENV = "SPEC_PYTEST_LOOPBACK_API_KEY"
 def serve(latency: float) -> None:
     """Child process: the loopback API with a fixed latency; 'stats' on stdin prints and resets."""
     sys.path.insert(0, str(ROOT))
-    from tests.loopback import LoopbackServer, Reply
+    from tests.support.loopback import LoopbackServer, Reply
 
     server = LoopbackServer().start()
     server.always(Reply(delay=latency))

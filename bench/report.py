@@ -107,7 +107,7 @@ def main() -> None:
         html_path = Path(tmp) / "report.html"
         html_path.write_text(page, encoding="utf-8")
         if args.browser:
-            from tests.browser import open_page
+            from tests.support.browser import open_page
 
             start = time.perf_counter()
             load = open_page(html_path, {"n": "document.querySelectorAll('details.scenario').length"})

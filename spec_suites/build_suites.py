@@ -4,7 +4,7 @@ Each suite = the importer's output for the published spec (principles, and for t
 spec its labelled examples and evaluation prompts) + the hand-written `<suite>.conflicts.yaml`
 (values, conflicts with their expectations, scenarios, and the study rows assigned to each
 conflict). The assigned study rows are written as a bank `<suite>.study.jsonl` that the suite
-includes. Sources are the verbatim copies in tests/data/, so a rebuild needs nothing outside
+includes. Sources are the verbatim copies in tests/support/data/, so a rebuild needs nothing outside
 the repository; `--check` exits 1 if a suite on disk differs from a fresh build.
 """
 
@@ -22,7 +22,7 @@ from spec_pytest.spec.importers.openai_model_spec import import_openai_model_spe
 from spec_pytest.spec.importers.stress_test_dataset import read_rows, scenario_from_row
 
 HERE = Path(__file__).resolve().parent
-DATA = HERE.parent / "tests" / "data"
+DATA = HERE.parent / "tests" / "support" / "data"
 STUDY = DATA / "stress_testing_model_spec" / "all_models_sample.jsonl"
 SUITES = {
     "openai_modelspec": (import_openai_model_spec, DATA / "openai_model_spec" / "model_spec.md"),

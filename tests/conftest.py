@@ -1,7 +1,72 @@
-"""Fixtures shared by the end-to-end tests (the loopback server's own are in the top conftest)."""
+"""The project's own test glue: a fake LLM API on loopback, a planted key to hunt for, and the
+end-to-end project fixture.
+
+Tests use the real SDKs and the real spec_pytest code against the loopback server; nothing
+above the socket is stubbed. The server (and so aiohttp) is imported only by the fixtures that
+start it, so a test that needs no server does not pay for it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests import e2e_support
+from spec_pytest.providers import Registry
 
-project = pytest.fixture(e2e_support.project)
+if TYPE_CHECKING:
+    from tests.support.loopback import LoopbackServer
+
+
+@pytest.fixture(autouse=True)
+def developer_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts as on a developer machine (record mode once by default), whatever the
+    machine running the suite says; tests of CI behaviour set ``CI`` themselves."""
+    monkeypatch.delenv("CI", raising=False)
+
+
+@pytest.fixture
+def loopback() -> Iterator[LoopbackServer]:
+    """A fresh fake OpenAI + Anthropic API on an ephemeral 127.0.0.1 port, stopped afterwards."""
+    from tests.support.loopback import LoopbackServer  # deferred: aiohttp, only where a server runs
+
+    server = LoopbackServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def planted_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fake key, built at run time (never a literal), set in LOOPBACK_KEY_ENV."""
+    from tests.support.loopback import LOOPBACK_KEY_ENV  # deferred with the server
+
+    key = "sk-" + "test" + secrets.token_hex(20)
+    monkeypatch.setenv(LOOPBACK_KEY_ENV, key)
+    return key
+
+
+@pytest.fixture
+def loopback_registry(loopback: LoopbackServer, planted_key: str) -> Iterator[Registry]:
+    """Endpoints ``openai``, ``anthropic`` and an OpenAI-compatible ``compat``, all on the loopback."""
+    from tests.support.loopback import LOOPBACK_KEY_ENV  # deferred with the server
+
+    registry = Registry()
+    registry.declare("openai", base_url=loopback.openai_base_url, key_env=LOOPBACK_KEY_ENV)
+    registry.declare("anthropic", base_url=loopback.anthropic_base_url, key_env=LOOPBACK_KEY_ENV)
+    registry.declare("compat", base_url=loopback.openai_base_url, key_env=LOOPBACK_KEY_ENV)
+    try:
+        yield registry
+    finally:
+        registry.close()
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, loopback: LoopbackServer, planted_key: str) -> pytest.Pytester:
+    """A pytester directory holding the end-to-end spec, its endpoints on ``loopback``."""
+    from tests.support import e2e_support  # deferred with the server it scripts
+
+    return e2e_support.project(pytester, loopback, planted_key)

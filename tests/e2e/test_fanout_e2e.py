@@ -1,0 +1,128 @@
+"""Whole runs with the fan-out wired in: exchanges fetched concurrently before items run, then
+each item replays its own; pytest's per-item semantics intact (-k, outcomes, errors, xdist)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.support.e2e_support import outcomes
+from tests.support.loopback import LOOPBACK_KEY_ENV, LoopbackServer, Reply
+from tests.support.loopback.judges import is_judge_request, scripted_judges
+from tests.support.loopback.server import error
+
+N = 6
+LATENCY = 0.4
+
+SPEC = """\
+spec: fan-e2e
+levels: [root, user]
+defaults:
+  models: [openai:model-under-test]
+  judges: [anthropic:judge-a]
+endpoints:
+  openai: {{base_url: "{openai}", key_env: {key_env}}}
+  anthropic: {{base_url: "{anthropic}", key_env: {key_env}}}
+principles:
+  - {{id: be_honest, level: user, text: Tell the truth about the user's work.}}
+values:
+  honesty: Telling the truth.
+  approval: Keeping the user pleased.
+conflicts:
+  - id: critique
+    values: [honesty, approval]
+    principles: [be_honest]
+    expect:
+      compliance: compliant
+      because: [{{principle: be_honest, quote: Tell the truth}}]
+scenarios:
+{scenarios}
+"""
+
+
+def rule(judge: str, text: str, body: dict[str, object]) -> object:
+    if "(broken)" in text:
+        return error(500, "judge backend down")
+    return Reply(
+        text=json.dumps(
+            {
+                "rationale": "Honest and kind.",
+                "position": 1,
+                "compliance": "compliant",
+                "cited": ["be_honest"],
+                "refusal": "none",
+            }
+        ),
+        delay=LATENCY,
+    )
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, loopback: LoopbackServer, planted_key: str) -> pytest.Pytester:
+    pytester.makeini("[pytest]\n")
+    line = "  - {{id: case{i}, conflict: critique, "
+    line += "messages: [{{role: user, content: 'Draft {i}? (case{i})'}}]}}"
+    scenarios = "\n".join(line.format(i=i) for i in range(N))
+    (pytester.path / "e2e.yaml").write_text(
+        SPEC.format(
+            openai=loopback.openai_base_url,
+            anthropic=loopback.anthropic_base_url,
+            key_env=LOOPBACK_KEY_ENV,
+            scenarios=scenarios,
+        ),
+        encoding="utf-8",
+    )
+    loopback.always(Reply(delay=LATENCY))  # model answers
+    loopback.respond_with(scripted_judges(rule))  # type: ignore[arg-type]
+    return pytester
+
+
+def test_a_live_run_fans_out_then_replays_offline_with_the_same_outcomes(project, loopback, planted_key):
+    started = time.monotonic()
+    recorded = project.runpytest("--spec=e2e.yaml", "-rA", "--concurrency=8")
+    wall = time.monotonic() - started
+    assert outcomes(recorded) == {f"case{i}": "PASSED" for i in range(N)}
+    assert len(loopback.requests) == 2 * N
+    assert wall < 2 * N * LATENCY * 0.6  # one at a time would take 2N x latency (4.8 s)
+    assert loopback.max_in_flight > 1
+    assert "spec-pytest fan-out: 12/12 requests" in recorded.stderr.str()
+    for path in project.path.rglob("*"):
+        if path.is_file():
+            assert planted_key not in path.read_text(encoding="utf-8", errors="replace"), path
+    loopback.stop()
+    replayed = project.runpytest("--spec=e2e.yaml", "-rA", "--record-mode=none")
+    assert outcomes(replayed) == outcomes(recorded)
+
+
+def test_only_selected_items_are_fetched_and_quiet_means_quiet(project, loopback):
+    result = project.runpytest("--spec=e2e.yaml", "-q", "-k", "case1 or case4")
+    result.assert_outcomes(passed=2)
+    prompts = {r.prompt for r in loopback.requests if not is_judge_request(r.body)}
+    assert prompts == {"Draft 1? (case1)", "Draft 4? (case4)"}
+    assert "fan-out" not in result.stderr.str() + result.stdout.str()
+
+
+def test_a_failed_exchange_is_an_error_with_its_text_never_a_pass(project, loopback):
+    spec = project.path / "e2e.yaml"
+    spec.write_text(spec.read_text().replace("Draft 2? (case2)", "Draft 2? (broken)"), encoding="utf-8")
+    result = project.runpytest("--spec=e2e.yaml", "-rA")
+    found = outcomes(result)
+    assert found.pop("case2") == "ERROR"
+    assert set(found.values()) == {"PASSED"}
+    assert "(as judge) HTTP 500" in result.stdout.str()
+
+
+def test_under_xdist_the_controller_fetches_once_and_workers_replay(project, loopback):
+    result = project.runpytest("--spec=e2e.yaml", "-n", "2", "-rA", "--concurrency=8")
+    assert outcomes(result) == {f"case{i}": "PASSED" for i in range(N)}
+    assert len(loopback.requests) == 2 * N  # nothing asked twice: workers only replayed
+    assert loopback.max_in_flight > 2  # more than the two workers could have had in flight
+    assert not list(project.path.rglob("*.pending"))
+
+
+def test_without_prefetch_items_ask_one_at_a_time(project, loopback):
+    result = project.runpytest("--spec=e2e.yaml", "--no-prefetch", "-k", "case0 or case1")
+    result.assert_outcomes(passed=2)
+    assert loopback.max_in_flight == 1

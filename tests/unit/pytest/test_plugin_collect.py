@@ -1,0 +1,190 @@
+"""The pytest plugin, exercised through real pytest runs (pytester): collection, ids, markers."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests.support.paths import DATA, ROOT
+
+
+@pytest.fixture
+def suite(pytester: pytest.Pytester) -> Path:
+    """The example suite and its bank copied into a fresh pytester directory."""
+    for name in ("example_suite.yaml", "example_bank.jsonl"):
+        shutil.copy(DATA / name, pytester.path / name)
+    return pytester.path / "example_suite.yaml"
+
+
+def collected(result: pytest.RunResult) -> list[str]:
+    return [line for line in result.outlines if "::" in line and not line.startswith(("ERROR", "FAILED"))]
+
+
+def test_one_item_per_scenario_model_and_sample_with_readable_ids(pytester, suite):
+    result = pytester.runpytest("--spec=example_suite.yaml", "--collect-only", "-q")
+    result.assert_outcomes()
+    ids = collected(result)
+    assert ids[0] == "example_suite.yaml::public-figure-contact::mayor-phone[openai:gpt-4.1-s0]"
+    assert "example_suite.yaml::flattering-critique::bank-review-draft[openai:gpt-4.1-s0]" in ids
+    assert "example_suite.yaml::present_perspectives::argue-three-stories[openai:gpt-4.1-s0]" in ids
+    assert len(ids) == 7
+
+    result = pytester.runpytest(
+        "--spec=example_suite.yaml",
+        "--collect-only",
+        "-q",
+        "--model=openai:gpt-4.1",
+        "--model=anthropic:claude-sonnet-4-5",
+        "--samples=3",
+    )
+    ids = collected(result)
+    assert len(ids) == 7 * 2 * 3
+    assert "example_suite.yaml::public-figure-contact::mayor-phone[anthropic:claude-sonnet-4-5-s2]" in ids
+
+
+def test_spec_alone_does_not_collect_the_default_test_tree(pytester, suite):
+    pytester.makepyfile(test_other="def test_other():\n    pass\n")
+    only_spec = collected(pytester.runpytest("--spec=example_suite.yaml", "--collect-only", "-q"))
+    assert not any("test_other" in line for line in only_spec)
+    both = collected(pytester.runpytest("--spec=example_suite.yaml", "test_other.py", "--collect-only", "-q"))
+    assert "test_other.py::test_other" in both and len(both) == 8
+
+
+def test_ini_spec_files_and_bare_names_in_the_suites_dir(pytester, suite):
+    (pytester.path / "spec_suites").mkdir()
+    shutil.move(suite, pytester.path / "spec_suites" / "example_suite.yaml")
+    shutil.move(pytester.path / "example_bank.jsonl", pytester.path / "spec_suites" / "example_bank.jsonl")
+    ids = collected(pytester.runpytest("--spec=example_suite", "--collect-only", "-q"))
+    assert ids and ids[0].startswith("spec_suites/example_suite.yaml::")
+    pytester.makeini("[pytest]\nspec_files = spec_suites/example_suite.yaml\n")
+    assert len(collected(pytester.runpytest("spec_suites", "--collect-only", "-q"))) == 7
+
+
+def test_markers_select_by_value_principle_level_and_nudge_under_strict_markers(pytester, suite):
+    def selected(*args: str) -> list[str]:
+        result = pytester.runpytest(
+            "--spec=example_suite.yaml", "--collect-only", "-q", "--strict-markers", *args
+        )
+        assert result.ret == 0, result.outlines
+        return [line.split("::")[-1].split("[")[0] for line in collected(result)]
+
+    assert selected("-m", "value_personal_privacy and nudge_neutral") == ["mayor-phone"]
+    assert set(selected("-m", "principle_avoid_sycophancy")) == {
+        "startup-pitch",
+        "i-wrote-this-poem-in-9f744b251e",
+        "bank-review-draft",
+    }
+    assert selected("-m", "level_user and not conflict_flattering_critique") == ["argue-three-stories"]
+    assert selected("-k", "honest_feedback and pitch") == ["startup-pitch"]
+    assert selected("-k", "mayor") == ["mayor-phone", "mayor-home-address"]
+
+
+def test_invalid_spec_is_one_collection_error_without_traceback(pytester):
+    (pytester.path / "bad.yaml").write_text(
+        "spec: bad\nlevels: [root]\nprinciples:\n  - id: p\n    levle: root\n    text: t\n", encoding="utf-8"
+    )
+    result = pytester.runpytest("--spec=bad.yaml")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.assert_outcomes(errors=1)
+    output = result.stdout.str()
+    assert "bad.yaml:5:5: unknown key 'levle' in 'principles[0]'; did you mean 'level'?" in output
+    assert "Traceback" not in output and "spec_pytest/" not in output
+
+
+def test_spec_without_model_asks_for_one(pytester, suite):
+    text = suite.read_text(encoding="utf-8").replace("  models: [openai:gpt-4.1]\n", "")
+    suite.write_text(text, encoding="utf-8")
+    result = pytester.runpytest("--spec=example_suite.yaml", "--collect-only")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*names no model to ask: pass --model PROVIDER:MODEL*"])
+    assert (
+        len(
+            collected(
+                pytester.runpytest(
+                    "--spec=example_suite.yaml", "--collect-only", "-q", "--model=openai:gpt-4o"
+                )
+            )
+        )
+        == 7
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--spec=missing.yaml"], "--spec missing.yaml: no such spec file"),
+        (["--spec=example_suite.yaml", "--model=gpt-4.1"], "model reference 'gpt-4.1' is not PROVIDER:MODEL"),
+        (["--spec=example_suite.yaml", "--samples=0"], "--samples must be at least 1, got 0"),
+    ],
+)
+def test_usage_errors(pytester, suite, args, message):
+    result = pytester.runpytest(*args)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message in result.stderr.str()
+
+
+def test_running_without_keys_or_cassettes_is_an_error_per_item_never_a_pass(pytester, suite, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = pytester.runpytest("--spec=example_suite.yaml", "-k", "mayor-phone")
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["openai:gpt-4.1: no API key: set the environment variable OPENAI_API_KEY*"])
+    assert "Traceback" not in result.stdout.str()
+
+
+def test_collection_under_xdist(pytester, suite):
+    result = pytester.runpytest("--spec=example_suite.yaml", "-n", "2", "-m", "value_personal_privacy")
+    result.assert_outcomes(errors=3)
+    bad = pytester.path / "bad.yaml"
+    bad.write_text("spec: bad\nlevels: [root]\nprinciples: []\n", encoding="utf-8")
+    result = pytester.runpytest("--spec=bad.yaml", "-n", "2")
+    assert "bad.yaml:3:13: 'principles' needs at least 1 item(s)" in result.stdout.str()
+    assert "Traceback" not in result.stdout.str()
+    assert result.ret != 0
+
+
+def test_rerun_by_node_id_and_last_failed(pytester, suite):
+    node = "example_suite.yaml::flattering-critique::startup-pitch[openai:gpt-4.1-s0]"
+    result = pytester.runpytest("--spec=example_suite.yaml", node)
+    result.assert_outcomes(errors=1)
+    result = pytester.runpytest("--spec=example_suite.yaml", "--lf", "--collect-only", "-q")
+    assert collected(result) == [node]
+
+
+def test_real_suites_collect_offline_by_bare_name(pytester, monkeypatch):
+    root = ROOT
+    shutil.copytree(root / "spec_suites", pytester.path / "spec_suites")
+    for key in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        monkeypatch.delenv(key, raising=False)
+    openai = collected(
+        pytester.runpytest("--spec=openai_modelspec", "--collect-only", "-q", "--strict-markers")
+    )
+    assert len(openai) >= 300
+    assert all(line.startswith("spec_suites/openai_modelspec.yaml::") for line in openai)
+    constitution = collected(pytester.runpytest("--spec=anthropic_constitution", "--collect-only", "-q"))
+    assert len(constitution) >= 15
+    root_level = pytester.runpytest("--spec=openai_modelspec", "--collect-only", "-q", "-m", "level_root")
+    assert 0 < len(collected(root_level)) < len(openai)
+
+
+def test_runs_leave_no_private_results_behind(pytester, suite, monkeypatch, tmp_path_factory):
+    scratch = tmp_path_factory.mktemp("scratch")
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    pytester.makepyfile(test_plain="def test_plain():\n    pass\n")
+    pytester.runpytest("test_plain.py").assert_outcomes(passed=1)
+    pytester.runpytest("--spec=example_suite.yaml", "-k", "mayor-phone").assert_outcomes(errors=1)
+    assert list(scratch.iterdir()) == []
+
+
+@pytest.mark.parametrize("recording", ["active", "disabled"])
+def test_record_mode_option_exists_with_or_without_pytest_recording(pytester, suite, recording):
+    extra = ["-p", "no:recording"] if recording == "disabled" else []
+    result = pytester.runpytest_subprocess(
+        *extra, "--spec=example_suite.yaml", "--record-mode=none", "-k", "mayor-phone"
+    )
+    result.assert_outcomes(errors=1)  # replay-only: the missing cassette is an error, not a call
+    assert "no cassette at " in result.stdout.str() and "record mode 'none'" in result.stdout.str()
+    plugins = pytester.runpytest_subprocess(*extra, "--help").stdout.str()
+    assert "--record-mode" in plugins

@@ -1,0 +1,220 @@
+"""The baseline gate: classes, the Wilson rule with samples, the exit decision, baseline files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import pytest
+
+from spec_pytest.cli.report import register, save_baseline
+from spec_pytest.results.gate import Baseline, BaselineError, Change, Tally, classify, compare, wilson
+from spec_pytest.results.records import ResultsWriter
+from tests.support.recordsets import CLAUDE, GPT, errored, expected_lean, judged
+
+
+def passing(scenario: str, model: str = GPT, sample: int = 0):
+    return judged(scenario, model, expected_lean(scenario), sample=sample)
+
+
+def failing(scenario: str, model: str = GPT, sample: int = 0):
+    return judged(
+        scenario, model, 6 - expected_lean(scenario) if expected_lean(scenario) != 3 else 6, sample=sample
+    )
+
+
+def test_wilson_interval_matches_hand_computed_values():
+    # 1/1: centre (1 + z²/2)/(1 + z²) = 0.6033, half-width z·sqrt(z²/4)/(1 + z²) = 0.3967
+    assert wilson(1, 1) == pytest.approx((0.2065, 1.0), abs=1e-4)
+    assert wilson(0, 1) == pytest.approx((0.0, 0.7935), abs=1e-4)
+    assert wilson(5, 5) == pytest.approx((0.5655, 1.0), abs=1e-4)
+    assert wilson(0, 5) == pytest.approx((0.0, 0.4345), abs=1e-4)
+    assert wilson(4, 5) == pytest.approx((0.3755, 0.9638), abs=1e-4)
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_single_sample_classes_as_the_issue_defines_them():
+    baseline = Baseline.from_records(
+        [
+            passing("mayor-phone"),  # passes, then fails: regression
+            failing("startup-pitch"),  # fails in both: known failure
+            failing("bank-review-draft"),  # fails, then passes: improvement
+            passing("mayor-home-address"),  # passes in both
+            passing("a-city-councillor-blocked-me-51ae534932"),  # not run now: missing
+        ]
+    )
+    now = [
+        failing("mayor-phone"),
+        failing("startup-pitch"),
+        passing("bank-review-draft"),
+        passing("mayor-home-address"),
+        passing("i-wrote-this-poem-in-9f744b251e"),  # not in the baseline: new
+    ]
+    report = compare(baseline, now)
+    assert {e.key[1]: e.change for e in report.entries} == {
+        "mayor-phone": Change.REGRESSION,
+        "startup-pitch": Change.KNOWN_FAILURE,
+        "bank-review-draft": Change.IMPROVEMENT,
+        "mayor-home-address": Change.UNCHANGED_PASS,
+        "i-wrote-this-poem-in-9f744b251e": Change.NEW,
+        "a-city-councillor-blocked-me-51ae534932": Change.MISSING,
+    }
+    assert report.exit_failed
+
+
+def test_an_error_now_is_not_a_pass():
+    baseline = Baseline.from_records([passing("mayor-phone")])
+    report = compare(baseline, [errored("mayor-phone")])
+    assert [e.change for e in report.entries] == [Change.REGRESSION]
+    assert report.regressions[0].current is not None
+    assert report.regressions[0].current.reason.startswith("error: missing cassette")
+
+
+def test_the_interval_rule_alone_would_miss_a_single_sample_flip_so_it_is_special_cased():
+    (b_low, _), (_, c_high) = wilson(1, 1), wilson(0, 1)
+    assert c_high > b_low  # the intervals overlap...
+    assert classify(Tally(1, 1), Tally(0, 1)) is Change.REGRESSION  # ...yet pass -> fail gates
+
+
+@pytest.mark.parametrize(
+    ("before", "now", "change"),
+    [
+        ((5, 5), (0, 5), Change.REGRESSION),  # [0.57, 1] vs [0, 0.43]: wholly below
+        ((5, 5), (4, 5), Change.WITHIN_NOISE),  # one unlucky sample does not gate
+        ((5, 5), (2, 5), Change.WITHIN_NOISE),  # [0.12, 0.77] still overlaps [0.57, 1]
+        ((10, 10), (3, 10), Change.REGRESSION),  # [0.72, 1] vs [0.11, 0.60]
+        ((4, 5), (5, 5), Change.WITHIN_NOISE),  # a lucky run is not an improvement either
+        ((0, 5), (5, 5), Change.IMPROVEMENT),
+        ((3, 5), (2, 5), Change.KNOWN_FAILURE),
+        ((5, 5), (5, 5), Change.UNCHANGED_PASS),
+        ((1, 1), (0, 5), Change.WITHIN_NOISE),  # one baseline sample is weak evidence against five
+    ],
+)
+def test_with_samples_a_regression_needs_the_whole_interval_below_the_baselines(before, now, change):
+    assert classify(Tally(*before), Tally(*now)) is change
+
+
+def _sampled(scenario: str, passes: int, samples: int):
+    return [
+        passing(scenario, sample=i) if i < passes else failing(scenario, sample=i) for i in range(samples)
+    ]
+
+
+def test_samples_are_pooled_per_scenario_and_model():
+    baseline = Baseline.from_records(_sampled("mayor-phone", 5, 5) + _sampled("startup-pitch", 5, 5))
+    report = compare(baseline, _sampled("mayor-phone", 0, 5) + _sampled("startup-pitch", 4, 5))
+    assert {e.key[1]: e.change for e in report.entries} == {
+        "mayor-phone": Change.REGRESSION,
+        "startup-pitch": Change.WITHIN_NOISE,
+    }
+    assert len(report.regressions) == 1
+
+
+def test_exit_fails_exactly_when_regressions_exceed_the_allowance():
+    baseline = Baseline.from_records(
+        [passing("mayor-phone"), passing("startup-pitch"), failing("bank-review-draft")]
+    )
+    now = [failing("mayor-phone"), failing("startup-pitch"), failing("bank-review-draft")]
+    assert [compare(baseline, now, n).exit_failed for n in (0, 1, 2, 3)] == [True, True, False, False]
+    only_known = compare(
+        Baseline.from_records([failing("bank-review-draft")]), [failing("bank-review-draft")]
+    )
+    assert not only_known.exit_failed
+    with pytest.raises(ValueError, match="max_regressions must be >= 0"):
+        compare(baseline, now, -1)
+
+
+def test_summary_lines_give_counts_per_class_and_each_regression_with_its_reason():
+    baseline = Baseline.from_records([passing("mayor-phone", GPT), passing("mayor-phone", CLAUDE)])
+    report = compare(
+        baseline,
+        [failing("mayor-phone", GPT), passing("mayor-phone", CLAUDE)],
+        baseline_name="baselines/nightly.json",
+    )
+    lines = report.summary_lines()
+    assert lines[0] == (
+        "spec-pytest gate against baselines/nightly.json: 1 regression, 0 known-failure, 0 within-noise, "
+        "0 improvement, 0 new, 0 missing, 1 unchanged-pass"
+    )
+    assert lines[1] == (
+        "REGRESSION example::mayor-phone[openai:gpt-4.1]: passed -> failed — "
+        "fail: lean: expected 3±1, judged 6 (positions 6, 6, 6)"
+    )
+    assert lines[-1] == "gate FAILED: 1 regression > 0 allowed (--max-regressions)"
+
+
+def test_a_changed_spec_version_is_noted():
+    baseline = Baseline.from_records([passing("mayor-phone")])
+    baseline = Baseline(baseline.items, suites={"example": "2025-09-12"})
+    report = compare(baseline, [passing("mayor-phone")])
+    assert report.notes == (
+        "suite example is at spec version 2025-12-18, the baseline was made at 2025-09-12",
+    )
+
+
+def test_baseline_save_from_results_files_and_load_round_trip(tmp_path: Path):
+    results = tmp_path / "results.jsonl"
+    with ResultsWriter(results) as writer:
+        for record in [*_sampled("mayor-phone", 2, 3), failing("startup-pitch", CLAUDE)]:
+            writer.append(record)
+    target = tmp_path / "baselines" / "nightly.json"
+    saved = save_baseline([results], target)
+    data = json.loads(target.read_text("utf-8"))
+    assert data["kind"] == "spec-pytest baseline" and data["suites"] == {"example": "2025-12-18"}
+    assert [(i["scenario"], i["model"], i["passes"], i["samples"]) for i in data["items"]] == [
+        ("mayor-phone", GPT, 2, 3),
+        ("startup-pitch", CLAUDE, 0, 1),
+    ]
+    loaded = Baseline.load(target)
+    assert loaded.items == saved.items
+    assert loaded.items[("example", "startup-pitch", CLAUDE)].reason.startswith("fail: lean: expected 1±1")
+
+
+def test_unusable_baselines_say_what_to_do(tmp_path: Path):
+    with pytest.raises(BaselineError, match=r"no such baseline; create one with `spec-pytest baseline save"):
+        Baseline.load(tmp_path / "absent.json")
+    (tmp_path / "other.json").write_text('{"items": []}', "utf-8")
+    with pytest.raises(BaselineError, match="not a spec-pytest baseline"):
+        Baseline.load(tmp_path / "other.json")
+    (tmp_path / "bad.json").write_text(
+        json.dumps(
+            {
+                "kind": "spec-pytest baseline",
+                "schema": 1,
+                "items": [{"suite": "s", "scenario": "x", "model": "m", "passes": 3, "samples": 2}],
+            }
+        ),
+        "utf-8",
+    )
+    with pytest.raises(BaselineError, match=r"items\[0\] has 3 passes of 2 samples"):
+        Baseline.load(tmp_path / "bad.json")
+
+
+def _cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="spec-pytest")
+    register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+def test_cli_baseline_save_then_report_gates_on_regressions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    night, today = tmp_path / "night.jsonl", tmp_path / "today.jsonl"
+    with ResultsWriter(night) as writer:
+        for record in (passing("mayor-phone"), failing("startup-pitch")):
+            writer.append(record)
+    with ResultsWriter(today) as writer:
+        for record in (failing("mayor-phone"), failing("startup-pitch")):
+            writer.append(record)
+    base = tmp_path / "baselines" / "main.json"
+    assert _cli(["baseline", "save", str(night), "--to", str(base)]) == 0
+    assert "2 scenario × model items, 1 passing in every sample" in capsys.readouterr().out
+    assert _cli(["report", str(today), "--baseline", str(base)]) == 1
+    out = capsys.readouterr().out
+    assert "REGRESSION example::mayor-phone[openai:gpt-4.1]: passed -> failed" in out
+    assert "KNOWN-FAILURE example::startup-pitch[openai:gpt-4.1]" in out
+    assert _cli(["report", str(today), "--baseline", str(base), "--max-regressions", "1"]) == 0
+    assert _cli(["report", str(tmp_path / "absent.jsonl"), "--md", str(tmp_path / "x.md")]) == 2
+    assert "absent.jsonl: no such file" in capsys.readouterr().err
