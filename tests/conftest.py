@@ -12,9 +12,16 @@ import secrets
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import httpcore2  # noqa: F401  (see below)
 import pytest
 
 from spec_pytest.providers import Registry
+
+# httpx2 imports httpcore2 lazily, on its first request, and maps httpcore2's exceptions by
+# class. pytester's in-process runs restore sys.modules afterwards: a first import made inside
+# one is dropped, the next request imports a second copy whose exceptions httpx2 no longer maps
+# (a refused connection then escapes the SDKs as a raw httpcore2.ConnectError). Importing it here,
+# before any pytester run, keeps one copy for the whole session.
 
 if TYPE_CHECKING:
     from tests.support.loopback import LoopbackServer
