@@ -3,9 +3,10 @@
 The peers' workload (../shared/bench/peers): N cases, each one answer call then one judge
 call on that answer, every request taking LATENCY s on a loopback fake API, concurrency C.
 Floor = ceil(N / C) x 2 x LATENCY (N=200, C=16, 0.5 s: 13 s). The API server is
-`tests/support/loopback/server.py` in its own process (like the peers' server.py; ours speaks the
-structured-output judge schema this project sends), answering every request after
-LATENCY s. Both calls go to one endpoint, so C bounds them together, as for the peers.
+the peers' own fake API (`../shared/bench/peers/server.py`, `bench/fakeapi.py` starts it) in its
+own process, answering every request after LATENCY s; it fills structured-output judge schemas
+from the schema, so this project's judges get valid answers. Both calls go to one endpoint,
+so C bounds them together, as for the peers.
 
 Wall time is the whole `pytest --spec=... --concurrency C` command, process start to exit,
 in a fresh cassette directory (everything recorded live), as a user sees it. Also printed:
@@ -17,50 +18,20 @@ Run: `python bench/live.py [--n 200] [--latency 0.5] [--concurrency 16] [--reps 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from fakeapi import PEERS_SERVER, start_fake_api  # bench/ is the script's directory
 
 ROOT = Path(__file__).resolve().parents[1]
-KEY_ENV = "SPEC_PYTEST_LOOPBACK_API_KEY"
-
-
-def serve(latency: float) -> None:
-    """Child process: the loopback API with a fixed latency; 'stats' on stdin prints and resets."""
-    sys.path.insert(0, str(ROOT))
-    from tests.support.loopback import LoopbackServer, Reply
-
-    server = LoopbackServer().start()
-    server.always(Reply(delay=latency))
-    print(json.dumps({"port": server.port}), flush=True)
-    seen = 0
-    for line in sys.stdin:
-        if line.strip() != "stats":
-            continue
-        requests = server.requests[seen:]
-        seen += len(requests)
-        arrivals = [r.at for r in requests]
-        judged = sum(1 for r in requests if isinstance(r.body, dict) and "response_format" in r.body)
-        stats = {
-            "requests": len(requests),
-            "judge": judged,
-            "span": (max(arrivals) - min(arrivals) + latency) if arrivals else 0.0,
-            "max_in_flight": server.max_in_flight,
-        }
-        server.max_in_flight = 0
-        print(json.dumps(stats), flush=True)
-    server.stop()
+KEY_ENV = "SPEC_PYTEST_BENCH_API_KEY"
 
 
 SPEC_HEAD = """\
@@ -118,22 +89,15 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--xdist", action="store_true", help="also run under -n 2")
     parser.add_argument(
-        "--peers-server",
+        "--server",
         type=Path,
-        default=None,
+        default=PEERS_SERVER,
         metavar="SERVER_PY",
-        help="run against the peers' own fake API (../shared/bench/peers/server.py) instead of ours: "
-        "the same server and workload the peer tools were measured on",
+        help="the fake API to run against (default: the peers' own, %(default)s: the same server "
+        "and workload the peer tools were measured on)",
     )
-    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.latency)
-        return
-    if args.peers_server is not None:
-        server, port, stats = start_peers_server(args.peers_server, args.latency)
-    else:
-        server, port, stats = start_our_server(args.latency)
+    server, port, stats = start_fake_api(args.server, args.latency)
 
     floor = math.ceil(args.n / args.concurrency) * 2 * args.latency
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
@@ -170,66 +134,8 @@ def main() -> None:
                     f"deepeval shared client 1.43x); passed {passed[0] if passed else '?'}"
                 )
     finally:
-        if server.stdin is not None:
-            server.stdin.close()
         server.terminate()
         server.wait(timeout=10)
-
-
-def start_our_server(latency: float) -> tuple[subprocess.Popen[str], int, Callable[[], dict[str, Any]]]:
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", "--latency", str(latency)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert server.stdin is not None and server.stdout is not None
-    port = json.loads(server.stdout.readline())["port"]
-
-    def stats() -> dict[str, Any]:
-        server.stdin.write("stats\n")  # type: ignore[union-attr]
-        server.stdin.flush()  # type: ignore[union-attr]
-        return json.loads(server.stdout.readline())  # type: ignore[union-attr]
-
-    return server, port, stats
-
-
-def start_peers_server(
-    script: Path, latency: float
-) -> tuple[subprocess.Popen[str], int, Callable[[], dict[str, Any]]]:
-    """The peers' server.py on a free loopback port; its /stats and /reset give the figures."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, str(script), "--port", str(port), "--latency", str(latency)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{base}/stats", timeout=1).read()
-            break
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit(f"the peers' server {script} did not start") from None
-            time.sleep(0.1)
-
-    def stats() -> dict[str, Any]:
-        snapshot = json.loads(urllib.request.urlopen(f"{base}/stats", timeout=5).read())
-        urllib.request.urlopen(urllib.request.Request(f"{base}/reset", method="POST"), timeout=5).read()
-        kinds = snapshot.get("by_kind", {})
-        return {
-            "requests": snapshot["requests"],
-            "judge": sum(n for kind, n in kinds.items() if kind != "answer"),
-            "span": snapshot["active_span_s"],
-            "max_in_flight": snapshot["max_inflight"],
-        }
-
-    return server, port, stats
 
 
 if __name__ == "__main__":

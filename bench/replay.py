@@ -1,7 +1,7 @@
 """Benchmark: replaying 2,000 recorded items, against a minimal vcrpy + SDK pytest harness.
 
 Both sides replay exactly the same cassette files (recorded once, live, by a fanned-out
-run against the loopback API, which is then stopped):
+run against the peers' fake API, `bench/fakeapi.py`, which is then stopped):
 
 * spec-pytest: `CI=true pytest --spec=bench.yaml` (record mode none): per item, the model's answer
   and the judge's ruling replayed through vcrpy and the SDKs, the verdict decided, the
@@ -27,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from fakeapi import start_fake_api
 from live import KEY_ENV, write_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,23 +74,21 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    sys.path.insert(0, str(ROOT))
-    from tests.support.loopback import LoopbackServer
-
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     plugins = ["-p", "spec_pytest.pytest.plugin", "-p", "xdist"]
     with tempfile.TemporaryDirectory(prefix="spec-pytest-bench-replay-") as tmp:
         work = Path(tmp)
         (work / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-        server = LoopbackServer().start()
-        base_url = server.openai_base_url
+        server, port, _ = start_fake_api()
+        base_url = f"http://127.0.0.1:{port}/v1"
         write_spec(work / "bench.yaml", args.n, base_url, 32)
         record_env = {**env, KEY_ENV: "sk-bench-loopback-key-0000"}
         wall, last = _run(
             [sys.executable, "-m", "pytest", "--spec=bench.yaml", "-q", *plugins], work, record_env
         )
-        server.stop()
+        server.terminate()
+        server.wait(timeout=10)
         print(f"recorded {args.n} items live in {wall:.1f} s ({last})")
         model_dir = work / "cassettes" / "bench-live" / "openai" / "bench-model"
         pairs = []
