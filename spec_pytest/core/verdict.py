@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
@@ -113,6 +113,6 @@ def decide(expect: Expectation | None, judgements: Sequence[Judgement]) -> Verdi
     return Verdict(outcome, tuple(failed + undecided), panel, tuple(judgements), expect)
 
 
-def _tally(labels: object) -> str:
-    counts = Counter(labels)  # type: ignore[arg-type]
+def _tally(labels: Iterable[object]) -> str:
+    counts = Counter(labels)
     return ", ".join(f"{count} {label}" for label, count in counts.most_common())

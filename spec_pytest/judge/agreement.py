@@ -14,8 +14,8 @@ where all judges always say "compliant" has no measurable agreement, and must no
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Hashable, Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import permutations
 from typing import Literal
@@ -68,7 +68,7 @@ def krippendorff_alpha(units: Sequence[Sequence[float | None]], level: Level = "
 
     Units with fewer than two values carry no information on agreement and are skipped.
     """
-    coincidences: Counter[tuple[float, float]] = Counter()
+    coincidences: defaultdict[tuple[float, float], float] = defaultdict(float)
     for unit in units:
         values = [v for v in unit if v is not None]
         if len(values) < 2:
@@ -76,7 +76,7 @@ def krippendorff_alpha(units: Sequence[Sequence[float | None]], level: Level = "
         weight = 1.0 / (len(values) - 1)
         for a, b in permutations(values, 2):
             coincidences[(a, b)] += weight
-    totals: Counter[float] = Counter()
+    totals: defaultdict[float, float] = defaultdict(float)
     for (a, _), count in coincidences.items():
         totals[a] += count
     n = sum(totals.values())
@@ -90,7 +90,7 @@ def krippendorff_alpha(units: Sequence[Sequence[float | None]], level: Level = "
     return 1.0 - (n - 1) * disagreement / chance
 
 
-def _metric(level: Level, totals: Counter[float]) -> Callable[[float, float], float]:
+def _metric(level: Level, totals: Mapping[float, float]) -> Callable[[float, float], float]:
     """The squared difference function δ² of a measurement level."""
     if level == "nominal":
         return lambda a, b: 0.0 if a == b else 1.0

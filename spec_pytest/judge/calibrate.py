@@ -193,10 +193,7 @@ class CalibrationReport:
             "Per judge",
             _table(
                 ["judge", "accuracy", "kappa vs labels"],
-                [
-                    [judge, _pct(s["accuracy"]), _num(s["kappa"])]  # type: ignore[arg-type]
-                    for judge, s in self.per_judge().items()
-                ],
+                [[judge, _pct(s["accuracy"]), _num(s["kappa"])] for judge, s in self.per_judge().items()],
             ),
         ]
         if len(self.judges) > 1:

@@ -78,7 +78,9 @@ class CaptureTransport(httpx2.AsyncBaseTransport):
         tape = CURRENT_TAPE.get()
         if tape is None:
             raise NoTapeError(f"{request.method} {request.url} was sent outside a cassette")
-        body = b"".join([part async for part in request.stream])
+        stream = request.stream
+        assert isinstance(stream, httpx2.AsyncByteStream)  # the fan-out's clients are async
+        body = b"".join([part async for part in stream])
         request.stream = httpx2.ByteStream(body)
         wanted = VcrRequest(request.method, str(request.url), body, request.headers)
         cassette = tape.cassette

@@ -321,6 +321,7 @@ class _Builder:
             if node.tag != _SEQ:
                 self.problem(node, f"unsupported tag '{node.tag}'; remove it")
             return [self.build(child, depth + 1) for child in node.value]
+        assert isinstance(node, yaml.MappingNode)  # libyaml composes only these three kinds
         if node.tag != _MAP:
             self.problem(node, f"unsupported tag '{node.tag}'; remove it")
         return self.mapping(node, depth)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -176,14 +176,16 @@ def _describe(
     path = list(prefix or []) + list(error.absolute_path)
     where = _where(path)
     kind = error.validator
-    instance = error.instance
+    instance: Any = error.instance
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    value: Any = error.validator_value  # typed as possibly unset; set for every validator here
     line, column = document.locate(path)
 
     def here(message: str) -> Problem:
         return at(document.path, line, column, message)
 
     if kind == "additionalProperties" and isinstance(instance, dict):
-        allowed = list(error.schema.get("properties", {}))
+        allowed = list(schema.get("properties", {}))
         problems = []
         for key in instance:
             if key in allowed:
@@ -202,36 +204,35 @@ def _describe(
             )
         return problems
     if kind == "required":
-        missing = [k for k in error.validator_value if k not in instance]
+        missing = [k for k in value if k not in instance]
         return [here(f"{where} is missing the required key '{k}'") for k in missing]
     if kind == "type":
-        wanted = error.validator_value
-        wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+        wanted = " or ".join(value) if isinstance(value, list) else str(value)
         return [here(f"{where} must be {_article(wanted)}, not {_kind(instance)}")]
     if kind == "enum":
-        choices = [str(c) for c in error.validator_value]
+        choices = [str(c) for c in value]
         return [
             here(
                 f"{where} is {instance!r}; expected one of {', '.join(choices)}"
                 f"{did_you_mean(str(instance), choices)}"
             )
         ]
-    if kind == "anyOf" and "x-hint" in error.schema:
-        return [here(f"{where} is {instance!r}; expected {error.schema['x-hint']}")]
-    if kind in ("pattern", "maxLength") and "x-hint" in error.schema:
-        return [here(f"{where} is {instance!r}, which is not {error.schema['x-hint']}")]
+    if kind == "anyOf" and "x-hint" in schema:
+        return [here(f"{where} is {instance!r}; expected {schema['x-hint']}")]
+    if kind in ("pattern", "maxLength") and "x-hint" in schema:
+        return [here(f"{where} is {instance!r}, which is not {schema['x-hint']}")]
     if kind == "pattern":  # only the non-blank text rule has no hint of its own
         return [here(f"{where} must not be blank")]
     if kind == "minLength":
         return [here(f"{where} must not be empty")]
     if kind == "minItems":
-        return [here(f"{where} needs at least {error.validator_value} item(s)")]
+        return [here(f"{where} needs at least {value} item(s)")]
     if kind == "maxItems":
-        return [here(f"{where} takes at most {error.validator_value} items, got {len(instance)}")]
+        return [here(f"{where} takes at most {value} items, got {len(instance)}")]
     if kind == "uniqueItems":
         return [here(f"{where} lists the same entry twice; remove the repeat")]
     if kind in ("minimum", "maximum"):
-        bounds = error.schema
+        bounds = schema
         return [
             here(
                 f"{where} is {instance}; it must be between "

@@ -14,6 +14,7 @@ import hashlib
 import html
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from spec_pytest.results.analysis import Disagreement, Lean
 from spec_pytest.results.gate import Change, GateEntry, key_text
@@ -213,7 +214,9 @@ def _gate_table(entries: Sequence[GateEntry], change: Change) -> str:
     return f'<table id="{change.value}-table">{head}{"".join(rows)}</table>'
 
 
-def _outcome_table(table_id: str, label: str, groups: dict[str, Counts], extra: dict[str, str] | None) -> str:
+def _outcome_table(
+    table_id: str, label: str, groups: dict[str, Counts], extra: dict[str, str | None] | None
+) -> str:
     head = f"<tr><th>{esc(label)}</th>" + ("<th>level</th>" if extra is not None else "")
     head += (
         "".join(f'<th class="num">{o}</th>' for o in OUTCOMES)
@@ -281,7 +284,7 @@ def _positions(item: Disagreement) -> str:
     return ", ".join(f"{model} {p:g}" for model, p in item.positions.items())
 
 
-def _share_table(table_id: str, label: str, shares: dict) -> str:  # type: ignore[type-arg]
+def _share_table(table_id: str, label: str, shares: dict[str, Any]) -> str:
     rows = "".join(
         f'<tr><td>{esc(name)}</td><td class="num">{s.high}</td><td class="num">{s.total}</td>'
         f'<td class="num">{s.fraction:.0%}</td></tr>'
@@ -353,8 +356,8 @@ def _heatmap(content: ReportContent) -> str:
         return "".join(out) + "</section>"
     frequency: dict[str, int] = defaultdict(int)
     for leans in character.values():
-        for value, lean in leans.items():
-            frequency[value] = max(frequency[value], lean.scenarios)
+        for value, seen in leans.items():
+            frequency[value] = max(frequency[value], seen.scenarios)
     values = sorted(frequency, key=lambda v: (-frequency[v], v))[:HEATMAP_VALUES]
     if len(frequency) > len(values):
         out.append(
@@ -436,7 +439,7 @@ def _scenario(key: tuple[str, str], records: list[Record], d: Disagreement | Non
     )
 
 
-def _expected(expected: dict | None) -> str | None:  # type: ignore[type-arg]
+def _expected(expected: dict[str, Any] | None) -> str | None:
     if not expected:
         return None
     parts = []

@@ -45,7 +45,7 @@ def lines_with_fences(text: str) -> Iterator[Line]:
                 yield Line(number, line)
             continue
         marker = match.group(1) if match else ""
-        if marker[:1] == opener[0] and len(marker) >= len(opener) and not match.group(2).strip():
+        if match and marker[:1] == opener[0] and len(marker) >= len(opener) and not match.group(2).strip():
             opener = None
             yield Line(number, line, "close")
         else:

@@ -121,9 +121,9 @@ def scan_spec(text: str, name: str, report: ImportReport) -> Scan:
         owner = next((s for _, _, s in reversed(stack) if s is not None), None)
         if capture is not None:
             if line.fence == "close":
-                title, start = pending or (None, line.number)
+                example_title, start = pending or (None, line.number)
                 heading = stack[-1][1] if stack else "(top of file)"
-                scan.examples.append(RawExample(title, start, "\n".join(capture), owner, heading))
+                scan.examples.append(RawExample(example_title, start, "\n".join(capture), owner, heading))
                 capture, pending = None, None
             else:
                 capture.append(line.text)
