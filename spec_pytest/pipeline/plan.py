@@ -32,10 +32,10 @@ from spec_pytest.pipeline.ask import ask, model_cassette, params_for
 from spec_pytest.pipeline.cost import PRICES, Price, cost_of, price_of, usd
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers import ProviderSettings
+from spec_pytest.providers.families import input_tokens, output_limit
+from spec_pytest.providers.family import CHARS_PER_TOKEN
 from spec_pytest.recording.cassettes import RecordMode, will_replay
 
-#: Characters per token in the estimate (a common rule of thumb; real tokenizers vary ±30%).
-CHARS_PER_TOKEN = 4
 #: Output limit assumed for a request that sets none (the API's own limit is model-specific).
 ASSUMED_MAX_OUTPUT = 4096
 #: Typical output tokens per stage: an answer of a few paragraphs, a judge's short ruling.
@@ -283,33 +283,15 @@ def _recorded_answer(settings: RunSettings, case: Case) -> str | None:
     return response.text or response.refusal_message or ""
 
 
-def _request_text(body: Mapping[str, Any]) -> str:
-    """The text a request sends: system text, message contents, and an output schema if any."""
-    parts: list[str] = []
-    system = body.get("system")
-    if isinstance(system, str):
-        parts.append(system)
-    for message in body.get("messages") or ():
-        content = message.get("content") if isinstance(message, Mapping) else None
-        parts.append(content if isinstance(content, str) else json.dumps(content or ""))
-    for schema_field in ("response_format", "output_config"):
-        if schema_field in body:
-            parts.append(json.dumps(body[schema_field]))
-    return "\n".join(parts)
-
-
 def request_tokens(body: Mapping[str, Any]) -> int:
-    """Estimated input tokens of a request body (characters / `CHARS_PER_TOKEN`)."""
-    return max(1, -(-len(_request_text(body)) // CHARS_PER_TOKEN))
+    """Estimated input tokens of a request body: the text its family sends, / `CHARS_PER_TOKEN`."""
+    return input_tokens(body)
 
 
 def max_output_tokens(body: Mapping[str, Any]) -> int:
-    """The request's output limit (`ASSUMED_MAX_OUTPUT` when it sets none)."""
-    for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
-        value = body.get(name)
-        if isinstance(value, int) and value > 0:
-            return value
-    return ASSUMED_MAX_OUTPUT
+    """The request's output limit, as its family reads it (`ASSUMED_MAX_OUTPUT` when it sets none)."""
+    limit = output_limit(body)
+    return ASSUMED_MAX_OUTPUT if limit is None else limit
 
 
 def _sum(values: Iterable[float | None]) -> float | None:

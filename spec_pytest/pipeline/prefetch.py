@@ -47,6 +47,7 @@ from spec_pytest.pipeline.progress import Progress
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers import ProviderSettings
 from spec_pytest.providers.base import ASYNC_HOOKS, SdkProvider
+from spec_pytest.providers.families import input_tokens, output_limit
 from spec_pytest.recording.cassettes import CassetteError, RecordMode, will_replay
 from spec_pytest.recording.tape import Tape, save_all, tape_scope
 from spec_pytest.recording.transport import CURRENT_REF, CaptureTransport, UsageObserver, retry_after
@@ -322,10 +323,8 @@ class _Hooks:
 
 
 def _estimate(model: str, kind: Kind, body: dict[str, Any]) -> RequestEstimate:
-    chars = sum(len(str(m.get("content", ""))) for m in body.get("messages") or [] if isinstance(m, dict))
-    chars += len(str(body.get("system") or ""))
-    limit = body.get("max_tokens") or body.get("max_completion_tokens")
-    return RequestEstimate(model, kind, chars // 4 + 1, limit if isinstance(limit, int) else None)
+    """The request's tokens as its family reads the body (the same estimate as the plan's)."""
+    return RequestEstimate(model, kind, input_tokens(body), output_limit(body))
 
 
 def replay_only(run: RunSettings) -> RunSettings:

@@ -2,8 +2,9 @@
 
 A model is named ``provider:model``. The provider part selects a named `Endpoint`
 (built in: openai, anthropic, xai, gemini, openrouter, vllm, ollama; more can be
-declared with a base URL and the NAME of the variable holding the key). What a run
-calls::
+declared with a base URL and the NAME of the variable holding the key). The endpoint's
+``api`` selects its family in the one table, `spec_pytest.providers.families`: the family
+owns the wire format (bodies, answers, usage, estimates, batch API). What a run calls::
 
     provider = get_provider("openai:gpt-4.1", ProviderSettings(replay=ci))
     response = await provider.respond(scenario.messages, ModelParams(temperature=0))
@@ -16,6 +17,7 @@ from spec_pytest.providers.endpoints import BUILTIN_ENDPOINTS, Endpoint, Registr
 from spec_pytest.providers.errors import (
     MissingKeyError,
     ProviderError,
+    UnknownFamilyError,
     UnknownProviderError,
     UnsupportedParameterError,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "ProviderError",
     "ProviderSettings",
     "Registry",
+    "UnknownFamilyError",
     "UnknownProviderError",
     "UnsupportedParameterError",
     "get_provider",

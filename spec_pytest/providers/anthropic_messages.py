@@ -9,31 +9,42 @@ non-streaming calls does not fire, and the timeout is what bounds such a call.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-import anthropic
-from anthropic.types import Message as WireMessage
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from spec_pytest.core.response import Response, Usage
-from spec_pytest.providers.base import SdkProvider, split_system
+from spec_pytest.providers.base import HttpClients, Provider, SdkProvider, split_system
 from spec_pytest.providers.errors import UnsupportedParameterError
-from spec_pytest.providers.ref import JsonOutput, ModelParams
+from spec_pytest.providers.family import AnswerUsage, message_texts, positive_int, text_tokens
+from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
 from spec_pytest.spec.model import Message
+
+if TYPE_CHECKING:
+    import anthropic
+    from anthropic.types import Message as WireMessage
+
+    from spec_pytest.providers.batch import BatchApi
+    from spec_pytest.providers.endpoints import Endpoint, Registry
 
 #: Sent when the spec sets no max_tokens: the API requires one.
 DEFAULT_MAX_TOKENS = 4096
 
 
-class AnthropicMessages(SdkProvider[anthropic.Anthropic, anthropic.AsyncAnthropic]):
-    sdk = anthropic
+class AnthropicMessages(SdkProvider["anthropic.Anthropic", "anthropic.AsyncAnthropic"]):
     shape = "Messages"
 
+    @property
+    def sdk(self) -> Any:
+        import anthropic  # deferred: the SDK takes ~1.5 s to import, the family table must not pay it
+
+        return anthropic
+
     def _new_sync_client(self, options: dict[str, Any]) -> anthropic.Anthropic:
-        return anthropic.Anthropic(**options)
+        return self.sdk.Anthropic(**options)
 
     def _new_async_client(self, options: dict[str, Any]) -> anthropic.AsyncAnthropic:
-        return anthropic.AsyncAnthropic(**options)
+        return self.sdk.AsyncAnthropic(**options)
 
     def request_body(
         self, messages: Sequence[Message], params: ModelParams, output: JsonOutput | None = None
@@ -84,3 +95,51 @@ class AnthropicMessages(SdkProvider[anthropic.Anthropic, anthropic.AsyncAnthropi
             request_id=getattr(raw, "_request_id", None),
             model_ref=str(self.ref),
         )
+
+
+class AnthropicMessagesFamily:
+    """``anthropic-messages``: Messages bodies.
+
+    Text travels in the top-level ``system`` and in ``messages``, the output limit in
+    ``max_tokens`` (always set: the API requires it), the schema in ``output_config``; an
+    answer reports ``usage.input_tokens``/``output_tokens``.
+    """
+
+    name = "anthropic-messages"
+
+    def provider(
+        self,
+        ref: ModelRef,
+        endpoint: Endpoint,
+        settings: ProviderSettings,
+        registry: Registry,
+        *,
+        http: HttpClients | None = None,
+    ) -> Provider:
+        return AnthropicMessages(ref, endpoint, settings, registry, http=http)
+
+    def answer_usage(self, body: Mapping[str, Any]) -> AnswerUsage | None:
+        usage = body.get("usage")
+        if not isinstance(usage, Mapping) or not {"input_tokens", "output_tokens"} & usage.keys():
+            return None
+        spent = Usage(input_tokens=usage.get("input_tokens"), output_tokens=usage.get("output_tokens"))
+        return AnswerUsage(str(body.get("model", "")), spent)
+
+    def input_tokens(self, body: Mapping[str, Any]) -> int:
+        system = body.get("system")
+        parts = [system] if isinstance(system, str) else []
+        parts += message_texts(body.get("messages"))
+        if "output_config" in body:
+            parts.append(json.dumps(body["output_config"]))
+        return text_tokens("\n".join(parts))
+
+    def output_limit(self, body: Mapping[str, Any]) -> int | None:
+        return positive_int(body, "max_tokens")
+
+    def batch_api(self, endpoint: Endpoint, client_options: Mapping[str, Any]) -> BatchApi:
+        from spec_pytest.providers.anthropic_batch import AnthropicBatches  # deferred: imports the SDK
+
+        return AnthropicBatches.connect(endpoint, client_options)
+
+
+ANTHROPIC_MESSAGES = AnthropicMessagesFamily()

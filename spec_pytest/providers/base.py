@@ -32,6 +32,18 @@ DEFAULT_HEADERS = {"Accept-Encoding": "gzip"}
 NO_KEY = "no-key-configured"
 
 
+class HttpClients(Protocol):
+    """The HTTP clients a provider's SDK clients send through, instead of the network.
+
+    ``--batch`` answers a run's requests from batch results this way (its ``Served``
+    transport): the provider, its bodies and its parsing stay the family's own.
+    """
+
+    def sync_client(self) -> Any: ...
+
+    def async_client(self) -> Any: ...
+
+
 class AsyncHooks(Protocol):
     """How one event loop's SDK calls reach the network, when a fan-out owns that loop.
 
@@ -96,11 +108,18 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
     """
 
     def __init__(
-        self, ref: ModelRef, endpoint: Endpoint, settings: ProviderSettings, registry: Registry
+        self,
+        ref: ModelRef,
+        endpoint: Endpoint,
+        settings: ProviderSettings,
+        registry: Registry,
+        *,
+        http: HttpClients | None = None,
     ) -> None:
         self.ref = ref
         self.endpoint = endpoint
         self.settings = settings
+        self._http = http
         self._limit = registry.limit(endpoint.name)
         key = endpoint.api_key(registry.environ)
         if key is None:
@@ -136,8 +155,11 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
     @abstractmethod
     def _parse(self, raw: Any, latency_s: float) -> Response: ...
 
-    #: The SDK module (openai, anthropic): both name their exceptions alike.
-    sdk: Any
+    @property
+    @abstractmethod
+    def sdk(self) -> Any:
+        """The SDK module (openai, anthropic), imported on first use: both name their exceptions alike."""
+
     #: The wire format's name, for an answer that does not have its shape.
     shape: str
 
@@ -179,7 +201,9 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         if client is None:
             options = self._client_options()
             hooks = ASYNC_HOOKS.get()
-            if hooks is not None:
+            if self._http is not None:
+                options["http_client"] = self._http.async_client()
+            elif hooks is not None:
                 options["http_client"] = hooks.http_client(self.endpoint.name)
             client = self._async_clients[loop] = self._new_async_client(options)
         return client
@@ -215,7 +239,10 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
     ) -> Response:
         body = self.request_body(messages, params or ModelParams(), output)
         if self._sync_client is None:
-            self._sync_client = self._new_sync_client(self._client_options())
+            options = self._client_options()
+            if self._http is not None:
+                options["http_client"] = self._http.sync_client()
+            self._sync_client = self._new_sync_client(options)
         with self._limit.for_threads:
             started = time.perf_counter()
             try:

@@ -1,5 +1,8 @@
 """Named endpoints: which wire format, which base URL, which environment variable holds the key.
 
+The wire format is a provider family, found by the endpoint's ``api`` in the one table
+(`spec_pytest.providers.families`); an unknown ``api`` is an error naming the known ones.
+
 The registry stores the NAME of the key's variable, never the key: keys are read from the
 environment at the moment a provider is built, so nothing configurable can carry a secret
 into a file, a log or a cassette.
@@ -11,17 +14,16 @@ import os
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from spec_pytest.providers.errors import UnknownProviderError
+from spec_pytest.providers.families import DEFAULT_FAMILY, family
 from spec_pytest.providers.limits import EndpointLimit, per_worker_limit, worker_count
 from spec_pytest.providers.ref import ModelRef, ProviderSettings
 
 if TYPE_CHECKING:
     from spec_pytest.providers.base import Provider
-
-Api = Literal["openai-chat", "anthropic-messages"]
-API_FAMILIES: tuple[str, ...] = ("openai-chat", "anthropic-messages")
+    from spec_pytest.providers.family import Family
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,7 @@ class Endpoint:
     """
 
     name: str
-    api: Api
+    api: str  # a provider family's name (`families.FAMILIES`)
     base_url: str
     key_env: str | None
     key_required: bool = True
@@ -47,6 +49,11 @@ class Endpoint:
         if self.key_env is None:
             return None
         return environ.get(self.key_env) or None
+
+    @property
+    def family(self) -> Family:
+        """The provider family speaking this endpoint's ``api``; UnknownFamilyError if none does."""
+        return family(self.api, endpoint=self.name)
 
 
 BUILTIN_ENDPOINTS: tuple[Endpoint, ...] = (
@@ -115,13 +122,13 @@ class Registry:
                 f"got something that is not one (never put the key itself in configuration)"
             )
         ModelRef.parse(f"{name}:x")  # the same naming rule as in model references
-        if options.get("api", "openai-chat") not in API_FAMILIES:
-            raise ValueError(f"endpoint {name!r}: api must be one of {API_FAMILIES}, got {options['api']!r}")
+        if "api" in options:
+            family(options["api"], endpoint=name)  # an unknown family fails here, where it is declared
         base = self._endpoints.get(name)
         if base is not None:
             endpoint = replace(base, base_url=base_url, key_env=key_env, **options)
         else:
-            endpoint = Endpoint(name, options.pop("api", "openai-chat"), base_url, key_env, **options)
+            endpoint = Endpoint(name, options.pop("api", DEFAULT_FAMILY), base_url, key_env, **options)
         self.register(endpoint)
         return endpoint
 
@@ -160,7 +167,7 @@ class Registry:
         if cached is not None:
             return cached
         endpoint = self.endpoint(model.provider)
-        built = _build(model, endpoint, settings, self)
+        built = endpoint.family.provider(model, endpoint, settings, self)
         with self._lock:
             return self._providers.setdefault(key, built)
 
@@ -180,13 +187,3 @@ class Registry:
             self._providers.clear()
         for p in providers:
             p.close()
-
-
-def _build(model: ModelRef, endpoint: Endpoint, settings: ProviderSettings, registry: Registry) -> Provider:
-    if endpoint.api == "anthropic-messages":
-        from spec_pytest.providers.anthropic_messages import AnthropicMessages
-
-        return AnthropicMessages(model, endpoint, settings, registry)
-    from spec_pytest.providers.openai_chat import OpenAIChat
-
-    return OpenAIChat(model, endpoint, settings, registry)

@@ -52,5 +52,9 @@ class UnknownProviderError(ValueError):
     """A model reference names a provider that is neither built in nor declared."""
 
 
+class UnknownFamilyError(UnknownProviderError):
+    """An endpoint names an ``api`` that no provider family in the table speaks."""
+
+
 class UnsupportedParameterError(ValueError):
     """A per-model parameter the API family has no equivalent for (never silently dropped)."""

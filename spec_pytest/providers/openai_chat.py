@@ -8,28 +8,39 @@ stream anyway, so streaming would buy nothing but a second code path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-import openai
-from openai.types.chat import ChatCompletion
+import json
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from spec_pytest.core.response import Response, Usage
-from spec_pytest.providers.base import SdkProvider
+from spec_pytest.providers.base import HttpClients, Provider, SdkProvider
 from spec_pytest.providers.errors import ProviderError, UnsupportedParameterError
-from spec_pytest.providers.ref import JsonOutput, ModelParams
+from spec_pytest.providers.family import AnswerUsage, message_texts, positive_int, text_tokens
+from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
 from spec_pytest.spec.model import Message
 
+if TYPE_CHECKING:
+    import openai
+    from openai.types.chat import ChatCompletion
 
-class OpenAIChat(SdkProvider[openai.OpenAI, openai.AsyncOpenAI]):
-    sdk = openai
+    from spec_pytest.providers.batch import BatchApi
+    from spec_pytest.providers.endpoints import Endpoint, Registry
+
+
+class OpenAIChat(SdkProvider["openai.OpenAI", "openai.AsyncOpenAI"]):
     shape = "Chat Completions"
 
+    @property
+    def sdk(self) -> Any:
+        import openai  # deferred: the SDK takes ~1 s to import, the family table must not pay it
+
+        return openai
+
     def _new_sync_client(self, options: dict[str, Any]) -> openai.OpenAI:
-        return openai.OpenAI(**options)
+        return self.sdk.OpenAI(**options)
 
     def _new_async_client(self, options: dict[str, Any]) -> openai.AsyncOpenAI:
-        return openai.AsyncOpenAI(**options)
+        return self.sdk.AsyncOpenAI(**options)
 
     def _role(self, role: str) -> str:
         return "system" if role == "developer" and not self.endpoint.developer_role else role
@@ -101,3 +112,49 @@ class OpenAIChat(SdkProvider[openai.OpenAI, openai.AsyncOpenAI]):
             request_id=request_id,
             model_ref=str(self.ref),
         )
+
+
+class OpenAIChatFamily:
+    """``openai-chat``: Chat Completions bodies, for OpenAI and every OpenAI-compatible endpoint.
+
+    Text travels in ``messages`` (system text as a message), the output limit in
+    ``max_completion_tokens`` or ``max_tokens`` (the endpoint says which), the schema in
+    ``response_format``; an answer reports ``usage.prompt_tokens``/``completion_tokens``.
+    """
+
+    name = "openai-chat"
+
+    def provider(
+        self,
+        ref: ModelRef,
+        endpoint: Endpoint,
+        settings: ProviderSettings,
+        registry: Registry,
+        *,
+        http: HttpClients | None = None,
+    ) -> Provider:
+        return OpenAIChat(ref, endpoint, settings, registry, http=http)
+
+    def answer_usage(self, body: Mapping[str, Any]) -> AnswerUsage | None:
+        usage = body.get("usage")
+        if not isinstance(usage, Mapping) or not {"prompt_tokens", "completion_tokens"} & usage.keys():
+            return None
+        spent = Usage(input_tokens=usage.get("prompt_tokens"), output_tokens=usage.get("completion_tokens"))
+        return AnswerUsage(str(body.get("model", "")), spent)
+
+    def input_tokens(self, body: Mapping[str, Any]) -> int:
+        parts = message_texts(body.get("messages"))
+        if "response_format" in body:
+            parts.append(json.dumps(body["response_format"]))
+        return text_tokens("\n".join(parts))
+
+    def output_limit(self, body: Mapping[str, Any]) -> int | None:
+        return positive_int(body, "max_tokens", "max_completion_tokens")
+
+    def batch_api(self, endpoint: Endpoint, client_options: Mapping[str, Any]) -> BatchApi:
+        from spec_pytest.providers.openai_batch import OpenAIBatches  # deferred: imports the SDK
+
+        return OpenAIBatches.connect(endpoint, client_options)
+
+
+OPENAI_CHAT = OpenAIChatFamily()

@@ -35,6 +35,7 @@ import httpx2
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.request import Request as VcrRequest
 
+from spec_pytest.providers.families import answer_usage
 from spec_pytest.recording.tape import CURRENT_TAPE, Tape
 
 
@@ -140,19 +141,17 @@ def to_response(stored: dict[str, Any]) -> httpx2.Response:
 
 
 def usage_of(response: httpx2.Response) -> tuple[str, int, int] | None:
-    """(model, input tokens, output tokens) of a 2xx answer in either wire format, if it says."""
+    """(model, input tokens, output tokens) of a 2xx answer, if its family's usage fields say."""
     if not 200 <= response.status_code < 300:
         return None
     try:
         data = json.loads(response.content)  # decodes gzip per the headers
     except (ValueError, UnicodeDecodeError):
         return None
-    usage = data.get("usage") if isinstance(data, dict) else None
-    if not isinstance(usage, dict):
+    found = answer_usage(data) if isinstance(data, dict) else None
+    if found is None:
         return None
-    spent_in = usage.get("prompt_tokens", usage.get("input_tokens")) or 0
-    spent_out = usage.get("completion_tokens", usage.get("output_tokens")) or 0
-    return str(data.get("model", "")), int(spent_in), int(spent_out)
+    return found.model, int(found.usage.input_tokens or 0), int(found.usage.output_tokens or 0)
 
 
 def retry_after(headers: httpx2.Headers, now: float | None = None) -> float | None:

@@ -24,7 +24,7 @@ from spec_pytest.core.case import Case
 from spec_pytest.core.response import Usage
 from spec_pytest.judge import Subject, case_item
 from spec_pytest.pipeline.ask import ask, model_cassette
-from spec_pytest.pipeline.batch.apis import MAX_REQUESTS, BatchApi, batch_api
+from spec_pytest.pipeline.batch.apis import BatchApi, batch_api
 from spec_pytest.pipeline.batch.notes import clear_note, write_note
 from spec_pytest.pipeline.batch.served import BatchResult, Exchange, PendingRequest, Served, ServedRegistry
 from spec_pytest.pipeline.batch.state import BatchState, SubmittedBatch, default_state_path, now
@@ -32,6 +32,7 @@ from spec_pytest.pipeline.cost import Budget, Spend, cost_of
 from spec_pytest.pipeline.plan import max_output_tokens, request_tokens
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers import ModelRef, Registry
+from spec_pytest.providers.families import answer_usage
 
 
 class BatchPending(Exception):
@@ -212,7 +213,7 @@ class _Sender:
                 fresh.setdefault((ModelRef.parse(request.model).provider, request.model), []).append(request)
         for (endpoint, _), group in sorted(fresh.items()):
             api = self.api(endpoint)
-            size = MAX_REQUESTS[api.api]
+            size = api.max_requests
             for start in range(0, len(group), size):
                 chunk = group[start : start + size]
                 submitted = self._submit(endpoint, api, chunk, results)
@@ -303,11 +304,6 @@ class _Sender:
 
 
 def _usage(body: dict[str, object]) -> Usage:
-    """Token counts of a result body of either API (prompt/completion or input/output)."""
-    usage = body.get("usage")
-    if not isinstance(usage, dict):
-        return Usage()
-    return Usage(
-        input_tokens=usage.get("prompt_tokens", usage.get("input_tokens")),
-        output_tokens=usage.get("completion_tokens", usage.get("output_tokens")),
-    )
+    """Token counts of a result body, read by its provider family (`families.answer_usage`)."""
+    found = answer_usage(body)
+    return Usage() if found is None else found.usage

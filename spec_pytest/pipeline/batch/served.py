@@ -23,9 +23,8 @@ from typing import Any
 import httpx2
 
 from spec_pytest.providers import ModelRef, ProviderSettings, Registry
-from spec_pytest.providers.anthropic_messages import AnthropicMessages
 from spec_pytest.providers.base import Provider
-from spec_pytest.providers.openai_chat import OpenAIChat
+from spec_pytest.providers.batch import BatchResult
 from spec_pytest.recording.cassettes import body_fingerprint
 
 #: What the transport answers for a request that has no batch result yet (never recorded).
@@ -71,19 +70,6 @@ class PendingRequest:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    """One request's outcome in a batch: the synchronous answer body, or why there is none."""
-
-    body: dict[str, Any] | None = None
-    error: str | None = None
-    request_id: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.body is not None and self.error is None
-
-
 @dataclass
 class Exchange:
     """Which exchange the run's code is about to make: the transport cannot know it by itself."""
@@ -123,43 +109,34 @@ class Served:
             )
             return httpx2.Response(400, json={"error": {"message": UNANSWERED_MESSAGE, "type": "pending"}})
         self.hits.add(str(self.current.cassette))
-        headers = {"content-type": "application/json"}
-        if result.request_id:
-            headers["x-request-id" if "chat/completions" in url else "request-id"] = result.request_id
+        headers = {"content-type": "application/json", **result.headers}
         return httpx2.Response(200, content=json.dumps(result.body).encode("utf-8"), headers=headers)
 
 
+@dataclass(frozen=True)
 class _ServedClients:
-    """Mixin: the provider's SDK clients send through the `Served` transport, nothing else."""
+    """`providers.base.HttpClients` sending through the `Served` transport, and nowhere else."""
 
     transport: httpx2.MockTransport
 
-    def _new_sync_client(self, options: dict[str, Any]) -> Any:
-        return super()._new_sync_client({**options, "http_client": httpx2.Client(transport=self.transport)})  # type: ignore[misc]
+    def sync_client(self) -> httpx2.Client:
+        return httpx2.Client(transport=self.transport)
 
-    def _new_async_client(self, options: dict[str, Any]) -> Any:
-        client = httpx2.AsyncClient(transport=self.transport)
-        return super()._new_async_client({**options, "http_client": client})  # type: ignore[misc]
-
-
-class _ServedOpenAI(_ServedClients, OpenAIChat):
-    pass
-
-
-class _ServedAnthropic(_ServedClients, AnthropicMessages):
-    pass
+    def async_client(self) -> httpx2.AsyncClient:
+        return httpx2.AsyncClient(transport=self.transport)
 
 
 class ServedRegistry(Registry):
     """The run's endpoints, with providers whose requests the `Served` transport answers.
 
-    Request bodies, URLs and parsing are the real providers' (subclasses that only swap the
-    HTTP client), so the cassettes written are the ones the synchronous run would write.
+    Request bodies, URLs and parsing are the real providers' (built by each endpoint's
+    family, with only the HTTP clients swapped), so the cassettes written are the ones the
+    synchronous run would write.
     """
 
     def __init__(self, base: Registry, served: Served) -> None:
         super().__init__([base.endpoint(name) for name in base.names()], environ=base.environ)
-        self._transport = served.transport()
+        self._clients = _ServedClients(served.transport())
         self._served_providers: dict[tuple[ModelRef, ProviderSettings], Provider] = {}
 
     def provider(self, ref: str | ModelRef, settings: ProviderSettings | None = None) -> Provider:
@@ -169,9 +146,7 @@ class ServedRegistry(Registry):
         built = self._served_providers.get(key)
         if built is None:
             endpoint = self.endpoint(model.provider)
-            cls = _ServedAnthropic if endpoint.api == "anthropic-messages" else _ServedOpenAI
-            provider = cls(model, endpoint, settings, self)
-            provider.transport = self._transport
+            provider = endpoint.family.provider(model, endpoint, settings, self, http=self._clients)
             built = self._served_providers[key] = provider
         return built
 
