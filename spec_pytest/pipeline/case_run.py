@@ -1,0 +1,88 @@
+"""One case, one pipeline: ask the model, have the panel judge, decide, pay for it once.
+
+Named after what flows through it: a `Case` goes in, a `Trial` comes out. Every path that
+runs a case calls `run_case`: an item (through the blocking wrapper
+`spec_pytest.pipeline.run.run_case`), the fan-out (one task per case on its loop,
+`spec_pytest.pipeline.prefetch`), a ``--batch`` round (`spec_pytest.pipeline.batch.runner`)
+and each variant of an invariance probe (`spec_pytest.pipeline.run.check_invariance_for`).
+What differs between them is only the `Recorder` (how an exchange reaches its cassette) and
+the budget; what happens to a case is written here once:
+
+1. reserve the answer's upper bound (`spec_pytest.pipeline.budget.reserve`), unless its
+   cassette replays; ask; charge what the answer used;
+2. reserve the judges' upper bound from the prompts that enclose the real answer; have the
+   panel judge (its validation and one retry quoting the problem, `spec_pytest.judge`);
+   charge what each judge used;
+3. decide the verdict from the expectation.
+
+Errors (cassette, provider, judge, budget) propagate: the caller decides how they show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spec_pytest.core.case import Case
+from spec_pytest.core.judgement import Judgement
+from spec_pytest.core.response import Response, Usage
+from spec_pytest.core.verdict import decide
+from spec_pytest.judge import JudgePanel, Subject, case_item
+from spec_pytest.pipeline.ask import answer, model_cassette, params_for
+from spec_pytest.pipeline.budget import Budget, judge_estimates, request_estimate, reserve
+from spec_pytest.pipeline.trial import Trial
+from spec_pytest.recording.cassettes import will_replay
+from spec_pytest.recording.recorder import VCR, Recorder
+
+if TYPE_CHECKING:  # run.py's blocking wrapper calls this module
+    from spec_pytest.pipeline.run import RunSettings
+
+
+async def run_case(
+    case: Case, settings: RunSettings, recorder: Recorder = VCR, budget: Budget | None = None
+) -> Trial:
+    """Ask, judge and decide one case through ``recorder``, within ``budget`` (see the module)."""
+    trial = Trial(case)
+    trial.cassettes["model"] = model_cassette(settings.ask, case)
+    trial.response = await _ask(case, settings, recorder, budget)
+    panel = replace(settings.panel_for(case), cassettes=recorder, concurrent=recorder.concurrent)
+    judgements = await _judge(case, panel, trial.response, recorder, budget)
+    for judgement in judgements:
+        trial.cassettes[f"judge:{judgement.judge}"] = Path(judgement.cassette or "")
+    trial.verdict = decide(case.scenario.expect, judgements)
+    return trial
+
+
+async def _ask(case: Case, settings: RunSettings, recorder: Recorder, budget: Budget | None) -> Response:
+    ask, path = settings.ask, model_cassette(settings.ask, case)
+    estimates = []
+    if budget is not None and not will_replay(path, ask.record_mode):
+        messages, params = case.scenario.messages, params_for(ask, case)
+        estimates.append(request_estimate(ask.registry, "answers", case.model, str(path), messages, params))
+    reservation = reserve(budget, estimates, batch=recorder.batch)
+    try:
+        response = await answer(ask, case, recorder)
+    except BaseException:
+        reservation.fail(recorder)
+        raise
+    reservation.charge(str(path), response.usage)
+    return response
+
+
+async def _judge(
+    case: Case, panel: JudgePanel, response: Response, recorder: Recorder, budget: Budget | None
+) -> tuple[Judgement, ...]:
+    subject = Subject.of_scenario(case.spec, case.scenario, response)
+    item = case_item(case.scenario.id, case.model, case.sample)
+    reservation = reserve(budget, judge_estimates(budget, panel, subject, item), batch=recorder.batch)
+    try:
+        judgements = await panel.judge(subject, item)
+    except BaseException:
+        reservation.fail(recorder)
+        raise
+    for judgement in judgements:
+        usage = Usage(input_tokens=judgement.input_tokens, output_tokens=judgement.output_tokens)
+        reservation.charge(judgement.cassette or "", usage)
+    reservation.close()
+    return judgements
