@@ -64,7 +64,9 @@ def params_for(settings: AskSettings, case: Case) -> ModelParams:
     return ModelParams.from_mapping({**case.spec.params_for(case.model), **settings.params})
 
 
-async def answer(settings: AskSettings, case: Case, recorder: Recorder = VCR) -> Response:
+async def answer(
+    settings: AskSettings, case: Case, recorder: Recorder = VCR, *, replay: bool | None = None
+) -> Response:
     """The model's answer to the case's scenario, through the case's cassette.
 
     Raises MissingCassetteError / StaleCassetteError (cassettes), MissingKeyError and
@@ -79,6 +81,7 @@ async def answer(settings: AskSettings, case: Case, recorder: Recorder = VCR) ->
         model_cassette(settings, case),
         settings.record_mode,
         rerecord_hint=settings.rerecord_hint(case),
+        replay=replay,
     )
 
 
@@ -92,6 +95,7 @@ async def ask_model(
     mode: RecordMode,
     *,
     rerecord_hint: str | None = None,
+    replay: bool | None = None,
 ) -> Response:
     """``model``'s answer to ``messages`` through the cassette at ``path`` (no spec needed)."""
 
@@ -99,7 +103,15 @@ async def ask_model(
         return await provider.respond(messages, params)
 
     return await through_cassette(
-        recorder, registry, model, path, mode, respond, stage="answers", rerecord_hint=rerecord_hint
+        recorder,
+        registry,
+        model,
+        path,
+        mode,
+        respond,
+        stage="answers",
+        rerecord_hint=rerecord_hint,
+        replay=replay,
     )
 
 

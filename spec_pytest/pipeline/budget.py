@@ -32,6 +32,7 @@ from spec_pytest.judge import JudgePanel, Subject, build_prompt
 from spec_pytest.pipeline.cost import Spend, cost_of, price_of, usd
 from spec_pytest.pipeline.plan import max_output_tokens, request_tokens
 from spec_pytest.providers import ModelParams, ProviderSettings, Registry
+from spec_pytest.providers.base import SdkProvider
 from spec_pytest.providers.ref import JsonOutput
 from spec_pytest.recording.cassettes import will_replay
 from spec_pytest.spec.model import Message
@@ -96,7 +97,7 @@ class Budget:
             if unknown or spent >= self.max_cost or over:
                 self._refused += 1
                 return False
-            self._reserved += estimate
+            self._reserved += estimate or 0.0
             return True
 
     def release(self, reserved: float) -> None:
@@ -235,6 +236,7 @@ def request_estimate(
 ) -> Estimate:
     """The upper bound of one request, from the body its provider would send."""
     provider = registry.provider(model, ProviderSettings(replay=True))
+    assert isinstance(provider, SdkProvider), f"{model}: a provider without a request body"
     body = provider.request_body(messages, params, output)
     return Estimate(stage, model, key, request_tokens(body), max_output_tokens(body))
 

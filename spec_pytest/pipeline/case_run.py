@@ -56,13 +56,14 @@ async def run_case(
 
 async def _ask(case: Case, settings: RunSettings, recorder: Recorder, budget: Budget | None) -> Response:
     ask, path = settings.ask, model_cassette(settings.ask, case)
+    replay = will_replay(path, ask.record_mode)  # read once: for the budget and the provider
     estimates = []
-    if budget is not None and not will_replay(path, ask.record_mode):
+    if budget is not None and not replay:
         messages, params = case.scenario.messages, params_for(ask, case)
         estimates.append(request_estimate(ask.registry, "answers", case.model, str(path), messages, params))
     reservation = reserve(budget, estimates, batch=recorder.batch)
     try:
-        response = await answer(ask, case, recorder)
+        response = await answer(ask, case, recorder, replay=replay)
     except BaseException:
         reservation.fail(recorder)
         raise

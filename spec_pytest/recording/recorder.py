@@ -19,7 +19,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import replace
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from spec_pytest.providers import ProviderSettings, Registry
 from spec_pytest.providers.base import Provider
@@ -37,8 +37,11 @@ class Recorder(Protocol):
     later (a batch result): its budget reservation is then kept, not charged.
     """
 
-    concurrent: bool
-    batch: bool
+    @property
+    def concurrent(self) -> bool: ...
+
+    @property
+    def batch(self) -> bool: ...
 
     def __call__(
         self,
@@ -57,8 +60,8 @@ class Recorder(Protocol):
 class VcrRecorder:
     """vcrpy's `use_cassette`: one cassette open per process at a time (the items' way)."""
 
-    concurrent: ClassVar[bool] = False
-    batch: ClassVar[bool] = False
+    concurrent = False
+    batch = False
 
     def __call__(
         self,
@@ -90,9 +93,13 @@ async def through_cassette(
     stage: str,
     rerecord_hint: str | None = None,
     settings: ProviderSettings | None = None,
+    replay: bool | None = None,
 ) -> T:
-    """``call(provider)`` for ``model`` with its requests going through the cassette at ``path``."""
-    replay = will_replay(path, mode)
+    """``call(provider)`` for ``model`` with its requests going through the cassette at ``path``.
+
+    ``replay``: `will_replay` of the cassette, when the caller has already read it.
+    """
+    replay = will_replay(path, mode) if replay is None else replay
     provider = registry.provider(model, replace(settings or ProviderSettings(), replay=replay))
     with recorder(
         path,

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from vcr.cassette import Cassette
 
@@ -90,8 +90,8 @@ class TapeRecorder:
     ``finished`` when clean (the scheduler saves a case's tapes together, see `save_all`)."""
 
     finished: list[Tape] = field(default_factory=list)
-    concurrent: ClassVar[bool] = True
-    batch: ClassVar[bool] = False
+    concurrent = True
+    batch = False
 
     def __call__(
         self,

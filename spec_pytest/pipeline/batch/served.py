@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx2
 
@@ -148,8 +148,8 @@ class ServedRecorder:
 
     served: Served
     on_written: Callable[[str], None] = lambda cassette: None
-    concurrent: ClassVar[bool] = False  # vcrpy patches the process: one cassette at a time
-    batch: ClassVar[bool] = True
+    concurrent = False  # vcrpy patches the process: one cassette at a time
+    batch = True
 
     @contextmanager
     def __call__(
