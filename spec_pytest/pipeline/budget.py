@@ -2,12 +2,15 @@
 
 Every path that runs a case (an item, the fan-out, a ``--batch`` round, an invariance
 variant) goes through `spec_pytest.pipeline.case_run.run_case`, which calls `reserve`
-before each stage's first request and `Reservation.charge` / `Reservation.fail` after it:
+before the case's first request, `Reservation.revise` before the judges, and
+`Reservation.charge` / `Reservation.fail` after each stage:
 
-* the answer's reservation is its request's upper bound (input estimated from the real
-  request body, output at the request's max tokens), made before the model is asked;
-* the judges' reservation is made once the answer is known, from the real judge prompts
-  that enclose it: nothing is replayed to estimate them;
+* before the case's first request, its upper bound is reserved: the answer's request
+  (input estimated from the real request body, output at the request's max tokens) and
+  each judge's, around an answer of typical length (a recorded answer is not replayed to
+  estimate them);
+* once the answer is known, the judges' reservation is revised from the real judge prompts
+  that enclose it, before any judge is asked: a long answer cannot make them overshoot;
 * a stage that ended is charged the tokens its exchanges reported; one whose usage is
   unknown, or that ended in an error, is charged its upper bound, except an exchange that
   waits for a batch result (it keeps its reservation for the next round);
@@ -30,7 +33,7 @@ from typing import TYPE_CHECKING
 from spec_pytest.core.response import Usage
 from spec_pytest.judge import JudgePanel, Subject, build_prompt
 from spec_pytest.pipeline.cost import Spend, cost_of, price_of, usd
-from spec_pytest.pipeline.plan import max_output_tokens, request_tokens
+from spec_pytest.pipeline.plan import CHARS_PER_TOKEN, TYPICAL_OUTPUT, max_output_tokens, request_tokens
 from spec_pytest.providers import ModelParams, ProviderSettings, Registry
 from spec_pytest.providers.base import SdkProvider
 from spec_pytest.providers.ref import JsonOutput
@@ -118,23 +121,39 @@ class Budget:
         self.release(reserved)
         return cost
 
-    def hold(self, amounts: Mapping[str, float | None]) -> bool:
-        """`allow` the sum of ``amounts`` (per exchange key) at once; keys already held count once.
+    def hold(self, amounts: Mapping[str, float | None], *, revise: bool = False) -> bool:
+        """`allow` what ``amounts`` (per exchange key) add to what is held, all at once.
 
-        A key stays held until `settle` names it: an exchange waiting for a batch result
-        keeps its reservation from one round to the next instead of being reserved twice.
+        A key stays held until `settle` or `drop` names it: an exchange waiting for a batch
+        result keeps its reservation from one round to the next, not reserved twice. With
+        ``revise``, held keys take the new amounts (less is released, more must be allowed).
         """
         with self._lock:
-            new = {key: amount for key, amount in amounts.items() if key not in self._held}
-        if not new:
+            if revise:
+                deltas = {
+                    key: None if a is None else a - self._held.get(key, 0.0) for key, a in amounts.items()
+                }
+            else:
+                deltas = {key: a for key, a in amounts.items() if key not in self._held}
+        if not deltas:
             return True
-        costs = list(new.values())
-        total = None if any(c is None for c in costs) else sum(c for c in costs if c is not None)
-        if not self.allow(total):
+        more = [d for d in deltas.values() if d is None or d > 0]
+        total = None if None in more else sum(d for d in more if d is not None)
+        if more and not self.allow(total):
             return False
         with self._lock:
-            self._held.update({key: amount or 0.0 for key, amount in new.items()})
+            for key, delta in deltas.items():
+                self._held[key] = self._held.get(key, 0.0) + (delta or 0.0)
+            self._reserved = max(
+                0.0, self._reserved + sum(d for d in deltas.values() if d is not None and d < 0)
+            )
         return True
+
+    def drop(self, key: str) -> None:
+        """Release what ``key`` holds: its request was never sent."""
+        with self._lock:
+            reserved = self._held.pop(key, 0.0)
+        self.release(reserved)
 
     def settle(self, key: str, stage: str, model: str, usage: Usage, *, batch: bool = False) -> None:
         """Charge the exchange held under ``key`` what it used, and release its reservation."""
@@ -183,7 +202,7 @@ class Estimate:
 
 @dataclass
 class Reservation:
-    """What one stage holds of a budget until it is charged (no budget: does nothing)."""
+    """What one case holds of a budget until each exchange is charged (no budget: nothing)."""
 
     budget: Budget | None
     estimates: Sequence[Estimate] = ()
@@ -192,6 +211,25 @@ class Reservation:
 
     def __post_init__(self) -> None:
         self._open = {e.key: e for e in self.estimates}
+
+    def revise(self, stage: str, estimates: Sequence[Estimate]) -> None:
+        """Replace ``stage``'s estimates before it starts (the judges, once the answer is known).
+
+        Raises `BudgetExhausted` when the revision does not fit; the stage's holds are then
+        dropped (none of its requests was sent).
+        """
+        if self.budget is None:
+            return
+        keys = {e.key for e in estimates}
+        self.drop([key for key, e in self._open.items() if e.stage == stage and key not in keys])
+        if not self.budget.hold(
+            {e.key: e.cost(self.budget, batch=self.batch) for e in estimates}, revise=True
+        ):
+            self.drop(keys)
+            for key in keys:  # held from an earlier round, perhaps: nothing was sent for it now
+                self.budget.drop(key)
+            raise BudgetExhausted(self.budget.exhausted_message())
+        self._open.update({e.key: e for e in estimates})
 
     def charge(self, key: str, usage: Usage | None) -> None:
         """The exchange at ``key`` is done: charge its usage (its upper bound when unknown)."""
@@ -202,13 +240,21 @@ class Reservation:
         spent = usage if known and usage is not None else estimate.worst
         self.budget.settle(key, estimate.stage, estimate.model, spent, batch=self.batch)
 
-    def fail(self, recorder: Recorder) -> None:
-        """The stage raised: charge the upper bound of each exchange, unless it is pending."""
-        for key in list(self._open):
-            if recorder.pending(key):
+    def fail(self, recorder: Recorder, stage: str) -> None:
+        """``stage`` raised: charge the upper bound of each of its exchanges, unless pending;
+        the later stages' holds are dropped (they never started)."""
+        for key, estimate in list(self._open.items()):
+            if estimate.stage != stage:
+                self.drop([key])
+            elif recorder.pending(key):
                 self._open.pop(key)  # held by the budget until its answer arrives
             else:
                 self.charge(key, None)
+
+    def drop(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            if self._open.pop(key, None) is not None and self.budget is not None:
+                self.budget.drop(key)
 
     def close(self) -> None:
         """Charge what was reserved and not charged by name (its usage is unknown)."""
@@ -217,10 +263,10 @@ class Reservation:
 
 
 def reserve(budget: Budget | None, estimates: Sequence[Estimate], *, batch: bool = False) -> Reservation:
-    """Reserve a stage's upper bound; raises `BudgetExhausted` (nothing sent) when it does not fit."""
-    if budget is None or not estimates:
+    """Reserve a case's upper bound; raises `BudgetExhausted` (nothing sent) when it does not fit."""
+    if budget is None:
         return Reservation(None)
-    if not budget.hold({e.key: e.cost(budget, batch=batch) for e in estimates}):
+    if estimates and not budget.hold({e.key: e.cost(budget, batch=batch) for e in estimates}):
         raise BudgetExhausted(budget.exhausted_message())
     return Reservation(budget, estimates, batch)
 
@@ -241,10 +287,8 @@ def request_estimate(
     return Estimate(stage, model, key, request_tokens(body), max_output_tokens(body))
 
 
-def judge_estimates(budget: Budget | None, panel: JudgePanel, subject: Subject, item: str) -> list[Estimate]:
-    """The judges still to ask about ``subject``, from the prompt they will really be sent."""
-    if budget is None:
-        return []
+def judge_estimates(panel: JudgePanel, subject: Subject, item: str) -> list[Estimate]:
+    """The judges still to ask about ``subject``, from the prompt that encloses it."""
     prompt = build_prompt(subject, panel.rubric)
     return [
         request_estimate(
@@ -253,3 +297,8 @@ def judge_estimates(budget: Budget | None, panel: JudgePanel, subject: Subject, 
         for judge in panel.judges
         if not will_replay(path := panel.cassette(judge, item), panel.record_mode)
     ]
+
+
+#: Until the answer is known, judges are estimated around an answer of typical length (what
+#: `spec_pytest.pipeline.plan` prices too); `Reservation.revise` corrects it before they are sent.
+STAND_IN_ANSWER = "x" * (TYPICAL_OUTPUT["answers"] * CHARS_PER_TOKEN)

@@ -123,7 +123,7 @@ def _ruling(verdict: object) -> tuple[object, ...]:
 
 
 def test_only_the_budget_module_and_run_case_reserve_and_charge() -> None:
-    calls = _calls({"reserve", "allow", "hold", "settle", "charge", "release"})
+    calls = _calls({"reserve", "revise", "allow", "hold", "settle", "charge", "release", "drop", "fail"})
     budget_sites = {
         site
         for sites in calls.values()
@@ -133,10 +133,9 @@ def test_only_the_budget_module_and_run_case_reserve_and_charge() -> None:
     budget_sites = {s for s in budget_sites if not s.startswith("pipeline/admission.py")}
     assert _modules(budget_sites) <= {"pipeline/budget.py", "pipeline/case_run.py"}
     outside = {s for s in budget_sites if s.startswith("pipeline/case_run.py")}
-    assert outside == {
-        "pipeline/case_run.py:_ask",
-        "pipeline/case_run.py:_ask reservation",
-        "pipeline/case_run.py:_judge",
+    assert outside == {  # reserve the case, charge its answer; revise and charge its judges
+        "pipeline/case_run.py:run_case",
+        "pipeline/case_run.py:run_case reservation",
         "pipeline/case_run.py:_judge reservation",
     }
 
