@@ -10,12 +10,13 @@ from __future__ import annotations
 import ast
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
 
 import spec_pytest
+from spec_pytest.core.verdict import Verdict
 from spec_pytest.pipeline.ask import AskSettings, model_cassette
 from spec_pytest.pipeline.budget import Budget, BudgetExhausted
 from spec_pytest.pipeline.cost import Price, Spend
@@ -51,7 +52,7 @@ def _calls(names: set[str]) -> dict[str, list[str]]:
     return {name: sorted(set(sites)) for name, sites in found.items()}
 
 
-def _modules(sites: list[str]) -> set[str]:
+def _modules(sites: Iterable[str]) -> set[str]:
     return {site.split(":", 1)[0] for site in sites}
 
 
@@ -95,7 +96,8 @@ def test_the_item_path_and_the_prefetch_give_equal_verdicts_and_identical_casset
     tmp_path: Path, loopback: LoopbackServer, loopback_registry: Registry
 ) -> None:
     item_root, fan_root = tmp_path / "item", tmp_path / "fan"
-    item_root.mkdir(), fan_root.mkdir()
+    item_root.mkdir()
+    fan_root.mkdir()
     item_cases, fan_cases = cases_of(item_root, 2), cases_of(fan_root, 2)
     item_run, fan_run = _settings(item_root, loopback_registry), _settings(fan_root, loopback_registry)
     item_trials = [run_case(item_run, case) for case in item_cases]
@@ -113,10 +115,10 @@ def test_the_item_path_and_the_prefetch_give_equal_verdicts_and_identical_casset
         assert _normalised(item_root / rel) == _normalised(fan_root / rel), rel
 
 
-def _ruling(verdict: object) -> tuple[object, ...]:
+def _ruling(verdict: Verdict | None) -> tuple[object, ...]:
     assert verdict is not None
-    judgements = [(j.judge, j.compliance, j.refusal, j.position) for j in verdict.judgements]  # type: ignore[attr-defined]
-    return verdict.outcome, verdict.panel, tuple(judgements)  # type: ignore[attr-defined]
+    judgements = [(j.judge, j.compliance, j.refusal, j.position) for j in verdict.judgements]
+    return verdict.outcome, verdict.panel, tuple(judgements)
 
 
 # --------------------------------------------------------------------------- one budget place
