@@ -11,9 +11,11 @@ provider name (those start with a letter), so it never collides with a model's d
 
 Judges run one after another by default: vcrpy patches the HTTP layer process-wide, so
 two cassettes open at once on one event loop would swallow each other's requests. The
-cassette handling is pluggable (``cassettes``): the fan-out (`spec_pytest.pipeline.prefetch`) passes
-a scope that routes each request by its context instead of patching, and with it the
-judges of a panel run at once (``concurrent``). The judging itself is the same code.
+cassette handling is pluggable (``cassettes``, a `spec_pytest.recording.recorder.Recorder`):
+the fan-out (`spec_pytest.pipeline.prefetch`) passes tapes that route each request by its
+context instead of patching, and with them the judges of a panel run at once
+(``concurrent``); ``--batch`` passes one that serves batch results. The judging itself is
+the same code.
 """
 
 from __future__ import annotations
@@ -21,8 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Callable, Coroutine, Iterable
-from contextlib import AbstractContextManager
+from collections.abc import Coroutine, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,13 +34,14 @@ from spec_pytest.core.response import Response
 from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS, Judge, JudgeError
 from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject
 from spec_pytest.providers import ModelParams, ModelRef, ProviderError, ProviderSettings, Registry
-from spec_pytest.recording.cassettes import RecordMode, safe_component, use_cassette, will_replay
+from spec_pytest.providers.base import Provider
+from spec_pytest.recording.cassettes import RecordMode, safe_component
+from spec_pytest.recording.recorder import VCR, Recorder, through_cassette
 
 JUDGES_DIR = "_judges"
 
-#: Opens a judge's cassette around its requests: ``scope(path, mode, rerecord_hint=...,
-#: secret_env_vars=...)``. `use_cassette` (vcrpy) by default.
-CassetteScope = Callable[..., AbstractContextManager[Any]]
+#: Opens a judge's cassette around its requests (a `Recorder`); vcrpy (`VCR`) by default.
+CassetteScope = Recorder
 T = TypeVar("T")
 _thread_loops = threading.local()
 
@@ -104,7 +106,7 @@ class JudgePanel:
     max_retries: int = 2
     timeout_s: float = 120.0
     rerecord_hint: str | None = None
-    cassettes: CassetteScope = use_cassette
+    cassettes: CassetteScope = VCR
     concurrent: bool = False  # only with a scope that does not patch the process
 
     def __post_init__(self) -> None:
@@ -159,20 +161,10 @@ class JudgePanel:
     async def judge_one(self, judge: str, subject: Subject, item: str) -> Judgement:
         """One judge's ruling through its cassette; the `Judgement` names the cassette."""
         path = self.cassette(judge, item)
-        settings = ProviderSettings(
-            max_retries=self.max_retries,
-            timeout_s=self.timeout_s,
-            replay=will_replay(path, self.record_mode),
-        )
-        provider = self.registry.provider(judge, settings)
-        with self.cassettes(
-            path,
-            self.record_mode,
-            rerecord_hint=self.rerecord_hint,
-            secret_env_vars=self.registry.key_env_vars(),
-        ):
+
+        async def ruling(provider: Provider) -> Judgement:
             try:
-                judgement = await Judge(provider, self.params, self.rubric).judge(subject)
+                return await Judge(provider, self.params, self.rubric).judge(subject)
             except ProviderError as err:
                 # Say it was the judge that failed: the judge may be the very model under test.
                 raise ProviderError(
@@ -182,6 +174,18 @@ class JudgePanel:
                     status_code=err.status_code,
                     request_id=err.request_id,
                 ) from err
+
+        judgement = await through_cassette(
+            self.cassettes,
+            self.registry,
+            judge,
+            path,
+            self.record_mode,
+            ruling,
+            stage="judges",
+            rerecord_hint=self.rerecord_hint,
+            settings=ProviderSettings(max_retries=self.max_retries, timeout_s=self.timeout_s),
+        )
         return replace(judgement, cassette=str(path))
 
     def judge_sync(self, subject: Subject, item: str) -> tuple[Judgement, ...]:

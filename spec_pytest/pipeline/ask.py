@@ -1,24 +1,27 @@
 """Asking a case's model its scenario, through the case's own cassette.
 
-What an item needs to get a `Response`: the cassette path built from ids (so it survives
-reordering), the provider for the model (replay-only when the cassette will replay, so no
-key is needed and a miss fails fast), the request parameters (command line over the spec's
-`models:` over `defaults.params`), and a hint naming the command that re-records just this
-case when its cassette is missing or stale.
+What a case needs to get a `Response`: the cassette path built from ids (so it survives
+reordering), the request parameters (command line over the spec's `models:` over
+`defaults.params`), and a hint naming the command that re-records just this case when its
+cassette is missing or stale. The call itself goes through the run's recorder
+(`spec_pytest.recording.recorder.through_cassette`), whichever path drives the run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from spec_pytest.core.case import Case
 from spec_pytest.core.response import Response
-from spec_pytest.providers import ModelParams, ProviderSettings, Registry
-from spec_pytest.recording.cassettes import RecordMode, cassette_path, use_cassette, will_replay
-from spec_pytest.spec.model import Spec
+from spec_pytest.judge.panel import run_blocking
+from spec_pytest.providers import ModelParams, Registry
+from spec_pytest.providers.base import Provider
+from spec_pytest.recording.cassettes import RecordMode, cassette_path
+from spec_pytest.recording.recorder import VCR, Recorder, through_cassette
+from spec_pytest.spec.model import Message, Spec
 
 
 @dataclass
@@ -30,6 +33,7 @@ class AskSettings:
     registry: Registry
     params: Mapping[str, Any] = field(default_factory=dict)  # from the command line, over the spec's
     rerecord_hint: Callable[[Case], str] = lambda case: "re-run this item with --record-mode=rewrite"
+    answers_dir: Path | None = None  # where answers are recorded, if not beside the judges (probes)
 
 
 def parse_params(items: Iterable[str]) -> dict[str, Any]:
@@ -52,31 +56,68 @@ def parse_params(items: Iterable[str]) -> dict[str, Any]:
 
 
 def model_cassette(settings: AskSettings, case: Case) -> Path:
-    return cassette_path(settings.cassette_dir, case.spec.id, case.model, case.scenario.id, case.sample)
+    root = settings.answers_dir or settings.cassette_dir
+    return cassette_path(root, case.spec.id, case.model, case.scenario.id, case.sample)
 
 
 def params_for(settings: AskSettings, case: Case) -> ModelParams:
     return ModelParams.from_mapping({**case.spec.params_for(case.model), **settings.params})
 
 
-def ask(settings: AskSettings, case: Case) -> tuple[Response, Path]:
-    """The model's answer to the case's scenario, and the cassette it went through.
+async def answer(
+    settings: AskSettings, case: Case, recorder: Recorder = VCR, *, replay: bool | None = None
+) -> Response:
+    """The model's answer to the case's scenario, through the case's cassette.
 
     Raises MissingCassetteError / StaleCassetteError (cassettes), MissingKeyError and
     ProviderError (providers); each message names the file or variable and the fix.
     """
-    path = model_cassette(settings, case)
-    replay = will_replay(path, settings.record_mode)
-    params = params_for(settings, case)
-    provider = settings.registry.provider(case.model, ProviderSettings(replay=replay))
-    with use_cassette(
-        path,
+    return await ask_model(
+        recorder,
+        settings.registry,
+        case.model,
+        case.scenario.messages,
+        params_for(settings, case),
+        model_cassette(settings, case),
         settings.record_mode,
         rerecord_hint=settings.rerecord_hint(case),
-        secret_env_vars=settings.registry.key_env_vars(),
-    ):
-        response = provider.respond_sync(case.scenario.messages, params)
-    return response, path
+        replay=replay,
+    )
+
+
+async def ask_model(
+    recorder: Recorder,
+    registry: Registry,
+    model: str,
+    messages: Sequence[Message],
+    params: ModelParams,
+    path: Path,
+    mode: RecordMode,
+    *,
+    rerecord_hint: str | None = None,
+    replay: bool | None = None,
+) -> Response:
+    """``model``'s answer to ``messages`` through the cassette at ``path`` (no spec needed)."""
+
+    async def respond(provider: Provider) -> Response:
+        return await provider.respond(messages, params)
+
+    return await through_cassette(
+        recorder,
+        registry,
+        model,
+        path,
+        mode,
+        respond,
+        stage="answers",
+        rerecord_hint=rerecord_hint,
+        replay=replay,
+    )
+
+
+def ask(settings: AskSettings, case: Case) -> tuple[Response, Path]:
+    """Blocking `answer` through vcrpy, and the cassette it went through (scripts, `plan`)."""
+    return run_blocking(answer(settings, case)), model_cassette(settings, case)
 
 
 def declare_endpoints(registry: Registry, specs: Iterable[Spec], extra: Iterable[str] = ()) -> None:

@@ -10,8 +10,8 @@ overridden by a YAML/JSON file (``--prices``) or ini lines (``spec_prices``). Th
 * Batch APIs bill a fraction of the list price (half, for both OpenAI and Anthropic);
   `Price.batch` holds that factor so a provider changing it is one line in a price file.
 
-`Spend` sums tokens and cost per stage and model from any number of threads; `Budget` is
-the hard stop behind ``--max-cost``.
+`Spend` sums tokens and cost per stage and model from any number of threads; the hard stop
+behind ``--max-cost`` is `spec_pytest.pipeline.budget`.
 """
 
 from __future__ import annotations
@@ -293,93 +293,3 @@ class Spend:
             ],
             "total_usd": self.total,
         }
-
-
-# --------------------------------------------------------------------------- the hard stop
-
-
-#: Slack for float sums (ten requests at $0.10 fit in $1.00).
-_ROUNDING = 1e-9
-
-
-class BudgetExhausted(Exception):
-    """No new request may be sent: the run reached ``--max-cost``. The item is an ERROR."""
-
-
-class Budget:
-    """``--max-cost``: once reached, no new request is sent; finished exchanges stay recorded.
-
-    `allow(estimate)` admits a request only if what was spent, plus what admitted requests
-    still in flight may cost, plus ``estimate``, stays within the budget, and then reserves
-    ``estimate``; `charge` turns a reservation into the real cost, `release` drops one whose
-    request was never sent (replayed, failed). Reserving is what keeps concurrent requests
-    (threads, the async fan-out) from all passing the check at once and overshooting. The
-    limit is per process: under xdist each worker gets its share (see `share`).
-    """
-
-    def __init__(self, max_cost: float, spend: Spend | None = None) -> None:
-        if max_cost < 0:
-            raise ValueError(f"--max-cost must be 0 or more, got {max_cost:g}")
-        self.max_cost = float(max_cost)
-        self.spend = spend if spend is not None else Spend()
-        self._reserved = 0.0
-        self._refused = 0
-        self._lock = threading.Lock()
-
-    @classmethod
-    def share(cls, max_cost: float, workers: int, spend: Spend | None = None) -> Budget:
-        """This xdist worker's part of a run-wide budget (workers cannot see each other's spend)."""
-        return cls(max_cost / max(1, workers), spend)
-
-    @property
-    def spent(self) -> float:
-        """What sent requests cost so far (unknown prices are refused up front, see `unpriced`)."""
-        return self.spend.total or 0.0
-
-    def allow(self, estimate: float | None) -> bool:
-        """Whether a request estimated at ``estimate`` USD may go out; True reserves it.
-
-        Once the spend has reached the budget nothing is admitted, however cheap. An unknown
-        estimate (no price) is refused: the budget could not be kept.
-        """
-        with self._lock:
-            spent = self.spent
-            over = spent + self._reserved + (estimate or 0.0) > self.max_cost + _ROUNDING
-            if estimate is None or spent >= self.max_cost or over:
-                self._refused += 1
-                return False
-            self._reserved += estimate
-            return True
-
-    def release(self, reserved: float) -> None:
-        with self._lock:
-            self._reserved = max(0.0, self._reserved - reserved)
-
-    def charge(
-        self,
-        stage: str,
-        model: str,
-        usage: Usage,
-        *,
-        reserved: float = 0.0,
-        batch: bool = False,
-    ) -> float | None:
-        """Record a sent request's real cost (its reservation, if any, is released)."""
-        cost = self.spend.add(stage, model, usage, batch=batch)
-        self.release(reserved)
-        return cost
-
-    @property
-    def refused(self) -> int:
-        return self._refused
-
-    def unpriced(self, models: Iterable[str]) -> list[str]:
-        """The models the budget cannot price (a run with --max-cost must refuse to start)."""
-        return sorted({m for m in models if price_of(m, self.spend.prices) is None})
-
-    def exhausted_message(self) -> str:
-        return (
-            f"budget exhausted: --max-cost ${self.max_cost:.4f} reached (spent {usd(self.spent)}); "
-            "no request was sent for this item. Finished exchanges are recorded: re-run with a "
-            "higher --max-cost to continue where this run stopped"
-        )

@@ -24,17 +24,19 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spec_pytest.core.case import Case
 from spec_pytest.judge import Subject, build_prompt
 from spec_pytest.pipeline.ask import ask, model_cassette, params_for
 from spec_pytest.pipeline.cost import PRICES, Price, cost_of, price_of, usd
-from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers import ProviderSettings
 from spec_pytest.providers.families import input_tokens, output_limit
 from spec_pytest.providers.family import CHARS_PER_TOKEN
 from spec_pytest.recording.cassettes import RecordMode, will_replay
+
+if TYPE_CHECKING:  # run.py runs cases, whose budget estimates requests with this module
+    from spec_pytest.pipeline.run import RunSettings
 
 #: Output limit assumed for a request that sets none (the API's own limit is model-specific).
 ASSUMED_MAX_OUTPUT = 4096
@@ -207,8 +209,14 @@ def plan(
     )
 
 
-def case_requests(case: Case, settings: RunSettings) -> list[PlannedRequest]:
-    """The model's request and each judge's for one case (what `plan` and a budget price)."""
+def case_requests(
+    case: Case, settings: RunSettings, *, recorded_answers: bool = True
+) -> list[PlannedRequest]:
+    """The model's request and each judge's for one case (what `plan` prices).
+
+    ``recorded_answers=False`` estimates judges with a stand-in answer instead of replaying
+    the recorded one (enough to know which models would be paid for).
+    """
     ask_settings = settings.ask
     path = model_cassette(ask_settings, case)
     status = _status(path, ask_settings.record_mode)
@@ -227,7 +235,7 @@ def case_requests(case: Case, settings: RunSettings) -> list[PlannedRequest]:
         )
     ]
     panel = settings.panel_for(case)
-    answer_text = _recorded_answer(settings, case) if status == RECORDED else None
+    answer_text = _recorded_answer(settings, case) if status == RECORDED and recorded_answers else None
     if answer_text is None:
         answer_text = "x" * (TYPICAL_OUTPUT["answers"] * CHARS_PER_TOKEN)
     prompt = build_prompt(Subject.of_scenario(case.spec, case.scenario, answer_text), panel.rubric)

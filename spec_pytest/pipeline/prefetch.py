@@ -1,15 +1,15 @@
 """The prefetch: every request the selected items will make, issued concurrently before they run.
 
-One background thread runs one event loop. For each planned case, in item order, one task:
-the model's answer, then, as soon as it arrives, the judge panel (its judges at once),
-through the same `JudgePanel` logic items use (validation, one retry quoting the
-problem), with the cassette handling swapped for tapes (`spec_pytest.recording.tape`). The
-SDKs' async clients are shared per provider on that loop, with the capture transport
-inside; each endpoint admits requests through an `AdaptiveLimit`, judges first.
+One background thread runs one event loop. For each planned case, in item order, one task
+runs the case pipeline items use (`spec_pytest.pipeline.case_run.run_case`: the answer,
+then, as soon as it arrives, the judge panel, its judges at once), with the cassette
+handling swapped for tapes (`spec_pytest.recording.tape.TapeRecorder`). The SDKs' async
+clients are shared per provider on that loop, with the capture transport inside; each
+endpoint admits requests through an `AdaptiveLimit`, judges first.
 
-With ``--max-cost`` (``RunSettings.budget``), each case reserves its upper bound before its
-first request and is charged when done, exactly as `run_case` does one at a time
-(`spec_pytest.pipeline.run.Spending`); a refused case settles with that `BudgetExhausted`.
+With ``--max-cost`` (``RunSettings.budget``), `run_case` reserves and charges each stage
+as it does for an item (`spec_pytest.pipeline.budget`); a refused case settles with a
+`FanoutError` saying the budget ran out.
 
 When a case's exchanges are done its cassettes are written (off the loop) and the case is
 settled; an item waiting in `Prefetch.settings_for` then replays them through vcrpy as
@@ -27,29 +27,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import os
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
-from functools import partial
 from typing import Any, Literal
 
 import httpx2
 
 from spec_pytest.core.case import Case
-from spec_pytest.core.response import Response
 from spec_pytest.pipeline.admission import AdaptiveLimit
-from spec_pytest.pipeline.ask import params_for
-from spec_pytest.pipeline.cost import BudgetExhausted  # the budget said no: no further request
+from spec_pytest.pipeline.budget import BudgetExhausted  # the budget said no: no further request
+from spec_pytest.pipeline.case_run import run_case
 from spec_pytest.pipeline.fetch_plan import Planned, case_key, plan
 from spec_pytest.pipeline.handoff import Markers
 from spec_pytest.pipeline.progress import Progress
 from spec_pytest.pipeline.run import RunSettings
-from spec_pytest.providers import ProviderSettings
 from spec_pytest.providers.base import ASYNC_HOOKS, SdkProvider
 from spec_pytest.providers.families import input_tokens, output_limit
-from spec_pytest.recording.cassettes import CassetteError, RecordMode, will_replay
-from spec_pytest.recording.tape import Tape, save_all, tape_scope
+from spec_pytest.recording.cassettes import CassetteError, RecordMode
+from spec_pytest.recording.tape import TapeRecorder, save_all
 from spec_pytest.recording.transport import CURRENT_REF, CaptureTransport, UsageObserver, retry_after
 
 Kind = Literal["answer", "judge"]
@@ -192,22 +190,12 @@ class Prefetch:
 
     # -- one case ------------------------------------------------------------------------------
     async def _run_case(self, planned: Planned) -> None:
+        """`spec_pytest.pipeline.case_run.run_case` on this loop, through tapes; then settle."""
         _INDEX.set(planned.index)
-        finished: list[Tape] = []
+        tapes = _Tapes()
         error: BaseException | None = None
-        spending: Any = None
-        response: Response | None = None
-        judgements: tuple[Any, ...] = ()
         try:
-            if self.run.budget is not None:  # --max-cost: the same per-case reservation as run_case
-                from spec_pytest.pipeline.run import Spending
-
-                spending = Spending(self.run, planned.case)
-            response = await self._ask(planned, finished)
-            _KIND.set("judge")
-            scope = partial(tape_scope, finished=finished)
-            panel = replace(self.run.panel_for(planned.case), cassettes=scope, concurrent=True)
-            judgements = await panel.judge_case(planned.case, response)
+            await run_case(planned.case, self.run, tapes, self.run.budget)
         except BudgetExhausted:
             done, total = self.progress.done, self.progress.total
             error = FanoutError(planned.model_path, BUDGET_MESSAGE.format(done=done, total=total))
@@ -215,39 +203,15 @@ class Prefetch:
             error = err
         try:  # finished exchanges are kept whatever happened to the rest of the case
             if isinstance(error, asyncio.CancelledError):
-                for tape in finished:
+                for tape in tapes.finished:
                     tape.save()
             else:
-                await save_all(finished)
+                await save_all(tapes.finished)
         except Exception as err:
             error = error or err
-        if spending is not None:
-            from spec_pytest.core.verdict import decide
-            from spec_pytest.pipeline.trial import Trial
-
-            verdict = decide(planned.case.scenario.expect, judgements) if judgements else None
-            spending.settle(
-                Trial(planned.case, response=response, verdict=verdict) if error is None else None
-            )
         self._settle(planned, error)
         if isinstance(error, asyncio.CancelledError):
             raise error
-
-    async def _ask(self, planned: Planned, finished: list[Tape]) -> Response:
-        """`spec_pytest.pipeline.ask.ask`, on the fan-out's loop: same provider, body and cassette."""
-        ask, case = self.run.ask, planned.case
-        _KIND.set("answer")
-        provider = ask.registry.provider(
-            case.model, ProviderSettings(replay=will_replay(planned.model_path, ask.record_mode))
-        )
-        with tape_scope(
-            planned.model_path,
-            ask.record_mode,
-            rerecord_hint=ask.rerecord_hint(case),
-            secret_env_vars=ask.registry.key_env_vars(),
-            finished=finished,
-        ):
-            return await provider.respond(case.scenario.messages, params_for(ask, case))
 
     def _settle(self, planned: Planned, error: BaseException | None) -> None:
         planned.error = error
@@ -285,6 +249,25 @@ class Prefetch:
         finally:
             limit.release(answered=answered)
             self.progress.request_done(ok=answered)
+
+
+class _Tapes(TapeRecorder):
+    """Tapes that also tell the admission which kind of request is next (judges go first)."""
+
+    def __call__(
+        self,
+        path: str | os.PathLike[str],
+        mode: RecordMode | str,
+        *,
+        rerecord_hint: str | None = None,
+        secret_env_vars: Iterable[str] = (),
+        stage: str = "answers",
+        model: str = "",
+    ) -> AbstractContextManager[Any]:
+        _KIND.set("judge" if stage == "judges" else "answer")
+        return super().__call__(
+            path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars, stage=stage, model=model
+        )
 
 
 def _priority(kind: Kind) -> int:

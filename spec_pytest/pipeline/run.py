@@ -6,21 +6,21 @@ hand and call `run_case` to get the same `Trial` an item gets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from spec_pytest.core.case import Case
-from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
-from spec_pytest.core.verdict import combine
 from spec_pytest.judge import JudgePanel
-from spec_pytest.pipeline.ask import AskSettings
-from spec_pytest.pipeline.cost import Budget, BudgetExhausted
-from spec_pytest.pipeline.trial import Trial, run_trial
-from spec_pytest.providers import ModelParams
+from spec_pytest.judge.panel import run_blocking
+from spec_pytest.pipeline import case_run
+from spec_pytest.pipeline.ask import AskSettings, model_cassette
+from spec_pytest.pipeline.budget import Budget
+from spec_pytest.pipeline.trial import Trial
 from spec_pytest.recording.cassettes import RecordMode
+from spec_pytest.recording.recorder import VCR
 from spec_pytest.spec.model import Scenario, Spec
 
 INCONCLUSIVE_POLICIES = ("fail", "error", "skip")
@@ -58,15 +58,9 @@ class RunSettings:
             rerecord_hint=self.judge_hint(case),
         )
 
-    def judge(self, case: Case, response: Response) -> tuple[Sequence[Judgement], Sequence[Path]]:
-        """The panel's judgements of `response` (after the model's cassette has closed)."""
-        judgements = self.panel_for(case).judge_case_sync(case, response)
-        return judgements, [Path(j.cassette) for j in judgements if j.cassette]
-
 
 def batch_failure(settings: RunSettings, case: Case) -> str | None:
     """What a provider batch answered for one of this case's requests, if it failed."""
-    from spec_pytest.pipeline.ask import model_cassette
     from spec_pytest.pipeline.batch.notes import failure_note
 
     judges = settings.panel_for(case).case_cassettes(case)
@@ -78,16 +72,12 @@ def batch_failure(settings: RunSettings, case: Case) -> str | None:
 
 
 def run_case(settings: RunSettings, case: Case) -> Trial:
-    """Ask, judge and decide one case; errors (cassette, provider, judge, budget) propagate."""
-    if settings.budget is None:
-        return run_trial(case, settings.ask, settings.judge)
-    spending = Spending(settings, case)
-    trial = None
-    try:
-        trial = run_trial(case, settings.ask, settings.judge)
-        return trial
-    finally:
-        spending.settle(trial)
+    """`spec_pytest.pipeline.case_run.run_case` for a blocking caller (an item, a script).
+
+    Runs on this thread's own long-lived event loop (`run_blocking`), through vcrpy, within
+    ``settings.budget``; errors (cassette, provider, judge, budget) propagate.
+    """
+    return run_blocking(case_run.run_case(case, settings, VCR, settings.budget))
 
 
 def check_invariance_for(
@@ -95,75 +85,55 @@ def check_invariance_for(
 ) -> Any:
     """Probe one scenario × model for a violation of `rule`; the judge panel places answers.
 
+    Each variant is a `Case` run by the one pipeline, its answer recorded under
+    ``<cassette dir>/consistency/`` (apart from the items' answers), its judges as usual.
     Raises InvarianceViolation (shrunk to the smallest change) or the usual run errors.
     """
-    from spec_pytest.probes.invariance import CassetteResponder, check_invariance, example_database
+    from spec_pytest.probes.invariance import check_invariance, example_database  # defers hypothesis
 
     ask = settings.ask
-    respond = CassetteResponder(
-        ask.registry,
-        model,
-        ask.cassette_dir,
-        spec.id,
-        ask.record_mode,
-        ModelParams.from_mapping({**spec.params_for(model), **ask.params}),
-        rerecord_hint=(
-            f"pytest --spec={spec.path} -m invariance_{rule.id.replace('-', '_')} --record-mode=rewrite"
+    hint = f"pytest --spec={spec.path} -m invariance_{rule.id.replace('-', '_')} --record-mode=rewrite"
+    variants = _Variants(
+        replace(
+            settings,
+            ask=replace(ask, answers_dir=ask.cassette_dir / "consistency", rerecord_hint=lambda case: hint),
         ),
+        spec,
+        model,
     )
-
-    def position(variant: Scenario, response: Response) -> float:
-        case = Case(spec, variant, model, 0)
-        panel = combine(settings.panel_for(case).judge_case_sync(case, response))
-        if panel.position is None:
-            raise NoJudgeError(f"no judge placed the answer to {variant.id} on the value spectrum")
-        return panel.position
-
     return check_invariance(
         scenario,
         rule,
         pair=pair,
-        respond=respond,
-        position=position,
+        respond=variants,
+        position=variants.position,
         database=example_database(ask.cassette_dir),
         key=model,
         seed=0,
     )
 
 
-class Spending:
-    """`--max-cost` for one case: reserve the upper bound of what it may still send, then settle.
+class _Variants:
+    """Runs each variant of a probe as a case: `respond` asks and judges, `position` reads it."""
 
-    Model answers and judges are charged the tokens their exchanges reported; a request whose
-    usage is unknown, and every request of a case that ended in an error, is charged its
-    upper-bound estimate: the budget may stop a little early, never late.
-    """
+    def __init__(self, settings: RunSettings, spec: Spec, model: str) -> None:
+        self.settings, self.spec, self.model = settings, spec, model
+        self._trials: dict[str, Trial] = {}
 
-    def __init__(self, settings: RunSettings, case: Case):
-        from spec_pytest.pipeline.plan import TO_SEND, case_requests, estimate_cost
+    def case(self, variant: Scenario) -> Case:
+        return Case(self.spec, variant, self.model, 0)
 
-        self.settings, self.case = settings, case
-        budget = settings.budget
-        assert budget is not None
-        self.requests = [r for r in case_requests(case, settings) if r.status == TO_SEND]
-        self.reserved = estimate_cost(self.requests, budget.spend.prices) or 0.0
-        if self.requests and not budget.allow(self.reserved):
-            raise BudgetExhausted(budget.exhausted_message())
+    def path(self, variant: Scenario) -> Path:
+        return model_cassette(self.settings.ask, self.case(variant))
 
-    def settle(self, trial: Trial | None) -> None:
-        """Charge what was sent; when the case ended in an error, assume the worst of it."""
-        from spec_pytest.core.response import Usage
+    def __call__(self, variant: Scenario) -> Response:
+        trial = self._trials[variant.id] = run_case(self.settings, self.case(variant))
+        assert trial.response is not None
+        return trial.response
 
-        budget = self.settings.budget
-        assert budget is not None
-        judged = {j.judge: j for j in trial.verdict.judgements} if trial and trial.verdict else {}
-        for request in self.requests:
-            judgement = judged.get(request.model) if request.stage == "judges" else None
-            if request.stage == "answers" and trial is not None and trial.response is not None:
-                usage = trial.response.usage
-            elif judgement is not None and judgement.input_tokens is not None:
-                usage = Usage(input_tokens=judgement.input_tokens, output_tokens=judgement.output_tokens)
-            else:
-                usage = Usage(input_tokens=request.input_tokens, output_tokens=request.max_output_tokens)
-            budget.spend.add(request.stage, request.model, usage)
-        budget.release(self.reserved)
+    def position(self, variant: Scenario, response: Response) -> float:
+        trial = self._trials[variant.id]
+        position = trial.verdict.panel.position if trial.verdict is not None else None
+        if position is None:
+            raise NoJudgeError(f"no judge placed the answer to {variant.id} on the value spectrum")
+        return position

@@ -1,4 +1,4 @@
-"""A trial: one case run end to end. Ask the model, have the panel judge, check the expectation.
+"""A trial: one case run end to end (`spec_pytest.pipeline.case_run.run_case` fills it in).
 
 The evidence a release engineer needs when an item fails is gathered here, in one place,
 and rendered by `describe`: the scenario, an excerpt of the answer, each judge's position,
@@ -8,19 +8,14 @@ ruling and rationale, expected vs actual, and the cassette paths to inspect or r
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from spec_pytest.core.case import Case
-from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
-from spec_pytest.core.verdict import Verdict, decide
-from spec_pytest.pipeline.ask import AskSettings, ask
+from spec_pytest.core.verdict import Verdict
 from spec_pytest.spec.model import _display
 
-#: Judges a response for a case: returns the panel's judgements and their cassette paths.
-JudgeFn = Callable[[Case, Response], tuple[Sequence[Judgement], Sequence[Path]]]
 EXCERPT = 600
 
 
@@ -31,17 +26,6 @@ class Trial:
     verdict: Verdict | None = None
     cassettes: dict[str, Path] = field(default_factory=dict)  # "model", "judge:<ref>" -> path
     error: str | None = None
-
-
-def run_trial(case: Case, settings: AskSettings, judge: JudgeFn) -> Trial:
-    """Ask, judge, decide. Exceptions (cassette, provider, judge) propagate: they are errors."""
-    trial = Trial(case)
-    trial.response, trial.cassettes["model"] = ask(settings, case)
-    judgements, paths = judge(case, trial.response)
-    for judgement, path in zip(judgements, paths, strict=True):
-        trial.cassettes[f"judge:{judgement.judge}"] = path
-    trial.verdict = decide(case.scenario.expect, judgements)
-    return trial
 
 
 def describe(trial: Trial) -> str:

@@ -8,9 +8,9 @@ variants (see `variants`), places every answer with the given position function,
 hypothesis shrink a violation to the smallest change that still breaks the rule.
 
 Deterministic by construction: the search is seeded, every answer comes through its own
-cassette (`CassetteResponder`), and hypothesis's example database sits under the cassette
-directory, so a second run (even without the API) replays the stored minimal failing
-variant first and reports the same violation.
+cassette (`CassetteResponder`, or a run's own case pipeline), and hypothesis's example
+database sits under the cassette directory, so a second run (even without the API)
+replays the stored minimal failing variant first and reports the same violation.
 """
 
 from __future__ import annotations
@@ -28,15 +28,12 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import NoSuchExample
 
 from spec_pytest.core.response import Response
+from spec_pytest.judge.panel import run_blocking
+from spec_pytest.pipeline.ask import ask_model
 from spec_pytest.probes.variants import CHANGE_KINDS, Variant, variants
-from spec_pytest.providers import ModelParams, ProviderSettings, Registry
-from spec_pytest.recording.cassettes import (
-    MissingCassetteError,
-    RecordMode,
-    cassette_path,
-    use_cassette,
-    will_replay,
-)
+from spec_pytest.providers import ModelParams, Registry
+from spec_pytest.recording.cassettes import MissingCassetteError, RecordMode, cassette_path
+from spec_pytest.recording.recorder import VCR
 from spec_pytest.spec.model import Scenario, Spec
 
 #: Bump when the variant strategies change meaning: stored examples then start afresh.
@@ -203,6 +200,9 @@ class ConsistencyResult:
 class CassetteResponder:
     """Asks ``model`` through one cassette per (variant) scenario: ``<dir>/consistency/…``.
 
+    For probes placed by something other than the judge panel (a run's probes run each
+    variant as a whole case: `spec_pytest.pipeline.run.check_invariance_for`).
+
     Kept apart from the items' own cassettes, which also hold judge calls: recording a
     model-only cassette at an item's path would make that item's judge request a miss.
     """
@@ -227,13 +227,18 @@ class CassetteResponder:
         return cassette_path(self.root, self.suite, self.model, scenario.id)
 
     def __call__(self, scenario: Scenario) -> Response:
-        path = self.path(scenario)
-        replay = will_replay(path, self.mode)
-        provider = self.registry.provider(self.model, ProviderSettings(replay=replay))
-        with use_cassette(
-            path, self.mode, rerecord_hint=self.rerecord_hint, secret_env_vars=self.registry.key_env_vars()
-        ):
-            return provider.respond_sync(scenario.messages, self.params)
+        """The model's answer only (no judge), asked as a case's answer is (`ask_model`)."""
+        answer = ask_model(
+            VCR,
+            self.registry,
+            self.model,
+            scenario.messages,
+            self.params,
+            self.path(scenario),
+            self.mode,
+            rerecord_hint=self.rerecord_hint,
+        )
+        return run_blocking(answer)
 
 
 def example_database(cassette_dir: str | Path) -> Path:
@@ -304,7 +309,8 @@ def check_invariance(
         return ConsistencyResult(invariance.id, scenario.id, before, len(seen), dict(seen))
     after = seen[found.scenario.id]
     why = invariance.broken(before, after, pair) or ""
-    cassette = respond.path(found.scenario) if isinstance(respond, CassetteResponder) else None
+    path_of = getattr(respond, "path", None)  # a responder that records says where
+    cassette = path_of(found.scenario) if callable(path_of) else None
     raise InvarianceViolation(invariance, scenario, found, before, after, why, cassette, db_dir)
 
 

@@ -14,7 +14,7 @@ Where the prefetch runs:
 Wiring (in spec_pytest.pytest.plugin / items): the options --concurrency and --no-prefetch;
 ``config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)`` at the end of
 ``pytest_configure``; ``run_case(settings_for(item.config, item.case), item.case)`` in
-``SpecItem.setup``.
+``SpecItem.setup`` (the blocking form of `spec_pytest.pipeline.case_run.run_case`).
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class FanoutPlugin:
             return  # every worker reports the same ids; the first report is enough
         markers = Markers(self.run_dir)
         self._start(cases_for_ids(self.config, ids), markers=markers)
-        keys = [p.key for p in self.prefetch.planned] if self.prefetch is not None else []
+        keys: list[str] = [p.key for p in self.prefetch.planned] if self.prefetch is not None else []
         (self.run_dir / MANIFEST).write_text(json.dumps(keys), encoding="utf-8")
 
     # -- shared ----------------------------------------------------------------------------------

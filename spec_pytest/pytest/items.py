@@ -17,7 +17,7 @@ from spec_pytest.core.case import Case, CaseError, expand, models_for
 from spec_pytest.core.verdict import Outcome
 from spec_pytest.judge import JudgeError
 from spec_pytest.pipeline.ask import declare_endpoints
-from spec_pytest.pipeline.cost import BudgetExhausted
+from spec_pytest.pipeline.budget import BudgetExhausted
 from spec_pytest.pipeline.run import NoJudgeError, batch_failure, check_invariance_for, run_case
 from spec_pytest.pipeline.trial import Trial, describe
 from spec_pytest.providers import ProviderError, UnknownProviderError, UnsupportedParameterError

@@ -15,7 +15,8 @@ import pytest
 
 from spec_pytest.core.case import CaseError, check_model_ref
 from spec_pytest.pipeline.ask import AskSettings, parse_params
-from spec_pytest.pipeline.cost import Budget, PriceTableError, Spend, price_table
+from spec_pytest.pipeline.budget import Budget
+from spec_pytest.pipeline.cost import PriceTableError, Spend, price_table
 from spec_pytest.pipeline.run import INCONCLUSIVE_POLICIES, RunSettings
 from spec_pytest.pipeline.shard import ShardError, parse_shard
 from spec_pytest.providers import Registry

@@ -135,7 +135,12 @@ def pytest_collection_modifyitems(
     if run.budget is not None and cases:
         from spec_pytest.pipeline.plan import TO_SEND, case_requests
 
-        sent = {r.model for case in cases for r in case_requests(case, run) if r.status == TO_SEND}
+        sent = {
+            r.model
+            for case in cases
+            for r in case_requests(case, run, recorded_answers=False)  # models only: no replay
+            if r.status == TO_SEND
+        }
         unpriced = run.budget.unpriced(sent)
         if unpriced:
             raise pytest.UsageError(

@@ -18,9 +18,10 @@ import asyncio
 import contextvars
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from vcr.cassette import Cassette
 
@@ -81,6 +82,33 @@ def tape_scope(
         tape.save()
     else:
         finished.append(tape)
+
+
+@dataclass
+class TapeRecorder:
+    """The fan-out's `spec_pytest.recording.recorder.Recorder`: one tape per exchange, kept in
+    ``finished`` when clean (the scheduler saves a case's tapes together, see `save_all`)."""
+
+    finished: list[Tape] = field(default_factory=list)
+    concurrent = True
+    batch = False
+
+    def __call__(
+        self,
+        path: str | os.PathLike[str],
+        mode: RecordMode | str,
+        *,
+        rerecord_hint: str | None = None,
+        secret_env_vars: Iterable[str] = (),
+        stage: str = "answers",
+        model: str = "",
+    ) -> AbstractContextManager[Any]:
+        return tape_scope(
+            path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars, finished=self.finished
+        )
+
+    def pending(self, path: str | os.PathLike[str]) -> bool:
+        return False
 
 
 async def save_all(tapes: list[Tape]) -> None:

@@ -1,11 +1,14 @@
 """``--batch``: send a run's pending requests through the batch APIs, then write cassettes.
 
 A run is naturally two rounds: the models' answers first, then the judges' requests, which
-enclose those answers. Rather than rebuilding either request here, each round runs the
-run's own code (`ask`, `JudgePanel.judge_one`) against the `Served` transport: exchanges
-that already replay come from their cassettes, exchanges with a batch result are recorded
-into their cassettes, and the rest are collected as the next batch. A judge whose first
-answer is unusable asks once more, which is simply one more round.
+enclose those answers. Rather than rebuilding either request here, each round runs every
+case through the run's own case pipeline (`spec_pytest.pipeline.case_run.run_case`) with
+the batch as its recorder (`ServedRecorder`): exchanges that already replay come from their
+cassettes, exchanges with a batch result are recorded into their cassettes, and the rest
+are collected as the next batch. A judge whose first answer is unusable asks once more,
+which is simply one more round. The budget is the pipeline's (`spec_pytest.pipeline.budget`):
+a stage is reserved, at batch prices, when its requests are collected (before any batch
+is submitted), kept while they wait, and charged when their results are recorded.
 
 Every batch id is saved to the state file before polling starts, so an interrupted run
 resumes polling the same batches; the file goes away when every result is in its cassette.
@@ -14,25 +17,30 @@ Requests that come back errored or expired get a `.failed` note (see `notes`), n
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from spec_pytest.core.case import Case
-from spec_pytest.core.response import Usage
-from spec_pytest.judge import Subject, case_item
-from spec_pytest.pipeline.ask import ask, model_cassette
+from spec_pytest.judge.panel import run_blocking
+from spec_pytest.pipeline.ask import model_cassette
 from spec_pytest.pipeline.batch.apis import BatchApi, batch_api
 from spec_pytest.pipeline.batch.notes import clear_note, write_note
-from spec_pytest.pipeline.batch.served import BatchResult, Exchange, PendingRequest, Served, ServedRegistry
+from spec_pytest.pipeline.batch.served import (
+    BatchResult,
+    PendingRequest,
+    Served,
+    ServedRecorder,
+    ServedRegistry,
+)
 from spec_pytest.pipeline.batch.state import BatchState, SubmittedBatch, default_state_path, now
-from spec_pytest.pipeline.cost import Budget, Spend, cost_of
-from spec_pytest.pipeline.plan import max_output_tokens, request_tokens
+from spec_pytest.pipeline.budget import Budget, BudgetExhausted
+from spec_pytest.pipeline.case_run import run_case
+from spec_pytest.pipeline.cost import Spend
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers import ModelRef, Registry
-from spec_pytest.providers.families import answer_usage
+from spec_pytest.recording.cassettes import will_replay
 
 
 class BatchPending(Exception):
@@ -94,7 +102,10 @@ def run_batch(
     )
     served = Served()
     registry = ServedRegistry(base, served)
-    walker = _Walker(replace(settings, ask=replace(settings.ask, registry=registry)), served)
+    budget = options.budget
+    if budget is None and options.spend is not None:  # count at batch prices, stop at nothing
+        budget = Budget.tally(options.spend)
+    walker = _Walker(replace(settings, ask=replace(settings.ask, registry=registry)), served, budget)
     sender = _Sender(base, state, options)
     outcome = walker.outcome
     outcome.batches = sender.batch_ids
@@ -124,12 +135,14 @@ def run_batch(
 
 
 class _Walker:
-    """Runs each case's exchanges against the served transport and sorts what happens."""
+    """Runs each case through the case pipeline against the served transport, and sorts what happens."""
 
-    def __init__(self, settings: RunSettings, served: Served) -> None:
+    def __init__(self, settings: RunSettings, served: Served, budget: Budget | None) -> None:
         self.settings = settings
         self.served = served
+        self.budget = budget
         self.outcome = BatchOutcome()
+        self.recorder = ServedRecorder(served, self._written)
         self._failed: set[str] = set()
         self._done: set[str] = set()  # cases that raised a non-batch error
 
@@ -138,49 +151,39 @@ class _Walker:
         self.outcome.failed[cassette] = message
         write_note(cassette, message, batch_id=batch_id)
 
+    def _written(self, cassette: str) -> None:
+        if cassette not in self.outcome.written:
+            self.outcome.written.append(cassette)
+            clear_note(cassette)
+
     def walk(self, case: Case) -> None:
+        """One round of ``case``: what replays or has a batch result is recorded, the rest waits."""
         if case.name in self._done:
             return
-        path = str(model_cassette(self.settings.ask, case))
-        if path in self._failed:
-            return
-        response = self._exchange(case, "answers", case.model, path, lambda: ask(self.settings.ask, case)[0])
-        if response is None:
-            return
-        panel = self.settings.panel_for(case)
-        subject = Subject.of_scenario(case.spec, case.scenario, response)
-        item = case_item(case.scenario.id, case.model, case.sample)
-        for judge in panel.judges:
-            cassette = str(panel.cassette(judge, item))
-            if cassette not in self._failed:
-                self._exchange(
-                    case,
-                    "judges",
-                    judge,
-                    cassette,
-                    lambda j=judge: asyncio.run(panel.judge_one(j, subject, item)),
-                )
-
-    def _exchange(
-        self, case: Case, stage: str, model: str, cassette: str, call: Callable[[], object]
-    ) -> object:
-        """``call()``'s value; None when it waits for a batch result or fails for another reason."""
-        self.served.current = Exchange(stage, model, Path(cassette))
-        self.served.hits.clear()
         before = len(self.served.unanswered)
         try:
-            value = call()
+            if any(str(path) in self._failed for path in self._cassettes(case)):
+                return
+            run_blocking(run_case(case, self.settings, self.recorder, self.budget))
+        except BudgetExhausted as exc:  # nothing of the refused stage was collected
+            for path in self._unrecorded(case):
+                self.fail(path, str(exc))
         except Exception as exc:
             if len(self.served.unanswered) == before:  # not waiting: an error the run will report
                 self._done.add(case.name)
                 self.outcome.errors[case.name] = str(exc)
-            return None
-        finally:
-            self.served.current = None
-        if cassette in self.served.hits and cassette not in self.outcome.written:
-            self.outcome.written.append(cassette)  # the block ended normally: vcrpy saved it
-            clear_note(cassette)
-        return value
+
+    def _cassettes(self, case: Case) -> list[Path]:
+        judges = self.settings.panel_for(case).case_cassettes(case)
+        return [model_cassette(self.settings.ask, case), *judges.values()]
+
+    def _unrecorded(self, case: Case) -> list[str]:
+        """The cassettes of the stage a budget refused: the answer's, else the judges' to send."""
+        model, *judges = self._cassettes(case)
+        if not will_replay(model, self.settings.ask.record_mode):
+            return [str(model)]
+        mode = self.settings.judge_record_mode or self.settings.ask.record_mode
+        return [str(path) for path in judges if not will_replay(path, mode)]
 
 
 class _Sender:
@@ -193,7 +196,6 @@ class _Sender:
         self.batch_ids: list[str] = []
         self.batch_of: dict[str, str] = {}  # custom_id -> batch id
         self._apis: dict[str, BatchApi] = {}
-        self._reserved: dict[str, float] = {}
 
     def api(self, endpoint: str) -> BatchApi:
         if endpoint not in self._apis:
@@ -225,41 +227,18 @@ class _Sender:
         ids = {r.custom_id for r in pending}
         for batch in self._wait(list(wanted.values())):
             mine = [cid for cid in batch.requests if cid in ids]
-            got = self.api(batch.endpoint).results(batch.batch_id, mine)
-            self._charge(batch, got)
-            results.update(got)
+            results.update(self.api(batch.endpoint).results(batch.batch_id, mine))
         return results
 
     def _submit(
         self, endpoint: str, api: BatchApi, chunk: list[PendingRequest], results: dict[str, BatchResult]
     ) -> SubmittedBatch | None:
-        budget = self.options.budget
-        estimate = 0.0
-        if budget is not None:
-            # Reserve the upper bound (every request using its max tokens): the stop stays hard.
-            costs = [
-                cost_of(
-                    r.model,
-                    request_tokens(r.body),
-                    max_output_tokens(r.body),
-                    budget.spend.prices,
-                    batch=True,
-                )
-                for r in chunk
-            ]
-            known = [c for c in costs if c is not None]
-            allowed = budget.allow(sum(known) if len(known) == len(costs) else None)
-            if not allowed:
-                for r in chunk:
-                    results[r.custom_id] = BatchResult(error=budget.exhausted_message())
-                return None
-            estimate = sum(known)
+        """Submit one chunk (its budget was reserved by the case pipeline that collected it)."""
         batch_id, file_id = api.submit(chunk)
         submitted = SubmittedBatch(
             api.api, endpoint, batch_id, now(), {r.custom_id: r for r in chunk}, input_file_id=file_id
         )
         self.state.add(submitted)  # saved before anything else can go wrong
-        self._reserved[batch_id] = estimate or 0.0
         for r in chunk:
             self.batch_of[r.custom_id] = batch_id
         self.options.progress(f"submitted batch {batch_id} ({len(chunk)} request(s), {endpoint})")
@@ -290,20 +269,3 @@ class _Sender:
                 )
             options.sleep(interval)
             interval = min(interval * options.backoff, options.max_poll_interval_s)
-
-    def _charge(self, batch: SubmittedBatch, results: dict[str, BatchResult]) -> None:
-        budget, spend = self.options.budget, self.options.spend
-        target = budget.spend if budget is not None else spend
-        if target is not None:
-            for cid, result in results.items():
-                request = batch.requests[cid]
-                if result.ok and result.body is not None:
-                    target.add(request.stage, request.model, _usage(result.body), batch=True)
-        if budget is not None:
-            budget.release(self._reserved.pop(batch.batch_id, 0.0))
-
-
-def _usage(body: dict[str, object]) -> Usage:
-    """Token counts of a result body, read by its provider family (`families.answer_usage`)."""
-    found = answer_usage(body)
-    return Usage() if found is None else found.usage

@@ -1,8 +1,9 @@
 """Answering the synchronous SDK calls of a run from batch results, so vcrpy records them.
 
 A batch result has the same body as the synchronous endpoint's answer. To turn it into the
-cassette a normal run would have recorded, the run's own code (`ask`, `JudgePanel.judge_one`)
-runs as usual, inside `use_cassette`, but with providers whose SDK clients sit on an
+cassette a normal run would have recorded, the run's own case pipeline
+(`spec_pytest.pipeline.case_run.run_case`) runs as usual, through `ServedRecorder` (vcrpy's
+`use_cassette` plus the exchange's name for the transport), with providers whose SDK clients sit on an
 ``httpx2.MockTransport``: vcrpy intercepts that transport like any other and writes the
 exchange exactly as if it had gone over the network, so a later run replays it unchanged.
 
@@ -15,17 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx2
 
-from spec_pytest.providers import ModelRef, ProviderSettings, Registry
+from spec_pytest.judge import JudgeError
+from spec_pytest.providers import ModelRef, ProviderError, ProviderSettings, Registry
 from spec_pytest.providers.base import Provider
 from spec_pytest.providers.batch import BatchResult
-from spec_pytest.recording.cassettes import body_fingerprint
+from spec_pytest.recording.cassettes import RecordMode, body_fingerprint, use_cassette
 
 #: What the transport answers for a request that has no batch result yet (never recorded).
 UNANSWERED_MESSAGE = "spec-pytest --batch: this request waits for a batch result"
@@ -111,6 +115,54 @@ class Served:
         self.hits.add(str(self.current.cassette))
         headers = {"content-type": "application/json", **result.headers}
         return httpx2.Response(200, content=json.dumps(result.body).encode("utf-8"), headers=headers)
+
+
+class AwaitingBatch(JudgeError):
+    """This judge's exchange waits for a batch result: a JudgeError so the panel's other
+    judges are still asked in the same round (their requests join the same batch)."""
+
+
+@dataclass
+class ServedRecorder:
+    """``--batch``'s `spec_pytest.recording.recorder.Recorder`: vcrpy records what `Served` answers.
+
+    Around each exchange it tells the transport which exchange it is (``current``); a
+    cassette given a batch result and closed cleanly is reported to ``on_written``.
+    """
+
+    served: Served
+    on_written: Callable[[str], None] = lambda cassette: None
+    concurrent = False  # vcrpy patches the process: one cassette at a time
+    batch = True
+
+    @contextmanager
+    def __call__(
+        self,
+        path: str | os.PathLike[str],
+        mode: RecordMode | str,
+        *,
+        rerecord_hint: str | None = None,
+        secret_env_vars: Iterable[str] = (),
+        stage: str = "answers",
+        model: str = "",
+    ) -> Iterator[None]:
+        served = self.served
+        served.current = Exchange(stage, model, Path(path))
+        served.hits.clear()
+        try:
+            with use_cassette(path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars):
+                yield
+        except ProviderError:
+            if stage == "judges" and self.pending(path):
+                raise AwaitingBatch(model, UNANSWERED_MESSAGE) from None
+            raise
+        finally:
+            served.current = None
+        if str(path) in served.hits:  # the block ended normally: vcrpy saved it
+            self.on_written(str(path))
+
+    def pending(self, path: str | os.PathLike[str]) -> bool:
+        return any(r.cassette == str(path) for r in self.served.unanswered.values())
 
 
 @dataclass(frozen=True)

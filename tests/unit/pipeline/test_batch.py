@@ -27,7 +27,8 @@ from spec_pytest.pipeline.batch import (
     note_path,
     run_batch,
 )
-from spec_pytest.pipeline.cost import Budget, Price, Spend
+from spec_pytest.pipeline.budget import Budget
+from spec_pytest.pipeline.cost import Price, Spend
 from spec_pytest.pipeline.run import RunSettings, run_case
 from spec_pytest.providers import Registry
 from spec_pytest.recording.cassettes import MissingCassetteError, RecordMode

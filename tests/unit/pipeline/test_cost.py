@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from spec_pytest.core.response import Usage
+from spec_pytest.pipeline.budget import Budget
 from spec_pytest.pipeline.cost import (
     PRICES,
-    Budget,
     Price,
     PriceTableError,
     Spend,

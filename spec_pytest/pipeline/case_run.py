@@ -1,0 +1,108 @@
+"""One case, one pipeline: ask the model, have the panel judge, decide, pay for it once.
+
+Named after what flows through it: a `Case` goes in, a `Trial` comes out. Every path that
+runs a case calls `run_case`: an item (through the blocking wrapper
+`spec_pytest.pipeline.run.run_case`), the fan-out (one task per case on its loop,
+`spec_pytest.pipeline.prefetch`), a ``--batch`` round (`spec_pytest.pipeline.batch.runner`)
+and each variant of an invariance probe (`spec_pytest.pipeline.run.check_invariance_for`).
+What differs between them is only the `Recorder` (how an exchange reaches its cassette) and
+the budget; what happens to a case is written here once:
+
+1. reserve the case's upper bound (`spec_pytest.pipeline.budget.reserve`: its answer,
+   unless the cassette replays, and its judges); ask; charge what the answer used;
+2. revise the judges' reservation from the prompts that enclose the real answer; have the
+   panel judge (its validation and one retry quoting the problem, `spec_pytest.judge`);
+   charge what each judge used;
+3. decide the verdict from the expectation.
+
+Errors (cassette, provider, judge, budget) propagate: the caller decides how they show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from spec_pytest.core.case import Case
+from spec_pytest.core.judgement import Judgement
+from spec_pytest.core.response import Response, Usage
+from spec_pytest.core.verdict import decide
+from spec_pytest.judge import JudgePanel, Subject, case_item
+from spec_pytest.pipeline.ask import answer, model_cassette, params_for
+from spec_pytest.pipeline.budget import (
+    STAND_IN_ANSWER,
+    Budget,
+    Estimate,
+    Reservation,
+    judge_estimates,
+    request_estimate,
+    reserve,
+)
+from spec_pytest.pipeline.trial import Trial
+from spec_pytest.recording.cassettes import will_replay
+from spec_pytest.recording.recorder import VCR, Recorder
+
+if TYPE_CHECKING:  # run.py's blocking wrapper calls this module
+    from spec_pytest.pipeline.run import RunSettings
+
+
+async def run_case(
+    case: Case, settings: RunSettings, recorder: Recorder = VCR, budget: Budget | None = None
+) -> Trial:
+    """Ask, judge and decide one case through ``recorder``, within ``budget`` (see the module)."""
+    trial = Trial(case)
+    path = trial.cassettes["model"] = model_cassette(settings.ask, case)
+    replay = will_replay(path, settings.ask.record_mode)  # read once: for the budget and the provider
+    estimates = _estimates(case, settings, recorder, replay) if budget is not None else []
+    reservation = reserve(budget, estimates, batch=recorder.batch)
+    try:
+        trial.response = await answer(settings.ask, case, recorder, replay=replay)
+    except BaseException:
+        reservation.fail(recorder, "answers")
+        raise
+    reservation.charge(str(path), trial.response.usage)
+    panel = replace(settings.panel_for(case), cassettes=recorder, concurrent=recorder.concurrent)
+    judgements = await _judge(case, panel, trial.response, recorder, reservation)
+    for judgement in judgements:
+        trial.cassettes[f"judge:{judgement.judge}"] = Path(judgement.cassette or "")
+    trial.verdict = decide(case.scenario.expect, judgements)
+    return trial
+
+
+def _estimates(case: Case, settings: RunSettings, recorder: Recorder, replay: bool) -> list[Estimate]:
+    """The case's upper bound before it starts: its answer (unless it replays), its judges.
+
+    A batch round submits one stage at a time: there the judges are reserved in their own
+    round (`Reservation.revise`), before it is submitted.
+    """
+    ask = settings.ask
+    out = []
+    if not replay:
+        messages, params = case.scenario.messages, params_for(ask, case)
+        path = str(model_cassette(ask, case))
+        out.append(request_estimate(ask.registry, "answers", case.model, path, messages, params))
+    if recorder.batch:
+        return out
+    stand_in = Subject.of_scenario(case.spec, case.scenario, STAND_IN_ANSWER)
+    item = case_item(case.scenario.id, case.model, case.sample)
+    return out + judge_estimates(settings.panel_for(case), stand_in, item)
+
+
+async def _judge(
+    case: Case, panel: JudgePanel, response: Response, recorder: Recorder, reservation: Reservation
+) -> tuple[Judgement, ...]:
+    subject = Subject.of_scenario(case.spec, case.scenario, response)
+    item = case_item(case.scenario.id, case.model, case.sample)
+    if reservation.budget is not None:  # the real prompts, before any judge is asked
+        reservation.revise("judges", judge_estimates(panel, subject, item))
+    try:
+        judgements = await panel.judge(subject, item)
+    except BaseException:
+        reservation.fail(recorder, "judges")
+        raise
+    for judgement in judgements:
+        usage = Usage(input_tokens=judgement.input_tokens, output_tokens=judgement.output_tokens)
+        reservation.charge(judgement.cassette or "", usage)
+    reservation.close()
+    return judgements
