@@ -155,7 +155,7 @@ class LoopbackServer:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._stopping: asyncio.Event | None = None
-        from loopback.batches import BatchEndpoints  # here: that module builds on this one
+        from tests.support.loopback.batches import BatchEndpoints  # here: that module builds on this one
 
         self.batches = BatchEndpoints(self)  # OpenAI Batch + Anthropic Message Batches
 
