@@ -184,7 +184,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         config.stash[SPEC_PATHS],
         config.getoption("spec_models"),
         config.getoption("spec_samples"),
-        config.getini("spec_endpoints"),
+        options.endpoints_of(config),
     )
 
 
@@ -264,6 +264,7 @@ def judge(pytestconfig: pytest.Config) -> Any:
         judges=run.judges,
         record_mode=run.judge_record_mode or run.ask.record_mode,
         registry=run.ask.registry,
+        rubric=run.rubric,
         rerecord_hint="re-run this test with --judge-record-mode=rewrite",
     )
 
@@ -271,7 +272,7 @@ def judge(pytestconfig: pytest.Config) -> Any:
         loaded = (
             spec if isinstance(spec, Spec) else load_spec_cached(options.find_spec(pytestconfig, str(spec)))
         )
-        declare_endpoints(run.ask.registry, [loaded], pytestconfig.getini("spec_endpoints"))
+        declare_endpoints(run.ask.registry, [loaded], options.endpoints_of(pytestconfig))
         return text_judge(response, spec=loaded, **details)
 
     return judge_text
