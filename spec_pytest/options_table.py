@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from spec_pytest.recording.cassettes import RecordMode
 
-PYTEST, PLAN, CALIBRATE, GENERATE = "pytest", "plan", "calibrate", "generate"
+PYTEST, PLAN, CALIBRATE, GENERATE, REPORT = "pytest", "plan", "calibrate", "generate", "report"
 RUN_COMMANDS = frozenset({PYTEST, PLAN, CALIBRATE, GENERATE})
 RECORD_MODES = tuple(m.value for m in RecordMode)
 #: What a relative path given to an option is relative to.
@@ -77,6 +77,7 @@ class IniKey:
 
 
 _PYTEST = frozenset({PYTEST})
+_GATING = frozenset({PYTEST, REPORT})  # the release gate, in a run or over results files
 _ASKING = frozenset({PYTEST, PLAN})  # options that choose what is asked
 
 OPTIONS: tuple[Option, ...] = (
@@ -185,7 +186,7 @@ OPTIONS: tuple[Option, ...] = (
         ("--baseline",),
         "spec_baseline",
         "gate against this baseline: exit non-zero when regressions exceed --max-regressions",
-        _PYTEST,
+        _GATING,
         metavar="FILE",
         paths=CWD,
     ),
@@ -193,7 +194,7 @@ OPTIONS: tuple[Option, ...] = (
         ("--max-regressions",),
         "spec_max_regressions",
         "regressions tolerated by the --baseline gate (default 0)",
-        _PYTEST,
+        _GATING,
         type=int,
         default=0,
         metavar="N",
@@ -210,7 +211,7 @@ OPTIONS: tuple[Option, ...] = (
         ("--disagreement-threshold",),
         "spec_threshold",
         "cross-model disagreement (std of positions) from which a scenario is a likely spec gap",
-        _PYTEST,
+        _GATING,
         type=float,
         default=1.5,
         metavar="D",

@@ -13,6 +13,7 @@ from spec_pytest.cli.main import main
 from spec_pytest.judge import RUBRICS
 from spec_pytest.judge.templates import JUDGE_V1
 from spec_pytest.options_table import INI_KEYS, OPTIONS, PYTEST
+from spec_pytest.results.analysis import HIGH_DISAGREEMENT
 from tests.support import e2e_support
 from tests.support.e2e_support import outcomes
 from tests.support.loopback import LOOPBACK_KEY_ENV, LoopbackServer
@@ -121,7 +122,9 @@ def test_every_table_entry_is_an_option_of_pytest_and_of_each_command_it_names(
             assert option.flag in capsys.readouterr().out, (command, option.flag)
     for key in INI_KEYS:
         assert f"{key.name} " in shown, key.name
-    assert {"plan", "calibrate", "generate"} <= {c for o in OPTIONS for c in o.commands}
+    assert {"plan", "calibrate", "generate", "report"} <= {c for o in OPTIONS for c in o.commands}
+    threshold = next(o for o in OPTIONS if o.flag == "--disagreement-threshold")
+    assert threshold.default == HIGH_DISAGREEMENT  # the report's default is the run's
 
 
 def test_an_unknown_rubric_is_a_usage_error_listing_the_choices(
