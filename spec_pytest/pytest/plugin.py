@@ -41,9 +41,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 def pytest_configure(config: pytest.Config) -> None:
     options.check_options(config)
-    paths = [options.find_spec(config, name) for name in config.getoption("spec_files")]
-    paths += [Path(p).resolve() for p in config.getini("spec_files")]
-    config.stash[SPEC_PATHS] = list(dict.fromkeys(paths))
+    config.stash[SPEC_PATHS] = list(options.config_of(config).specs)  # --spec names, then ini spec_files
     config.stash[RUN] = options.run_settings(config)
     config.stash[SHARD] = options.shard_of(config)
     _open_results(config)
