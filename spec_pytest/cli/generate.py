@@ -16,14 +16,17 @@ from typing import Any
 
 import yaml
 
+from spec_pytest.cli.run_config import add_run_options, load_config
+from spec_pytest.config import ConfigError
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD
 from spec_pytest.generate.ledger import LedgerError
 from spec_pytest.generate.pairs import read_taxonomy, select_pairs
 from spec_pytest.generate.run import CONTEXT_ROLES, GenerateOptions, generate_bank
-from spec_pytest.pipeline.cost import PRICES, load_prices
-from spec_pytest.providers import ModelParams, ProviderError, Registry
+from spec_pytest.options_table import GENERATE
+from spec_pytest.pipeline.ask import declare_endpoints
+from spec_pytest.providers import DEFAULT_REGISTRY, ModelParams, ProviderError, Registry
 from spec_pytest.providers.errors import MissingKeyError, UnknownProviderError
-from spec_pytest.recording.cassettes import CassetteError, resolve_record_mode
+from spec_pytest.recording.cassettes import CassetteError
 from spec_pytest.spec import Spec, SpecError, load_spec
 from spec_pytest.spec.importers import dump_yaml
 
@@ -84,21 +87,7 @@ def add_generate_parser(commands: Any) -> argparse.ArgumentParser:
         help=f"drop a scenario whose word-shingle Jaccard similarity to a kept one is >= J "
         f"(default {DEFAULT_THRESHOLD})",
     )
-    p.add_argument(
-        "--cassette-dir",
-        type=Path,
-        default=Path("cassettes"),
-        help="where cassettes live (default ./cassettes)",
-    )
-    p.add_argument(
-        "--record-mode",
-        choices=("none", "once", "new_episodes", "all", "rewrite"),
-        default=None,
-        help="cassette record mode (default: none when CI is set, else once)",
-    )
-    p.add_argument(
-        "--prices", type=Path, metavar="FILE", help="YAML {model: {input: USD/Mtok, output: USD/Mtok}}"
-    )
+    add_run_options(p, GENERATE)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     p.set_defaults(run=run_generate)
     return p
@@ -119,22 +108,25 @@ def run_generate(args: argparse.Namespace, registry: Registry | None = None) -> 
         print(f"spec-pytest generate: {args.spec}: {exc.strerror or exc}", file=err)
         return 2
     try:
+        config = load_config(args, GENERATE, [args.spec])
+    except ConfigError as exc:
+        print(f"spec-pytest generate: {exc}", file=err)
+        return 2
+    try:
         taxonomy = read_taxonomy(args.taxonomy) if args.taxonomy else None
         mode = "sample" if args.sample is not None else args.pairs
         if mode is None:
             mode = "conflicts" if spec.conflicts and taxonomy is None else "all"
         pairs = select_pairs(spec=spec, taxonomy=taxonomy, mode=mode, n=args.sample, seed=args.seed)
-        prices = {**PRICES, **load_prices(args.prices)} if args.prices else dict(PRICES)
-        record_mode = resolve_record_mode(args.record_mode)
         options = GenerateOptions(
             generator=args.generator,
-            cassette_dir=args.cassette_dir,
+            cassette_dir=config.cassette_dir,
             queries_per_pair=args.queries_per_pair,
             contexts=tuple(dict.fromkeys(args.context)),
             threshold=args.similarity,
-            record_mode=record_mode,
+            record_mode=config.record_mode,
             params=ModelParams.from_mapping(spec.params_for(args.generator)),
-            prices=prices,
+            prices=dict(config.prices),
             write_values=taxonomy is not None,
             rerecord_hint=_hint(args),
         )
@@ -142,11 +134,10 @@ def run_generate(args: argparse.Namespace, registry: Registry | None = None) -> 
         print(f"spec-pytest generate: {exc}", file=err)
         return 2
     if registry is None:
-        from spec_pytest.pipeline.ask import declare_endpoints
-        from spec_pytest.providers import DEFAULT_REGISTRY
-
         registry = DEFAULT_REGISTRY
-        declare_endpoints(registry, [spec])
+        declare_endpoints(registry, [spec], config.endpoints)
+    elif config.endpoints:
+        declare_endpoints(registry, [], config.endpoints)
     progress = open(os.devnull, "w", encoding="utf-8") if args.quiet else err  # noqa: SIM115
     try:
         report = generate_bank(pairs, args.out, options, registry, progress=progress)

@@ -10,7 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from spec_pytest.recording.cassettes import RecordMode, resolve_record_mode
+from spec_pytest.cli.run_config import add_run_options, load_config
+from spec_pytest.options_table import CALIBRATE, PLAN
 from spec_pytest.spec import SpecError, load_spec
 
 
@@ -74,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
         "the labels. Judge exchanges go through cassettes like any run.",
     )
     calibrate.add_argument("--spec", type=Path, required=True, metavar="FILE", help="spec with `examples:`")
-    _add_run_options(calibrate)
+    add_run_options(calibrate, CALIBRATE)
     calibrate.add_argument("--json", action="store_true", help="print the report as JSON")
     calibrate.set_defaults(run=_calibrate)
 
@@ -87,33 +88,7 @@ def _parser() -> argparse.ArgumentParser:
         "and what they would cost with the price table. Nothing is sent.",
     )
     plan.add_argument("specs", nargs="+", type=Path, metavar="SPEC", help="spec file(s)")
-    plan.add_argument(
-        "--model",
-        action="append",
-        default=[],
-        metavar="PROVIDER:MODEL",
-        help="models (default: each spec's defaults.models)",
-    )
-    _add_run_options(plan)
-    plan.add_argument("--samples", type=int, default=None, metavar="N", help="samples per scenario")
-    plan.add_argument(
-        "--model-param",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="request parameter for every model, e.g. max_tokens=800",
-    )
-    plan.add_argument(
-        "--judge-record-mode",
-        choices=[m.value for m in RecordMode],
-        default=None,
-        help="as for pytest (default: --record-mode)",
-    )
-    plan.add_argument("--shard", default=None, metavar="I/N", help="plan only shard I of N")
-    plan.add_argument("--batch", action="store_true", help="price the requests at batch rates")
-    plan.add_argument(
-        "--prices", type=Path, default=None, metavar="FILE", help="price table over the built-in"
-    )
+    add_run_options(plan, PLAN)
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.set_defaults(run=_plan)
 
@@ -123,30 +98,6 @@ def _parser() -> argparse.ArgumentParser:
     add_generate_parser(commands)
     add_report_parsers(commands)
     return parser
-
-
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    """The options `calibrate` and `plan` share with pytest runs: judges and cassettes."""
-    parser.add_argument(
-        "--judge",
-        action="append",
-        default=[],
-        metavar="PROVIDER:MODEL",
-        help="judge (repeatable: a panel; default: the spec's defaults.judges)",
-    )
-    parser.add_argument(
-        "--cassette-dir",
-        type=Path,
-        default=Path("cassettes"),
-        metavar="DIR",
-        help="where cassettes live (default: cassettes)",
-    )
-    parser.add_argument(
-        "--record-mode",
-        choices=[m.value for m in RecordMode],
-        default=None,
-        help="none | once | new_episodes | all | rewrite (default: once, none when CI is set)",
-    )
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -209,6 +160,7 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    from spec_pytest.config import ConfigError
     from spec_pytest.judge import calibrate
     from spec_pytest.pipeline.ask import declare_endpoints
     from spec_pytest.providers import ProviderError, Registry
@@ -217,11 +169,16 @@ def _calibrate(args: argparse.Namespace) -> int:
         print(f"spec-pytest calibrate: {args.spec}: no such file", file=sys.stderr)
         return 2
     try:
+        config = load_config(args, CALIBRATE, [args.spec])
+    except ConfigError as exc:
+        print(f"spec-pytest calibrate: {exc}", file=sys.stderr)
+        return 2
+    try:
         spec = load_spec(args.spec)
     except SpecError as exc:
         print(exc.render())
         return 1
-    judges = args.judge or list(spec.defaults.judges)
+    judges = list(config.judges) or list(spec.defaults.judges)
     if not judges:
         print(
             "spec-pytest calibrate: no judge: pass --judge PROVIDER:MODEL or set defaults.judges",
@@ -230,13 +187,14 @@ def _calibrate(args: argparse.Namespace) -> int:
         return 2
     registry = Registry()
     try:
-        declare_endpoints(registry, [spec])
+        declare_endpoints(registry, [spec], config.endpoints)
         report = calibrate(
             spec,
             judges,
-            args.cassette_dir,
-            resolve_record_mode(args.record_mode),
+            config.cassette_dir,
+            config.record_mode,
             registry,
+            rubric=config.rubric,
             rerecord_hint=f"spec-pytest calibrate --spec {args.spec} --record-mode=rewrite",
             progress=None if args.json else _progress,
         )
@@ -257,43 +215,36 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-
+    from spec_pytest.config import ConfigError, run_settings_of
     from spec_pytest.core.case import CaseError, expand
-    from spec_pytest.pipeline.ask import AskSettings, declare_endpoints, parse_params
-    from spec_pytest.pipeline.cost import PriceTableError, price_table
+    from spec_pytest.pipeline.ask import declare_endpoints
     from spec_pytest.pipeline.plan import plan
-    from spec_pytest.pipeline.run import NoJudgeError, RunSettings
-    from spec_pytest.pipeline.shard import ShardError, in_shard, parse_shard
+    from spec_pytest.pipeline.run import NoJudgeError
+    from spec_pytest.pipeline.shard import in_shard
     from spec_pytest.providers import Registry, UnknownProviderError, UnsupportedParameterError
 
     missing = [p for p in args.specs if not p.is_file()]
     if missing:
         print(f"spec-pytest plan: {missing[0]}: no such file", file=sys.stderr)
         return 2
+    registry = Registry()
     try:
-        shard = parse_shard(args.shard) if args.shard else None
-        prices = price_table(args.prices, ())
-        params = parse_params(args.model_param)
+        config = load_config(args, PLAN, args.specs, specs=args.specs)
         specs = [load_spec(p) for p in args.specs]
-        registry = Registry()
-        declare_endpoints(registry, specs)
-        cases = [c for spec in specs for c in expand(spec, args.model, args.samples)]
+        declare_endpoints(registry, specs, config.endpoints)
+        cases = [c for spec in specs for c in expand(spec, config.models, config.samples)]
     except SpecError as exc:
+        registry.close()
         print(exc.render())
         return 1
-    except (ShardError, PriceTableError, CaseError, ValueError) as exc:
+    except (ConfigError, CaseError, ValueError) as exc:
+        registry.close()
         print(f"spec-pytest plan: {exc}", file=sys.stderr)
         return 2
-    if shard is not None:
-        cases = [c for c in cases if in_shard(c, *shard)]
-    mode = resolve_record_mode(args.record_mode)
-    run = RunSettings(
-        ask=AskSettings(cassette_dir=args.cassette_dir, record_mode=mode, registry=registry, params=params),
-        judges=tuple(args.judge),
-        judge_record_mode=RecordMode(args.judge_record_mode) if args.judge_record_mode else None,
-    )
+    if config.shard is not None:
+        cases = [c for c in cases if in_shard(c, *config.shard)]
     try:
-        result = plan(cases, run, prices, batch=args.batch)
+        result = plan(cases, run_settings_of(config, registry), config.prices, batch=config.batch)
     except (NoJudgeError, UnknownProviderError, UnsupportedParameterError, ValueError) as exc:
         print(f"spec-pytest plan: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spec_pytest.options_table import REPORT, add_arguments
 from spec_pytest.results.analysis import HIGH_DISAGREEMENT
 from spec_pytest.results.gate import Baseline, BaselineError
 from spec_pytest.results.records import ResultsError, read_results
@@ -91,15 +92,7 @@ def register(commands: Any) -> None:
     report.add_argument("results", nargs="+", type=Path, metavar="RESULTS", help="results file(s) (JSONL)")
     report.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report here")
     report.add_argument("--md", type=Path, metavar="FILE", help="write the Markdown summary here")
-    report.add_argument("--baseline", type=Path, metavar="FILE", help="baseline to compare with")
-    report.add_argument("--max-regressions", type=_non_negative, default=0, metavar="N")
-    report.add_argument(
-        "--disagreement-threshold",
-        type=float,
-        default=HIGH_DISAGREEMENT,
-        metavar="D",
-        help=f"D at or above which a scenario is a likely spec gap (default {HIGH_DISAGREEMENT:g})",
-    )
+    add_arguments(report, REPORT)  # --baseline, --max-regressions, --disagreement-threshold, as pytest's
     report.set_defaults(run=_report)
 
     baseline = commands.add_parser("baseline", help="bless a run as the baseline a later run is gated on")
@@ -115,13 +108,6 @@ def register(commands: Any) -> None:
     save.set_defaults(run=_save)
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
-
-
 def _warn(message: str) -> None:
     print(f"spec-pytest: warning: {message}", file=sys.stderr)
 
@@ -134,9 +120,13 @@ def _missing(paths: Sequence[Path], command: str) -> bool:
 
 
 def _report(args: argparse.Namespace) -> int:
-    if _missing([*args.results, *([args.baseline] if args.baseline else [])], "report"):
+    baseline = Path(args.spec_baseline) if args.spec_baseline else None
+    if _missing([*args.results, *([baseline] if baseline else [])], "report"):
         return 2
-    if args.html is None and args.md is None and args.baseline is None:
+    if args.spec_max_regressions < 0:
+        print("spec-pytest report: --max-regressions must be 0 or more", file=sys.stderr)
+        return 2
+    if args.html is None and args.md is None and baseline is None:
         print(
             "spec-pytest report: nothing to do: give --html FILE, --md FILE or --baseline FILE",
             file=sys.stderr,
@@ -147,9 +137,9 @@ def _report(args: argparse.Namespace) -> int:
             args.results,
             html=args.html,
             md=args.md,
-            baseline=args.baseline,
-            threshold=args.disagreement_threshold,
-            max_regressions=args.max_regressions,
+            baseline=baseline,
+            threshold=args.spec_threshold,
+            max_regressions=args.spec_max_regressions,
             warn=_warn,
         )
     except (ResultsError, BaselineError) as exc:

@@ -30,11 +30,13 @@ from spec_pytest.judge.panel import (
     model_slug,
 )
 from spec_pytest.judge.rubric import RUBRIC_VERSION, Prompt, Subject, build_prompt, enclosure_tag
+from spec_pytest.judge.templates import RUBRICS, RubricTemplates
 from spec_pytest.judge.text import TextJudge, judge_text
 
 __all__ = [
     "DEFAULT_JUDGE_PARAMS",
     "JUDGES_DIR",
+    "RUBRICS",
     "RUBRIC_VERSION",
     "CalibrationItem",
     "CalibrationReport",
@@ -43,6 +45,7 @@ __all__ = [
     "JudgePanel",
     "PanelAgreement",
     "Prompt",
+    "RubricTemplates",
     "Subject",
     "TextJudge",
     "UnusableAnswer",

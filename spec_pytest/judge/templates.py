@@ -90,5 +90,9 @@ Your answer could not be used: $problem
 Answer again with one JSON object in the required format, and nothing else.""",
 )
 
-#: Every rubric version there is; the newest is the default (`spec_pytest.judge.RUBRIC_VERSION`).
-TEMPLATES: dict[str, RubricTemplates] = {"judge-v1": JUDGE_V1}
+#: Every rubric version there is, by the name ``--rubric`` / ini ``spec_rubric`` selects it with;
+#: the newest is the default (`spec_pytest.judge.RUBRIC_VERSION`). A new rubric is one entry
+#: here (and its fingerprint in the rubric tests).
+RUBRICS: dict[str, RubricTemplates] = {"judge-v1": JUDGE_V1}
+#: The same table under the name the prompt builder has always used.
+TEMPLATES = RUBRICS

@@ -13,7 +13,7 @@ from typing import Any
 
 from spec_pytest.core.case import Case
 from spec_pytest.core.response import Response
-from spec_pytest.judge import JudgePanel
+from spec_pytest.judge import RUBRIC_VERSION, JudgePanel
 from spec_pytest.judge.panel import run_blocking
 from spec_pytest.pipeline import case_run
 from spec_pytest.pipeline.ask import AskSettings, model_cassette
@@ -38,6 +38,7 @@ class RunSettings:
     inconclusive: str = "fail"
     judge_hint: Callable[[Case], str] = field(default=lambda case: "re-run with --judge-record-mode=rewrite")
     budget: Budget | None = None  # --max-cost
+    rubric: str = RUBRIC_VERSION  # --rubric: the version judges rule under (names their cassettes)
 
     def judges_for(self, case: Case) -> tuple[str, ...]:
         judges = self.judges or case.spec.defaults.judges
@@ -56,6 +57,7 @@ class RunSettings:
             suite=case.spec.id,
             record_mode=self.judge_record_mode or self.ask.record_mode,
             rerecord_hint=self.judge_hint(case),
+            rubric=self.rubric,
         )
 
 

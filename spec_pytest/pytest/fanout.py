@@ -34,6 +34,7 @@ from spec_pytest.pipeline.fetch_plan import case_key, plan
 from spec_pytest.pipeline.handoff import Markers, State
 from spec_pytest.pipeline.prefetch import AllowFn, FanoutError, Prefetch, replay_only
 from spec_pytest.pipeline.progress import CostFn, Progress
+from spec_pytest.pytest import options
 from spec_pytest.recording.transport import UsageObserver
 
 FANOUT = pytest.StashKey["FanoutPlugin"]()
@@ -216,7 +217,7 @@ def cases_for_ids(config: pytest.Config, ids: Iterable[str]) -> list[Case]:
     for path in config.stash.get(SPEC_PATHS, []):
         try:
             spec = load_spec_cached(path)
-            declare_endpoints(run.ask.registry, [spec], config.getini("spec_endpoints"))
+            declare_endpoints(run.ask.registry, [spec], options.endpoints_of(config))
             cases = list(expand(spec, config.getoption("spec_models"), config.getoption("spec_samples")))
         except Exception:  # collection on the workers reports it, located
             continue

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from spec_pytest.config import endpoint_lines
 from spec_pytest.core.case import Case, CaseError, expand, models_for
 from spec_pytest.core.verdict import Outcome
 from spec_pytest.judge import JudgeError
@@ -55,7 +56,9 @@ class SpecFile(pytest.File):
         spec = load_spec_cached(self.path)
         try:
             declare_endpoints(
-                self.config.stash[RUN].ask.registry, [spec], self.config.getini("spec_endpoints")
+                self.config.stash[RUN].ask.registry,
+                [spec],
+                endpoint_lines(self.config.getini("spec_endpoints"), self.config.getoption("spec_endpoints")),
             )
         except ValueError as exc:
             raise CaseError(str(exc)) from None

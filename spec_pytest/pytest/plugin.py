@@ -41,9 +41,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 def pytest_configure(config: pytest.Config) -> None:
     options.check_options(config)
-    paths = [options.find_spec(config, name) for name in config.getoption("spec_files")]
-    paths += [Path(p).resolve() for p in config.getini("spec_files")]
-    config.stash[SPEC_PATHS] = list(dict.fromkeys(paths))
+    config.stash[SPEC_PATHS] = list(options.config_of(config).specs)  # --spec names, then ini spec_files
     config.stash[RUN] = options.run_settings(config)
     config.stash[SHARD] = options.shard_of(config)
     _open_results(config)
@@ -189,7 +187,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         config.stash[SPEC_PATHS],
         config.getoption("spec_models"),
         config.getoption("spec_samples"),
-        config.getini("spec_endpoints"),
+        options.endpoints_of(config),
     )
 
 
@@ -269,6 +267,7 @@ def judge(pytestconfig: pytest.Config) -> Any:
         judges=run.judges,
         record_mode=run.judge_record_mode or run.ask.record_mode,
         registry=run.ask.registry,
+        rubric=run.rubric,
         rerecord_hint="re-run this test with --judge-record-mode=rewrite",
     )
 
@@ -276,7 +275,7 @@ def judge(pytestconfig: pytest.Config) -> Any:
         loaded = (
             spec if isinstance(spec, Spec) else load_spec_cached(options.find_spec(pytestconfig, str(spec)))
         )
-        declare_endpoints(run.ask.registry, [loaded], pytestconfig.getini("spec_endpoints"))
+        declare_endpoints(run.ask.registry, [loaded], options.endpoints_of(pytestconfig))
         return text_judge(response, spec=loaded, **details)
 
     return judge_text

@@ -1,0 +1,279 @@
+"""One run's configuration, built once from options, ini values and the rootdir.
+
+A ``pytest`` run and ``spec-pytest plan/calibrate/generate`` parse their options from the
+same table (`spec_pytest.options_table`) and hand the values, the ini keys and the rootdir
+to `build_config`: so both sides agree on the specs, models, judges, endpoints, rubric,
+record modes and, above all, on where the cassettes are (``--cassette-dir`` and ini
+``spec_cassette_dir`` are relative to the rootdir on both sides), hence on what is
+recorded and what a run would cost. `run_settings_of` turns a `RunConfig` into the
+`RunSettings` the pipeline runs with.
+
+Every problem is a `ConfigError` naming the option and the fix; the pytest plugin shows it
+as a usage error, the CLI as exit status 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spec_pytest.core.case import Case, CaseError, check_model_ref
+from spec_pytest.inifile import IniFile
+from spec_pytest.judge import RUBRIC_VERSION, RUBRICS
+from spec_pytest.options_table import INI_KEYS, OPTIONS, PYTEST, ROOTDIR, Option
+from spec_pytest.pipeline.ask import AskSettings, parse_params
+from spec_pytest.pipeline.budget import Budget
+from spec_pytest.pipeline.cost import Price, PriceTableError, Spend, price_table
+from spec_pytest.pipeline.run import RunSettings
+from spec_pytest.pipeline.shard import ShardError, parse_shard
+from spec_pytest.providers import Registry
+from spec_pytest.recording.cassettes import RecordMode, resolve_record_mode
+
+#: An ini getter: the value of an ini key as pytest's ``config.getini`` gives it.
+IniGetter = Callable[[str], Any]
+
+
+class ConfigError(ValueError):
+    """An option or ini value is unusable; the message names it and how to fix it."""
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a run is configured with, resolved: paths absolute, modes decided."""
+
+    rootdir: Path
+    invocation_dir: Path
+    cassette_dir: Path
+    record_mode: RecordMode
+    specs: tuple[Path, ...] = ()
+    models: tuple[str, ...] = ()
+    samples: int | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    judges: tuple[str, ...] = ()
+    rubric: str = RUBRIC_VERSION
+    judge_record_mode: RecordMode | None = None
+    inconclusive: str = "fail"
+    endpoints: tuple[str, ...] = ()  # `NAME BASE_URL [KEY_ENV]` lines: ini spec_endpoints, then --endpoint
+    shard: tuple[int, int] | None = None
+    prices: Mapping[str, Price] = field(default_factory=dict)
+    max_cost: float | None = None
+    batch: bool = False
+    batch_state: Path | None = None
+    concurrency: int | None = None
+    prefetch: bool = True
+    results: Path | None = None
+    baseline: Path | None = None
+    max_regressions: int = 0
+    save_baseline: Path | None = None
+    threshold: float = 1.5
+    suites_dir: Path | None = None
+
+
+def ini_getter(inifile: IniFile) -> IniGetter:
+    """``config.getini`` for the CLI: the table's ini keys read from ``inifile``, typed as pytest would."""
+    keys = {k.name: k for k in INI_KEYS}
+
+    def getini(name: str) -> Any:
+        key = keys[name]
+        return inifile.get(name, key.type, key.default)
+
+    return getini
+
+
+def build_config(
+    values: Mapping[str, Any],
+    ini: IniGetter,
+    rootdir: Path,
+    invocation_dir: Path,
+    *,
+    command: str = PYTEST,
+) -> RunConfig:
+    """The `RunConfig` of option ``values`` (by dest; missing ones take the table's default),
+    ini values and the rootdir. ``command`` is ``pytest`` or a subcommand: only a pytest run
+    also collects ini ``spec_files``. Raises `ConfigError`."""
+    get = _Values(values, rootdir, invocation_dir)
+    _check_counts(get)
+    suites = rootdir / ini("spec_suites_dir")
+    specs = [find_spec(name, invocation_dir, suites) for name in get("spec_files")]
+    if command == PYTEST:
+        specs += [Path(p).resolve() for p in ini("spec_files")]
+    cassettes = get("spec_cassette_dir") or rootdir / ini("spec_cassette_dir")  # both rootdir-relative
+    judge_mode = get("spec_judge_record_mode")
+    return RunConfig(
+        rootdir=rootdir,
+        invocation_dir=invocation_dir,
+        cassette_dir=cassettes,
+        record_mode=_record_mode(get("record_mode")),
+        specs=tuple(dict.fromkeys(specs)),
+        models=tuple(get("spec_models")),
+        samples=get("spec_samples"),
+        params=_params(get("spec_model_params")),
+        judges=tuple(get("spec_judges")),
+        rubric=_rubric(get("spec_rubric"), ini("spec_rubric")),
+        judge_record_mode=RecordMode(judge_mode) if judge_mode else None,
+        inconclusive=get("spec_inconclusive"),
+        endpoints=endpoint_lines(ini("spec_endpoints"), get("spec_endpoints")),
+        shard=_shard(get("spec_shard")),
+        prices=_prices(get("spec_prices"), ini("spec_prices")),
+        max_cost=_max_cost(get("spec_max_cost")),
+        batch=bool(get("spec_batch")),
+        batch_state=get("spec_batch_state"),
+        concurrency=get("spec_concurrency"),
+        prefetch=not get("spec_no_prefetch"),
+        results=get("spec_results"),
+        baseline=get("spec_baseline"),
+        max_regressions=get("spec_max_regressions"),
+        save_baseline=get("spec_save_baseline"),
+        threshold=get("spec_threshold"),
+        suites_dir=suites,
+    )
+
+
+def run_settings_of(
+    config: RunConfig,
+    registry: Registry,
+    *,
+    rerecord_hint: Callable[[Case], str] | None = None,
+    judge_hint: Callable[[Case], str] | None = None,
+    workers: int = 1,
+) -> RunSettings:
+    """The pipeline's `RunSettings` for ``config``, asking through ``registry``.
+
+    ``workers`` is the number of processes sharing a ``--max-cost`` budget (xdist).
+    """
+    ask = AskSettings(
+        cassette_dir=config.cassette_dir,
+        record_mode=config.record_mode,
+        registry=registry,
+        params=config.params,
+    )
+    if rerecord_hint is not None:
+        ask.rerecord_hint = rerecord_hint
+    settings = RunSettings(
+        ask=ask,
+        judges=config.judges,
+        judge_record_mode=config.judge_record_mode,
+        inconclusive=config.inconclusive,
+        budget=budget_of(config, workers),
+        rubric=config.rubric,
+    )
+    if judge_hint is not None:
+        settings.judge_hint = judge_hint
+    return settings
+
+
+def budget_of(config: RunConfig, workers: int = 1) -> Budget | None:
+    """The ``--max-cost`` budget of this process (``workers`` share the limit), None without one."""
+    if config.max_cost is None:
+        return None
+    return Budget.share(config.max_cost, workers, Spend(dict(config.prices)))
+
+
+def find_spec(name: str, invocation_dir: Path, suites_dir: Path) -> Path:
+    """A ``--spec`` value: a path from the working directory, else a name in the suites directory."""
+    given = Path(name)
+    candidates = [invocation_dir / given, suites_dir / given]
+    if not given.suffix:
+        candidates += [suites_dir / f"{name}.yaml", suites_dir / f"{name}.yml"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    looked = ", ".join(str(c) for c in candidates)
+    raise ConfigError(f"--spec {name}: no such spec file (looked for {looked})")
+
+
+def endpoint_line(value: str) -> str:
+    """``--endpoint NAME=BASE_URL[,KEY_ENV]`` as an ini ``spec_endpoints`` line."""
+    name, sep, rest = value.partition("=")
+    url, comma, key_env = rest.rpartition(",")
+    if not comma or not key_env.strip().isidentifier():
+        url, key_env = rest, ""
+    if not sep or not name.strip() or not url.strip() or len(url.split()) != 1:
+        raise ConfigError(
+            f"--endpoint {value!r}: expected NAME=BASE_URL[,KEY_ENV_NAME], "
+            "e.g. local=http://localhost:8000/v1,LOCAL_KEY"
+        )
+    return " ".join(part for part in (name.strip(), url.strip(), key_env.strip()) if part)
+
+
+def endpoint_lines(ini_lines: Iterable[str], option_values: Iterable[str]) -> tuple[str, ...]:
+    """The extra endpoints of a run: ini ``spec_endpoints`` lines, then ``--endpoint`` values."""
+    return (*ini_lines, *map(endpoint_line, option_values))
+
+
+class _Values:
+    """Option values by dest, defaulted from the table, paths resolved as the table says."""
+
+    def __init__(self, values: Mapping[str, Any], rootdir: Path, invocation_dir: Path):
+        self.values, self.rootdir, self.invocation_dir = values, rootdir, invocation_dir
+        self.options: dict[str, Option] = {o.dest: o for o in OPTIONS}
+
+    def __call__(self, dest: str) -> Any:
+        option = self.options[dest]
+        value: Any = self.values.get(dest)
+        if value is None:
+            value = [] if option.action == "append" else option.default
+        if option.paths is None or value is None or option.action == "append":
+            return value
+        base = self.rootdir if option.paths == ROOTDIR else self.invocation_dir
+        return base / Path(str(value))  # an absolute value stays as it is
+
+
+def _check_counts(get: _Values) -> None:
+    samples = get("spec_samples")
+    if samples is not None and samples < 1:
+        raise ConfigError(f"--samples must be at least 1, got {samples}")
+    if get("spec_max_regressions") < 0:
+        raise ConfigError("--max-regressions must be 0 or more")
+    for dest, flag in (("spec_models", "--model"), ("spec_judges", "--judge")):
+        for ref in get(dest):
+            try:
+                check_model_ref(ref)
+            except CaseError as exc:
+                raise ConfigError(f"{flag}: {exc}") from None
+
+
+def _record_mode(value: str | None) -> RecordMode:
+    try:
+        return resolve_record_mode(value)
+    except ValueError as exc:
+        raise ConfigError(f"--record-mode: {exc}") from None
+
+
+def _params(items: Iterable[str]) -> dict[str, Any]:
+    try:
+        return parse_params(items)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _rubric(option: str | None, ini: str | None) -> str:
+    name = option or ini or RUBRIC_VERSION
+    if name not in RUBRICS:
+        where = "--rubric" if option else "ini spec_rubric"
+        raise ConfigError(f"{where}: unknown rubric {name!r}; choose from: {', '.join(RUBRICS)}")
+    return name
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        return parse_shard(text)
+    except ShardError as exc:
+        raise ConfigError(f"--shard: {exc}") from None
+
+
+def _prices(path: Path | None, lines: Iterable[str]) -> dict[str, Price]:
+    try:
+        return price_table(path, lines)
+    except PriceTableError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _max_cost(limit: float | None) -> float | None:
+    if limit is not None and limit < 0:
+        raise ConfigError(f"--max-cost must be 0 or more, got {limit:g}")
+    return limit
