@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from spec_pytest.core.response import Response, Usage
+from spec_pytest.errors import ConfigError, InputError, RunError
 
 #: What the Batch APIs charge relative to the list price (OpenAI Batch, Anthropic Message Batches).
 BATCH_DISCOUNT = 0.5
@@ -63,7 +64,7 @@ PRICES: dict[str, Price] = {
 }
 
 
-class PriceTableError(ValueError):
+class PriceTableError(InputError):
     """A price file or ini line cannot be read; the message names the source and the fix."""
 
 
@@ -302,7 +303,7 @@ class Spend:
 _ROUNDING = 1e-9
 
 
-class BudgetExhausted(Exception):
+class BudgetExhausted(RunError):
     """No new request may be sent: the run reached ``--max-cost``. The item is an ERROR."""
 
 
@@ -319,7 +320,7 @@ class Budget:
 
     def __init__(self, max_cost: float, spend: Spend | None = None) -> None:
         if max_cost < 0:
-            raise ValueError(f"--max-cost must be 0 or more, got {max_cost:g}")
+            raise ConfigError(f"--max-cost must be 0 or more, got {max_cost:g}")
         self.max_cost = float(max_cost)
         self.spend = spend if spend is not None else Spend()
         self._reserved = 0.0

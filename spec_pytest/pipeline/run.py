@@ -15,6 +15,7 @@ from spec_pytest.core.case import Case
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
 from spec_pytest.core.verdict import combine
+from spec_pytest.errors import ConfigError
 from spec_pytest.judge import JudgePanel
 from spec_pytest.pipeline.ask import AskSettings
 from spec_pytest.pipeline.cost import Budget, BudgetExhausted
@@ -26,7 +27,7 @@ from spec_pytest.spec.model import Scenario, Spec
 INCONCLUSIVE_POLICIES = ("fail", "error", "skip")
 
 
-class NoJudgeError(Exception):
+class NoJudgeError(ConfigError):
     """Neither the command line nor the spec names a judge."""
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from spec_pytest.errors import ConfigError
 from spec_pytest.providers.errors import UnknownProviderError
 from spec_pytest.providers.limits import EndpointLimit, per_worker_limit, worker_count
 from spec_pytest.providers.ref import ModelRef, ProviderSettings
@@ -110,13 +111,13 @@ class Registry:
     def declare(self, name: str, *, base_url: str, key_env: str | None, **options: Any) -> Endpoint:
         """Register an OpenAI-compatible (or other) endpoint from configuration values."""
         if key_env is not None and not key_env.isidentifier():
-            raise ValueError(
+            raise ConfigError(
                 f"endpoint {name!r}: key_env must be the NAME of an environment variable, "
                 f"got something that is not one (never put the key itself in configuration)"
             )
         ModelRef.parse(f"{name}:x")  # the same naming rule as in model references
         if options.get("api", "openai-chat") not in API_FAMILIES:
-            raise ValueError(f"endpoint {name!r}: api must be one of {API_FAMILIES}, got {options['api']!r}")
+            raise ConfigError(f"endpoint {name!r}: api must be one of {API_FAMILIES}, got {options['api']!r}")
         base = self._endpoints.get(name)
         if base is not None:
             endpoint = replace(base, base_url=base_url, key_env=key_env, **options)

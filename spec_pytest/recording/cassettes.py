@@ -125,6 +125,7 @@ VOLATILE_BODY_FIELDS = frozenset({"user", "metadata", "safety_identifier", "prom
 
 
 def _body_bytes(request: Request) -> bytes:
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.util import read_body
 
     body = read_body(request)
@@ -327,6 +328,7 @@ def cassette_error(
     For the plugin: an SDK or provider may wrap vcrpy's CannotOverwriteExistingCassette-
     Exception; this finds it and says which cassette, what changed, and how to fix it.
     """
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.errors import CannotOverwriteExistingCassetteException
 
     seen: set[int] = set()
@@ -346,6 +348,7 @@ def _from_vcr_miss(
     rerecord_hint: str | None,
     environ: Mapping[str, str] | None,
 ) -> CassetteError:
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.errors import UnhandledHTTPRequestError
 
     cassette: Cassette = exc.cassette
@@ -403,6 +406,7 @@ class AtomicPersister:
         self._overwrite_corrupt = overwrite_corrupt  # rewrite mode replaces the file anyway
 
     def load_cassette(self, cassette_path: str, serializer: Any) -> Any:
+        # deferred: vcrpy (and aiohttp) load only when a cassette is first used
         from vcr.persisters.filesystem import CassetteNotFoundError
         from vcr.serialize import deserialize
 
@@ -421,6 +425,7 @@ class AtomicPersister:
             return self._corrupt(path, err)
 
     def _corrupt(self, path: Path, reason: Exception) -> Any:
+        # deferred: vcrpy (and aiohttp) load only when a cassette is first used
         from vcr.persisters.filesystem import CassetteNotFoundError
 
         if self._overwrite_corrupt:
@@ -428,6 +433,7 @@ class AtomicPersister:
         raise CorruptCassetteError(path, reason) from None
 
     def save_cassette(self, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        # deferred: vcrpy (and aiohttp) load only when a cassette is first used
         from vcr.serialize import serialize
 
         path = Path(cassette_path)
@@ -465,6 +471,7 @@ SKIPPED_PATCHERS = ("requests", "boto3", "urllib3", "httplib2", "tornado", "aioh
 @lru_cache(maxsize=1)
 def _vcr_config() -> vcr.VCR:
     """The one vcrpy configuration of the project, built on first use."""
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     import vcr
 
     config = vcr.VCR(
@@ -527,6 +534,7 @@ def detached_cassette(
     mode = RecordMode(mode)
     if mode is RecordMode.NONE and not _has_content(Path(path)):
         raise MissingCassetteError(path, rerecord_hint)
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.cassette import Cassette
 
     return Cassette.load(**cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ))
@@ -553,6 +561,7 @@ def use_cassette(
     path = Path(path)
     if mode is RecordMode.NONE and not _has_content(path):
         raise MissingCassetteError(path, rerecord_hint)
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.cassette import Cassette
 
     options = cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ)

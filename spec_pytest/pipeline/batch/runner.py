@@ -22,6 +22,7 @@ from pathlib import Path
 
 from spec_pytest.core.case import Case
 from spec_pytest.core.response import Usage
+from spec_pytest.errors import RunError
 from spec_pytest.judge import Subject, case_item
 from spec_pytest.pipeline.ask import ask, model_cassette
 from spec_pytest.pipeline.batch.apis import MAX_REQUESTS, BatchApi, batch_api
@@ -34,7 +35,7 @@ from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers import ModelRef, Registry
 
 
-class BatchPending(Exception):
+class BatchPending(RunError):
     """Batches are still running after the wait allowed; re-running resumes polling them."""
 
 

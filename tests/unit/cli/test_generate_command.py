@@ -6,12 +6,12 @@ import argparse
 from pathlib import Path
 
 import pytest
-from tests.unit.generate.test_generate import INCLUDE, SPEC, script_pair
 
 from spec_pytest.cli.generate import add_generate_parser, run_generate
 from spec_pytest.providers import Registry
 from spec_pytest.spec import load_spec
 from tests.support.loopback import LOOPBACK_KEY_ENV, LoopbackServer
+from tests.unit.generate.test_generate import INCLUDE, SPEC, script_pair
 
 
 def parse(*argv: str | Path) -> argparse.Namespace:
