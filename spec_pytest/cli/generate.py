@@ -16,14 +16,13 @@ from typing import Any
 
 import yaml
 
+from spec_pytest.errors import SpecPytestError
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD
-from spec_pytest.generate.ledger import LedgerError
 from spec_pytest.generate.pairs import read_taxonomy, select_pairs
 from spec_pytest.generate.run import CONTEXT_ROLES, GenerateOptions, generate_bank
 from spec_pytest.pipeline.cost import PRICES, load_prices
-from spec_pytest.providers import ModelParams, ProviderError, Registry
-from spec_pytest.providers.errors import MissingKeyError, UnknownProviderError
-from spec_pytest.recording.cassettes import CassetteError, resolve_record_mode
+from spec_pytest.providers import ModelParams, Registry
+from spec_pytest.recording.cassettes import resolve_record_mode
 from spec_pytest.spec import Spec, SpecError, load_spec
 from spec_pytest.spec.importers import dump_yaml
 
@@ -138,7 +137,7 @@ def run_generate(args: argparse.Namespace, registry: Registry | None = None) -> 
             write_values=taxonomy is not None,
             rerecord_hint=_hint(args),
         )
-    except (OSError, ValueError) as exc:
+    except (OSError, SpecPytestError) as exc:
         print(f"spec-pytest generate: {exc}", file=err)
         return 2
     if registry is None:
@@ -150,7 +149,7 @@ def run_generate(args: argparse.Namespace, registry: Registry | None = None) -> 
     progress = open(os.devnull, "w", encoding="utf-8") if args.quiet else err  # noqa: SIM115
     try:
         report = generate_bank(pairs, args.out, options, registry, progress=progress)
-    except (CassetteError, ProviderError, MissingKeyError, UnknownProviderError, LedgerError) as exc:
+    except SpecPytestError as exc:
         print(f"spec-pytest generate: {exc}", file=err)
         print(
             "Everything finished before this error is kept; the same command continues from there.", file=err

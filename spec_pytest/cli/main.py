@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from spec_pytest.errors import SpecPytestError
 from spec_pytest.recording.cassettes import RecordMode, resolve_record_mode
 from spec_pytest.spec import SpecError, load_spec
 
@@ -211,7 +212,7 @@ def _import(args: argparse.Namespace) -> int:
 def _calibrate(args: argparse.Namespace) -> int:
     from spec_pytest.judge import calibrate
     from spec_pytest.pipeline.ask import declare_endpoints
-    from spec_pytest.providers import ProviderError, Registry
+    from spec_pytest.providers import Registry
 
     if not args.spec.is_file():
         print(f"spec-pytest calibrate: {args.spec}: no such file", file=sys.stderr)
@@ -240,7 +241,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             rerecord_hint=f"spec-pytest calibrate --spec {args.spec} --record-mode=rewrite",
             progress=None if args.json else _progress,
         )
-    except (ValueError, ProviderError) as exc:
+    except SpecPytestError as exc:
         print(f"spec-pytest calibrate: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -258,13 +259,13 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
 
-    from spec_pytest.core.case import CaseError, expand
+    from spec_pytest.core.case import expand
     from spec_pytest.pipeline.ask import AskSettings, declare_endpoints, parse_params
-    from spec_pytest.pipeline.cost import PriceTableError, price_table
+    from spec_pytest.pipeline.cost import price_table
     from spec_pytest.pipeline.plan import plan
-    from spec_pytest.pipeline.run import NoJudgeError, RunSettings
-    from spec_pytest.pipeline.shard import ShardError, in_shard, parse_shard
-    from spec_pytest.providers import Registry, UnknownProviderError, UnsupportedParameterError
+    from spec_pytest.pipeline.run import RunSettings
+    from spec_pytest.pipeline.shard import in_shard, parse_shard
+    from spec_pytest.providers import Registry
 
     missing = [p for p in args.specs if not p.is_file()]
     if missing:
@@ -281,7 +282,7 @@ def _plan(args: argparse.Namespace) -> int:
     except SpecError as exc:
         print(exc.render())
         return 1
-    except (ShardError, PriceTableError, CaseError, ValueError) as exc:
+    except SpecPytestError as exc:  # a bad option, price file or model
         print(f"spec-pytest plan: {exc}", file=sys.stderr)
         return 2
     if shard is not None:
@@ -294,7 +295,7 @@ def _plan(args: argparse.Namespace) -> int:
     )
     try:
         result = plan(cases, run, prices, batch=args.batch)
-    except (NoJudgeError, UnknownProviderError, UnsupportedParameterError, ValueError) as exc:
+    except SpecPytestError as exc:  # no judge, an unknown provider or parameter
         print(f"spec-pytest plan: {exc}", file=sys.stderr)
         return 2
     finally:

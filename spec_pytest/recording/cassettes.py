@@ -33,6 +33,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spec_pytest.errors import ConfigError, RunError
+
 if TYPE_CHECKING:  # vcrpy is imported when a cassette is first used: importing it costs
     # about 0.15 s (it loads aiohttp), which every pytest start-up and collection would pay
     import vcr
@@ -68,7 +70,7 @@ def resolve_record_mode(
             return RecordMode(requested)
         except ValueError:
             valid = ", ".join(m.value for m in RecordMode)
-            raise ValueError(f"record mode {requested!r} is not one of: {valid}") from None
+            raise ConfigError(f"record mode {requested!r} is not one of: {valid}") from None
     return RecordMode.NONE if in_ci(environ) else RecordMode.ONCE
 
 
@@ -221,7 +223,7 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- errors
 
 
-class CassetteError(Exception):
+class CassetteError(RunError):
     """A cassette problem that must be an ERROR, never a pass or a silent re-record."""
 
     def __init__(self, path: str | os.PathLike[str], message: str) -> None:
