@@ -2,7 +2,7 @@
 
 Apart from the hooks so that the items, the options and the fan-out can read the run's
 state without importing `spec_pytest.pytest.plugin` (which imports all of them): this module
-imports only pytest, so any module of the package can depend on it without a cycle.
+imports only pytest at run time, so any module of the package can depend on it without a cycle.
 """
 
 from __future__ import annotations
@@ -13,14 +13,26 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    pass
+    from spec_pytest.pipeline.run import RunSettings
+    from spec_pytest.pytest.fanout import FanoutPlugin
+    from spec_pytest.results.gate import GateReport
+    from spec_pytest.results.records import ResultsWriter
 
-SPEC_PATHS = pytest.StashKey[list[Path]]()  # the spec files of the run (--spec and ini spec_files)
-SHARD = pytest.StashKey["tuple[int, int] | None"]()  # --shard I/N, or None
-RUN = pytest.StashKey["RunSettings"]()  # how every case of the run is asked and judged
-RESULTS = pytest.StashKey[Path]()  # the results file every process of the run appends to
-PRIVATE_RESULTS = pytest.StashKey[Path]()  # the results file a run made for itself (no --results)
-WRITER = pytest.StashKey["ResultsWriter"]()  # this process's appender to RESULTS
-GATE = pytest.StashKey["GateReport"]()  # the --baseline comparison, once the session ends
-RECORDS = pytest.StashKey[list[Any]]()  # the run's result records, read at session end
-FANOUT = pytest.StashKey["FanoutPlugin"]()  # the prefetch plugin, when one is registered
+#: The spec files of the run (--spec and ini spec_files).
+SPEC_PATHS: pytest.StashKey[list[Path]] = pytest.StashKey()
+#: --shard I/N, or None.
+SHARD: pytest.StashKey[tuple[int, int] | None] = pytest.StashKey()
+#: How every case of the run is asked and judged.
+RUN: pytest.StashKey[RunSettings] = pytest.StashKey()
+#: The results file every process of the run appends to.
+RESULTS: pytest.StashKey[Path] = pytest.StashKey()
+#: The results file a run made for itself (no --results), removed when pytest exits.
+PRIVATE_RESULTS: pytest.StashKey[Path] = pytest.StashKey()
+#: This process's appender to RESULTS.
+WRITER: pytest.StashKey[ResultsWriter] = pytest.StashKey()
+#: The --baseline comparison, once the session ends.
+GATE: pytest.StashKey[GateReport] = pytest.StashKey()
+#: The run's result records, read back once at session end.
+RECORDS: pytest.StashKey[list[Any]] = pytest.StashKey()
+#: The prefetch plugin, when one is registered.
+FANOUT: pytest.StashKey[FanoutPlugin] = pytest.StashKey()
