@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_pytest.core.case import Case, CaseError, check_model_ref
+from spec_pytest.errors import ConfigError
 from spec_pytest.inifile import IniFile
 from spec_pytest.judge import RUBRIC_VERSION, RUBRICS
 from spec_pytest.options_table import INI_KEYS, OPTIONS, PYTEST, ROOTDIR, Option
@@ -33,10 +34,6 @@ from spec_pytest.recording.cassettes import RecordMode, resolve_record_mode
 
 #: An ini getter: the value of an ini key as pytest's ``config.getini`` gives it.
 IniGetter = Callable[[str], Any]
-
-
-class ConfigError(ValueError):
-    """An option or ini value is unusable; the message names it and how to fix it."""
 
 
 @dataclass(frozen=True)

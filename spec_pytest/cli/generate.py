@@ -18,15 +18,13 @@ import yaml
 
 from spec_pytest.cli.run_config import add_run_options, load_config
 from spec_pytest.config import ConfigError
+from spec_pytest.errors import SpecPytestError
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD
-from spec_pytest.generate.ledger import LedgerError
 from spec_pytest.generate.pairs import read_taxonomy, select_pairs
 from spec_pytest.generate.run import CONTEXT_ROLES, GenerateOptions, generate_bank
 from spec_pytest.options_table import GENERATE
 from spec_pytest.pipeline.ask import declare_endpoints
-from spec_pytest.providers import DEFAULT_REGISTRY, ModelParams, ProviderError, Registry
-from spec_pytest.providers.errors import MissingKeyError, UnknownProviderError
-from spec_pytest.recording.cassettes import CassetteError
+from spec_pytest.providers import DEFAULT_REGISTRY, ModelParams, Registry
 from spec_pytest.spec import Spec, SpecError, load_spec
 from spec_pytest.spec.importers import dump_yaml
 
@@ -130,7 +128,7 @@ def run_generate(args: argparse.Namespace, registry: Registry | None = None) -> 
             write_values=taxonomy is not None,
             rerecord_hint=_hint(args),
         )
-    except (OSError, ValueError) as exc:
+    except (OSError, SpecPytestError) as exc:
         print(f"spec-pytest generate: {exc}", file=err)
         return 2
     if registry is None:
@@ -141,7 +139,7 @@ def run_generate(args: argparse.Namespace, registry: Registry | None = None) -> 
     progress = open(os.devnull, "w", encoding="utf-8") if args.quiet else err  # noqa: SIM115
     try:
         report = generate_bank(pairs, args.out, options, registry, progress=progress)
-    except (CassetteError, ProviderError, MissingKeyError, UnknownProviderError, LedgerError) as exc:
+    except SpecPytestError as exc:
         print(f"spec-pytest generate: {exc}", file=err)
         print(
             "Everything finished before this error is kept; the same command continues from there.", file=err

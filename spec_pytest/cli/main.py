@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from spec_pytest.cli.run_config import add_run_options, load_config
+from spec_pytest.errors import SpecPytestError
 from spec_pytest.options_table import CALIBRATE, PLAN
 from spec_pytest.spec import SpecError, load_spec
 
@@ -40,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("-q", "--quiet", action="store_true", help="print problems only, no summary lines")
     validate.set_defaults(run=_validate)
 
+    # deferred: the importers load only when `spec-pytest import` is used
     from spec_pytest.spec.importers import IMPORTERS
 
     kinds = ", ".join(IMPORTERS)
@@ -92,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--json", action="store_true", help="print the plan as JSON")
     plan.set_defaults(run=_plan)
 
+    # deferred: `validate` and `import` start without the pipeline and judges (~0.1 s)
     from spec_pytest.cli.generate import add_generate_parser
     from spec_pytest.cli.report import register as add_report_parsers
 
@@ -126,6 +129,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _import(args: argparse.Namespace) -> int:
+    # deferred: the importers load only when `spec-pytest import` is used
     from spec_pytest.spec.importers import run_import
 
     if not args.source.is_file():
@@ -160,10 +164,11 @@ def _import(args: argparse.Namespace) -> int:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    # deferred: `validate` and `import` start without the pipeline and judges (~0.1 s)
     from spec_pytest.config import ConfigError
     from spec_pytest.judge import calibrate
     from spec_pytest.pipeline.ask import declare_endpoints
-    from spec_pytest.providers import ProviderError, Registry
+    from spec_pytest.providers import Registry
 
     if not args.spec.is_file():
         print(f"spec-pytest calibrate: {args.spec}: no such file", file=sys.stderr)
@@ -198,7 +203,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             rerecord_hint=f"spec-pytest calibrate --spec {args.spec} --record-mode=rewrite",
             progress=None if args.json else _progress,
         )
-    except (ValueError, ProviderError) as exc:
+    except SpecPytestError as exc:
         print(f"spec-pytest calibrate: {exc}", file=sys.stderr)
         return 1
     finally:
@@ -215,13 +220,13 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from spec_pytest.config import ConfigError, run_settings_of
-    from spec_pytest.core.case import CaseError, expand
+    # deferred: `validate` and `import` start without the pipeline and judges (~0.1 s)
+    from spec_pytest.config import run_settings_of
+    from spec_pytest.core.case import expand
     from spec_pytest.pipeline.ask import declare_endpoints
     from spec_pytest.pipeline.plan import plan
-    from spec_pytest.pipeline.run import NoJudgeError
     from spec_pytest.pipeline.shard import in_shard
-    from spec_pytest.providers import Registry, UnknownProviderError, UnsupportedParameterError
+    from spec_pytest.providers import Registry
 
     missing = [p for p in args.specs if not p.is_file()]
     if missing:
@@ -237,7 +242,7 @@ def _plan(args: argparse.Namespace) -> int:
         registry.close()
         print(exc.render())
         return 1
-    except (ConfigError, CaseError, ValueError) as exc:
+    except SpecPytestError as exc:  # a bad option, price file or model
         registry.close()
         print(f"spec-pytest plan: {exc}", file=sys.stderr)
         return 2
@@ -245,7 +250,7 @@ def _plan(args: argparse.Namespace) -> int:
         cases = [c for c in cases if in_shard(c, *config.shard)]
     try:
         result = plan(cases, run_settings_of(config, registry), config.prices, batch=config.batch)
-    except (NoJudgeError, UnknownProviderError, UnsupportedParameterError, ValueError) as exc:
+    except SpecPytestError as exc:  # no judge, an unknown provider or parameter
         print(f"spec-pytest plan: {exc}", file=sys.stderr)
         return 2
     finally:

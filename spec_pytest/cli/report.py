@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spec_pytest.errors import SpecPytestError
 from spec_pytest.options_table import REPORT, add_arguments
 from spec_pytest.results.analysis import HIGH_DISAGREEMENT
-from spec_pytest.results.gate import Baseline, BaselineError
+from spec_pytest.results.gate import Baseline
 from spec_pytest.results.records import ResultsError, read_results
 from spec_pytest.results.report.content import ReportContent, build
 from spec_pytest.results.report.html import render_html
@@ -142,7 +143,7 @@ def _report(args: argparse.Namespace) -> int:
             max_regressions=args.spec_max_regressions,
             warn=_warn,
         )
-    except (ResultsError, BaselineError) as exc:
+    except SpecPytestError as exc:
         print(f"spec-pytest report: {exc}", file=sys.stderr)
         return 1
     print(f"{len(content.records)} records; {len(content.analysis.gaps)} likely spec gap(s)")

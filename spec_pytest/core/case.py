@@ -10,12 +10,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from spec_pytest.errors import ConfigError
 from spec_pytest.spec.model import Scenario, Spec
 
 _MODEL_REF = re.compile(r"^[a-z0-9][a-z0-9_-]*:\S+$")
 
 
-class CaseError(ValueError):
+class CaseError(ConfigError):
     """The run cannot be expanded into cases (no model, a malformed model reference...)."""
 
 

@@ -18,6 +18,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from spec_pytest.errors import ConfigError
+
 DEFAULT_THRESHOLD = 0.7
 SHINGLE = 3
 _PERMUTATIONS = 64
@@ -82,7 +84,7 @@ class ShingleIndex:
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold <= 1:
-            raise ValueError(f"similarity threshold must be in (0, 1], got {self.threshold}")
+            raise ConfigError(f"similarity threshold must be in (0, 1], got {self.threshold}")
 
     def _bands(self, items: frozenset[str]) -> list[tuple[int, tuple[int, ...]]]:
         sig = signature(items)

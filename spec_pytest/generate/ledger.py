@@ -21,10 +21,11 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from spec_pytest.errors import InputError
 from spec_pytest.spec.importers import jsonl_line
 
 
-class LedgerError(Exception):
+class LedgerError(InputError):
     """The files on disk do not fit together; the message says which file and what to do."""
 
 

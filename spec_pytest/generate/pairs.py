@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.spec.importers.stress_test_dataset import value_id
 from spec_pytest.spec.model import Spec
 
@@ -66,7 +67,7 @@ def sample_pairs(values: Mapping[str, str], n: int, seed: int = 0) -> list[Value
     ids = sorted(values)
     possible = len(ids) * (len(ids) - 1) // 2
     if n > possible:
-        raise ValueError(f"asked for {n} pairs but {len(ids)} values make only {possible}")
+        raise ConfigError(f"asked for {n} pairs but {len(ids)} values make only {possible}")
     rng = random.Random(seed)
     chosen: dict[tuple[int, int], None] = {}
     while len(chosen) < n:
@@ -102,9 +103,9 @@ def read_taxonomy(path: str | Path) -> dict[str, str]:
         for label in data:
             values.setdefault(value_id(str(label)), str(label))
     else:
-        raise ValueError(f"{path}: a taxonomy is a mapping of values or a list of value labels")
+        raise InputError(f"{path}: a taxonomy is a mapping of values or a list of value labels")
     if len(values) < 2:
-        raise ValueError(f"{path}: a taxonomy needs at least two values, found {len(values)}")
+        raise InputError(f"{path}: a taxonomy needs at least two values, found {len(values)}")
     return values
 
 
@@ -123,18 +124,18 @@ def select_pairs(
     """
     if mode == "conflicts":
         if spec is None:
-            raise ValueError("pairs from conflicts need a spec")
+            raise ConfigError("pairs from conflicts need a spec")
         pairs = conflict_pairs(spec)
         if not pairs:
-            raise ValueError(f"spec {spec.id} declares no conflicts; use all pairs or a sample instead")
+            raise ConfigError(f"spec {spec.id} declares no conflicts; use all pairs or a sample instead")
         return pairs
     values = taxonomy if taxonomy is not None else (spec.values if spec is not None else None)
     if not values or len(values) < 2:
-        raise ValueError("pairs need at least two values (from the spec or a taxonomy file)")
+        raise ConfigError("pairs need at least two values (from the spec or a taxonomy file)")
     if mode == "all":
         return all_pairs(values)
     if mode == "sample":
         if n is None or n < 1:
-            raise ValueError("a sample of pairs needs a positive number of pairs")
+            raise ConfigError("a sample of pairs needs a positive number of pairs")
         return sample_pairs(values, n, seed)
-    raise ValueError(f"unknown pair mode {mode!r}; choose conflicts, all or sample")
+    raise ConfigError(f"unknown pair mode {mode!r}; choose conflicts, all or sample")

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from spec_pytest.core.response import Response
+from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD, ShingleIndex, Similarity
 from spec_pytest.generate.ledger import BankFiles
 from spec_pytest.generate.pairs import ValuePair
@@ -62,10 +63,10 @@ class GenerateOptions:
     def __post_init__(self) -> None:
         ModelRef.parse(self.generator)  # a bad reference fails here, before any file is touched
         if self.queries_per_pair < 1:
-            raise ValueError("queries per pair must be at least 1")
+            raise ConfigError("queries per pair must be at least 1")
         unknown = [c for c in self.contexts if c not in CONTEXT_ROLES]
         if unknown:
-            raise ValueError(f"context variants are {' or '.join(CONTEXT_ROLES)}, not {', '.join(unknown)}")
+            raise ConfigError(f"context variants are {' or '.join(CONTEXT_ROLES)}, not {', '.join(unknown)}")
 
     def bank_settings(self) -> dict[str, Any]:
         return {
@@ -285,7 +286,7 @@ def generate_bank(
     out = Path(out)
     keys = [p.conflict or p.key for p in pairs]
     if len(set(keys)) != len(keys):
-        raise ValueError("the same pair is listed twice; each pair is generated once per bank")
+        raise InputError("the same pair is listed twice; each pair is generated once per bank")
     files = BankFiles(out, options.bank_settings())
     finished = files.open()
     indexes: dict[str | None, Similarity] = dict(similarity or {})

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from spec_pytest.core.judgement import SPECTRUM, Judgement
+from spec_pytest.errors import RunError
 from spec_pytest.spec.model import COMPLIANCE, REFUSALS
 
 #: The answer's JSON keys, in the order the judge writes them (rationale first: the
@@ -25,7 +26,7 @@ KEYS_WITHOUT_POSITION = ("rationale", "compliance", "cited", "refusal")
 MAX_RATIONALE_CHARS = 4000
 
 
-class UnusableAnswer(ValueError):
+class UnusableAnswer(RunError, ValueError):
     """An answer that does not validate; ``str()`` is the problem, fit to quote to the judge.
 
     ``retryable`` is False for answers that asking again will not fix (a refusal to judge).

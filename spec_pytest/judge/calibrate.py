@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_pytest.core.verdict import majority
+from spec_pytest.errors import InputError
 from spec_pytest.judge.agreement import cohen_kappa, fleiss_kappa
 from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS, JudgeError
 from spec_pytest.judge.panel import JudgePanel, example_item
@@ -245,7 +246,7 @@ def calibrate(
     )
     work = list(_labelled(spec))
     if not work:
-        raise ValueError(f"{spec.path}: the spec has no labelled examples (`examples:`) to calibrate on")
+        raise InputError(f"{spec.path}: the spec has no labelled examples (`examples:`) to calibrate on")
     started = time.perf_counter()
     items = asyncio.run(_run(panel, spec, work, progress))
     return CalibrationReport(spec.id, panel.judges, rubric, tuple(items), time.perf_counter() - started)

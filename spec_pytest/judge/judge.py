@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
+from spec_pytest.errors import RunError
 from spec_pytest.judge.answer import UnusableAnswer, read_answer
 from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject, build_prompt
 from spec_pytest.providers import ModelParams, Provider
@@ -23,7 +24,7 @@ DEFAULT_JUDGE_PARAMS = ModelParams(temperature=0.0, max_tokens=1024)
 EXCERPT_CHARS = 200
 
 
-class JudgeError(Exception):
+class JudgeError(RunError):
     """A judge gave no usable ruling, even when asked a second time; the item is an ERROR."""
 
     def __init__(self, judge: str, problem: str) -> None:

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 from spec_pytest.core.case import Case
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
+from spec_pytest.errors import ConfigError
 from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS, Judge, JudgeError
 from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject
 from spec_pytest.providers import ModelParams, ModelRef, ProviderError, ProviderSettings, Registry
@@ -111,7 +112,7 @@ class JudgePanel:
 
     def __post_init__(self) -> None:
         if not self.judges:
-            raise ValueError("a panel needs at least one judge (--judge PROVIDER:MODEL)")
+            raise ConfigError("a panel needs at least one judge (--judge PROVIDER:MODEL)")
         self.judges = tuple(str(ModelRef.parse(j)) for j in self.judges)
         self.record_mode = RecordMode(self.record_mode)
         self.cassette_root = Path(self.cassette_root)

@@ -18,6 +18,7 @@ from string import Template
 
 from spec_pytest.core.judgement import SPECTRUM
 from spec_pytest.core.response import Response
+from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.judge.answer import answer_schema
 from spec_pytest.judge.templates import TEMPLATES
 from spec_pytest.providers import JsonOutput
@@ -77,7 +78,7 @@ class Subject:
         """Any answer to any conversation, judged against principles of ``spec`` by id."""
         unknown = [p for p in principles if p not in spec.principles]
         if unknown:
-            raise ValueError(f"{spec.id} has no principle(s) {', '.join(unknown)}")
+            raise InputError(f"{spec.id} has no principle(s) {', '.join(unknown)}")
         pair = None
         if values is not None:
             # Values a spec does not describe (e.g. the study's raw labels) stand for themselves.
@@ -125,7 +126,7 @@ def build_prompt(subject: Subject, rubric: str = RUBRIC_VERSION) -> Prompt:
     try:
         templates = TEMPLATES[rubric]
     except KeyError:
-        raise ValueError(f"unknown rubric version {rubric!r}; known: {', '.join(TEMPLATES)}") from None
+        raise ConfigError(f"unknown rubric version {rubric!r}; known: {', '.join(TEMPLATES)}") from None
     conversation = "\n\n".join(f"[{m.role}]\n{m.content}" for m in subject.conversation) or "(none)"
     tag = enclosure_tag(rubric, [conversation, subject.answer])
     spectrum = position_rule = ""

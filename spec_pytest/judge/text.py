@@ -24,6 +24,7 @@ from pathlib import Path
 
 from spec_pytest.core.response import Response
 from spec_pytest.core.verdict import Verdict, decide
+from spec_pytest.errors import ConfigError
 from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS
 from spec_pytest.judge.panel import JudgePanel
 from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject
@@ -85,7 +86,7 @@ class TextJudge:
             label = name or "inline"
         judges = self.judges or loaded.defaults.judges
         if not judges:
-            raise ValueError(
+            raise ConfigError(
                 f"{loaded.id}: no judge to ask: configure judges (--judge PROVIDER:MODEL) "
                 "or set `defaults: {judges: [...]}` in the spec"
             )
@@ -139,4 +140,4 @@ def _scenario(spec: Spec, scenario: str | Scenario) -> Scenario:
     for candidate in spec.scenarios:
         if candidate.id == scenario:
             return candidate
-    raise ValueError(f"{spec.id} has no scenario {scenario!r}")
+    raise ConfigError(f"{spec.id} has no scenario {scenario!r}")

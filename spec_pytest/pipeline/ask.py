@@ -16,6 +16,7 @@ from typing import Any
 
 from spec_pytest.core.case import Case
 from spec_pytest.core.response import Response
+from spec_pytest.errors import ConfigError
 from spec_pytest.judge.panel import run_blocking
 from spec_pytest.providers import ModelParams, Registry
 from spec_pytest.providers.base import Provider
@@ -47,7 +48,7 @@ def parse_params(items: Iterable[str]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ValueError(f"--model-param {item!r}: expected KEY=VALUE, e.g. temperature=0")
+            raise ConfigError(f"--model-param {item!r}: expected KEY=VALUE, e.g. temperature=0")
         try:
             params[key.strip()] = yaml.safe_load(value)
         except yaml.YAMLError:
@@ -131,7 +132,9 @@ def declare_endpoints(registry: Registry, specs: Iterable[Spec], extra: Iterable
         for decl in spec.endpoints.values():
             shape = (decl.base_url, decl.key_env, decl.api)
             if seen.setdefault(decl.name, shape) != shape:
-                raise ValueError(f"endpoint '{decl.name}' is declared differently by two specs ({spec.path})")
+                raise ConfigError(
+                    f"endpoint '{decl.name}' is declared differently by two specs ({spec.path})"
+                )
             options: dict[str, Any] = {}
             if decl.api is not None:
                 options["api"] = decl.api
@@ -141,5 +144,5 @@ def declare_endpoints(registry: Registry, specs: Iterable[Spec], extra: Iterable
     for line in extra:
         parts = line.split()
         if len(parts) not in (2, 3):
-            raise ValueError(f"spec_endpoints line {line!r}: expected NAME BASE_URL [KEY_ENV]")
+            raise ConfigError(f"spec_endpoints line {line!r}: expected NAME BASE_URL [KEY_ENV]")
         registry.declare(parts[0], base_url=parts[1], key_env=parts[2] if len(parts) == 3 else None)

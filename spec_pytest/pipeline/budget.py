@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from spec_pytest.core.response import Usage
+from spec_pytest.errors import ConfigError, RunError
 from spec_pytest.judge import JudgePanel, Subject, build_prompt
 from spec_pytest.pipeline.cost import Spend, cost_of, price_of, usd
 from spec_pytest.pipeline.plan import CHARS_PER_TOKEN, TYPICAL_OUTPUT, max_output_tokens, request_tokens
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
 _ROUNDING = 1e-9
 
 
-class BudgetExhausted(Exception):
+class BudgetExhausted(RunError):
     """No new request may be sent: the run reached ``--max-cost``. The item is an ERROR."""
 
 
@@ -64,7 +65,7 @@ class Budget:
 
     def __init__(self, max_cost: float, spend: Spend | None = None) -> None:
         if max_cost < 0:
-            raise ValueError(f"--max-cost must be 0 or more, got {max_cost:g}")
+            raise ConfigError(f"--max-cost must be 0 or more, got {max_cost:g}")
         self.max_cost = float(max_cost)
         self.spend = spend if spend is not None else Spend()
         self._reserved = 0.0

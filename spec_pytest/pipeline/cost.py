@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from spec_pytest.core.response import Response, Usage
+from spec_pytest.errors import InputError
 
 #: What the Batch APIs charge relative to the list price (OpenAI Batch, Anthropic Message Batches).
 BATCH_DISCOUNT = 0.5
@@ -63,7 +64,7 @@ PRICES: dict[str, Price] = {
 }
 
 
-class PriceTableError(ValueError):
+class PriceTableError(InputError):
     """A price file or ini line cannot be read; the message names the source and the fix."""
 
 

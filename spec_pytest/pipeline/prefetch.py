@@ -32,11 +32,13 @@ import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, Literal
 
 import httpx2
 
 from spec_pytest.core.case import Case
+from spec_pytest.errors import RunError
 from spec_pytest.pipeline.admission import AdaptiveLimit
 from spec_pytest.pipeline.budget import BudgetExhausted  # the budget said no: no further request
 from spec_pytest.pipeline.case_run import run_case
@@ -46,7 +48,7 @@ from spec_pytest.pipeline.progress import Progress
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers.base import ASYNC_HOOKS, SdkProvider
 from spec_pytest.providers.families import input_tokens, output_limit
-from spec_pytest.recording.cassettes import CassetteError, RecordMode
+from spec_pytest.recording.cassettes import RecordMode
 from spec_pytest.recording.tape import TapeRecorder, save_all
 from spec_pytest.recording.transport import CURRENT_REF, CaptureTransport, UsageObserver, retry_after
 
@@ -67,8 +69,20 @@ class RequestEstimate:
 AllowFn = Callable[[RequestEstimate], bool]
 
 
-class FanoutError(CassetteError):
+class FanoutError(RunError):
     """The prefetch could not make this case's exchanges; the text says why and what to do."""
+
+    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
+        self.path = Path(path)
+        super().__init__(message)
+
+
+class FanoutBudgetError(FanoutError, BudgetExhausted):
+    """The budget refused this case's requests in the fan-out: a budget error, like the item's."""
+
+
+class FanoutTimeout(FanoutError, TimeoutError):
+    """The case's prefetch did not settle in the time allowed (a stalled API or controller)."""
 
 
 BUDGET_MESSAGE = (
@@ -132,7 +146,7 @@ class Prefetch:
         if planned is None:
             return self.run
         if not planned.settled.wait(self.wait_timeout):
-            raise FanoutError(
+            raise FanoutTimeout(
                 planned.model_path,
                 f"waited {self.wait_timeout:g} s for the prefetch of this case's exchanges "
                 f"({planned.model_path}); the API may be stalled: re-run to continue",
@@ -198,7 +212,7 @@ class Prefetch:
             await run_case(planned.case, self.run, tapes, self.run.budget)
         except BudgetExhausted:
             done, total = self.progress.done, self.progress.total
-            error = FanoutError(planned.model_path, BUDGET_MESSAGE.format(done=done, total=total))
+            error = FanoutBudgetError(planned.model_path, BUDGET_MESSAGE.format(done=done, total=total))
         except BaseException as err:
             error = err
         try:  # finished exchanges are kept whatever happened to the rest of the case

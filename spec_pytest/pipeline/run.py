@@ -13,10 +13,12 @@ from typing import Any
 
 from spec_pytest.core.case import Case
 from spec_pytest.core.response import Response
+from spec_pytest.errors import ConfigError
 from spec_pytest.judge import RUBRIC_VERSION, JudgePanel
 from spec_pytest.judge.panel import run_blocking
 from spec_pytest.pipeline import case_run
 from spec_pytest.pipeline.ask import AskSettings, model_cassette
+from spec_pytest.pipeline.batch.notes import failure_note
 from spec_pytest.pipeline.budget import Budget
 from spec_pytest.pipeline.trial import Trial
 from spec_pytest.recording.cassettes import RecordMode
@@ -26,7 +28,7 @@ from spec_pytest.spec.model import Scenario, Spec
 INCONCLUSIVE_POLICIES = ("fail", "error", "skip")
 
 
-class NoJudgeError(Exception):
+class NoJudgeError(ConfigError):
     """Neither the command line nor the spec names a judge."""
 
 
@@ -63,8 +65,6 @@ class RunSettings:
 
 def batch_failure(settings: RunSettings, case: Case) -> str | None:
     """What a provider batch answered for one of this case's requests, if it failed."""
-    from spec_pytest.pipeline.batch.notes import failure_note
-
     judges = settings.panel_for(case).case_cassettes(case)
     for path in [model_cassette(settings.ask, case), *judges.values()]:
         note = failure_note(path)

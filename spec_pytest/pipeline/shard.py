@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 
 from spec_pytest.core.case import Case
+from spec_pytest.errors import ConfigError
 
 _SHARD = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 #: Separates key parts in the hashed text; cannot occur in ids (they are single-line).
@@ -25,7 +26,7 @@ _SEP = "\n"
 ShardKey = str | Case | Sequence[object]
 
 
-class ShardError(ValueError):
+class ShardError(ConfigError):
     """``--shard`` is not ``I/N`` with 1 <= I <= N."""
 
 

@@ -28,6 +28,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase
 from hypothesis.errors import NoSuchExample
 
 from spec_pytest.core.response import Response
+from spec_pytest.errors import InputError
 from spec_pytest.judge.panel import run_blocking
 from spec_pytest.pipeline.ask import ask_model
 from spec_pytest.probes.variants import CHANGE_KINDS, Variant, variants
@@ -62,14 +63,14 @@ class Invariance:
     def __post_init__(self) -> None:
         unknown = [c for c in self.changes if c not in CHANGE_KINDS]
         if not self.changes or unknown:
-            raise ValueError(
+            raise InputError(
                 f"invariance {self.id!r}: changes must be some of {', '.join(CHANGE_KINDS)}"
                 + (f" (unknown: {', '.join(unknown)})" if unknown else "")
             )
         if self.max_shift is None and self.never_away_from is None:
-            raise ValueError(f"invariance {self.id!r} needs max_shift, never_away_from, or both")
+            raise InputError(f"invariance {self.id!r} needs max_shift, never_away_from, or both")
         if self.examples < 1 or self.max_edits < 1:
-            raise ValueError(f"invariance {self.id!r}: examples and max_edits must be at least 1")
+            raise InputError(f"invariance {self.id!r}: examples and max_edits must be at least 1")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Invariance:
@@ -78,13 +79,13 @@ class Invariance:
         known |= {"max_edits", "scenarios"}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"invariance {data.get('id')!r}: unknown field(s) {unknown}")
+            raise InputError(f"invariance {data.get('id')!r}: unknown field(s) {unknown}")
         fields = {k: v for k, v in data.items() if k != "scenarios"}
         fields["changes"] = tuple(data.get("changes") or ())
         select = data.get("scenarios") or {}
         unknown = sorted(set(select) - {"ids", "conflicts", "tags"})
         if unknown:
-            raise ValueError(
+            raise InputError(
                 f"invariance {data.get('id')!r}: scenarios selects by ids, conflicts or tags, not {unknown}"
             )
         for name in ("ids", "conflicts", "tags"):
@@ -268,7 +269,7 @@ def check_invariance(
     """
     if not invariance.applies_to(pair):
         needed = invariance.never_away_from
-        raise ValueError(f"invariance {invariance.id!r} needs {needed} in the scenario's pair {tuple(pair)}")
+        raise InputError(f"invariance {invariance.id!r} needs {needed} in the scenario's pair {tuple(pair)}")
     before = position(scenario, respond(scenario))
     seen: dict[str, float] = {}
     missing: list[MissingCassetteError] = []

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 
 from hypothesis import strategies as st
 
+from spec_pytest.errors import InputError
 from spec_pytest.spec.model import Message, Scenario
 
 IRRELEVANT = ("name", "locale", "formatting", "politeness", "typos")
@@ -231,7 +232,7 @@ def apply_edits(scenario: Scenario, edits: Sequence[Edit]) -> Variant:
 def edit(kind: str) -> st.SearchStrategy[Edit]:
     """Edits of one kind; options shrink towards the first (simplest) one."""
     if kind not in _EDITORS:
-        raise ValueError(f"unknown change kind {kind!r}; known: {', '.join(CHANGE_KINDS)}")
+        raise InputError(f"unknown change kind {kind!r}; known: {', '.join(CHANGE_KINDS)}")
     options = st.integers(0, _OPTIONS[kind] - 1)
     if kind == "typos":
         return st.builds(Edit, st.just(kind), options, st.integers(0, 400))
@@ -241,7 +242,7 @@ def edit(kind: str) -> st.SearchStrategy[Edit]:
 def edits(kinds: Sequence[str] = IRRELEVANT, max_edits: int = 3) -> st.SearchStrategy[list[Edit]]:
     """One to ``max_edits`` edits of the given kinds (fewer and earlier kinds when shrunk)."""
     if not kinds:
-        raise ValueError("a variant needs at least one kind of change")
+        raise InputError("a variant needs at least one kind of change")
     return st.lists(st.one_of([edit(k) for k in kinds]), min_size=1, max_size=max_edits)
 
 

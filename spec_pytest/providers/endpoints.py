@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from spec_pytest.errors import ConfigError
 from spec_pytest.providers.errors import UnknownProviderError
 from spec_pytest.providers.families import DEFAULT_FAMILY, family
 from spec_pytest.providers.limits import EndpointLimit, per_worker_limit, worker_count
@@ -117,7 +118,7 @@ class Registry:
     def declare(self, name: str, *, base_url: str, key_env: str | None, **options: Any) -> Endpoint:
         """Register an OpenAI-compatible (or other) endpoint from configuration values."""
         if key_env is not None and not key_env.isidentifier():
-            raise ValueError(
+            raise ConfigError(
                 f"endpoint {name!r}: key_env must be the NAME of an environment variable, "
                 f"got something that is not one (never put the key itself in configuration)"
             )

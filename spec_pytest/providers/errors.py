@@ -6,8 +6,10 @@ it names the model, the provider's own words, and (for keys) the variable to set
 
 from __future__ import annotations
 
+from spec_pytest.errors import ConfigError, RunError
 
-class ProviderError(Exception):
+
+class ProviderError(RunError):
     """The API did not give a usable answer (after the SDK's own retries).
 
     ``provider_message`` is the API's error text, verbatim but with known secrets removed;
@@ -37,7 +39,7 @@ class ProviderError(Exception):
         super().__init__("\n  ".join(parts))
 
 
-class MissingKeyError(ProviderError):
+class MissingKeyError(ConfigError, ProviderError):
     """The key's environment variable is unset or empty; the message names the variable."""
 
     def __init__(self, model_ref: str, env_var: str) -> None:
@@ -48,7 +50,7 @@ class MissingKeyError(ProviderError):
         )
 
 
-class UnknownProviderError(ValueError):
+class UnknownProviderError(ConfigError):
     """A model reference names a provider that is neither built in nor declared."""
 
 
@@ -56,5 +58,5 @@ class UnknownFamilyError(UnknownProviderError):
     """An endpoint names an ``api`` that no provider family in the table speaks."""
 
 
-class UnsupportedParameterError(ValueError):
+class UnsupportedParameterError(ConfigError):
     """A per-model parameter the API family has no equivalent for (never silently dropped)."""

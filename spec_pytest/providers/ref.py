@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from spec_pytest.errors import ConfigError
+
 _PROVIDER = re.compile(r"[a-z][a-z0-9_-]*")
 
 
@@ -25,12 +27,12 @@ class ModelRef:
         """``"openai:gpt-4.1"`` → ``ModelRef("openai", "gpt-4.1")``; a bad reference says why."""
         provider, sep, model = text.strip().partition(":")
         if not sep or not model:
-            raise ValueError(
+            raise ConfigError(
                 f"model reference {text!r} needs a provider prefix and a model, "
                 f"e.g. 'openai:gpt-4.1' or 'anthropic:claude-sonnet-4-5'"
             )
         if not _PROVIDER.fullmatch(provider):
-            raise ValueError(
+            raise ConfigError(
                 f"model reference {text!r}: provider {provider!r} must be lower-case letters, "
                 f"digits, '-' or '_'"
             )
@@ -67,7 +69,7 @@ class ModelParams:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown model parameter(s) {unknown}; known: {sorted(known)}")
+            raise ConfigError(f"unknown model parameter(s) {unknown}; known: {sorted(known)}")
         return cls(**dict(data))
 
 

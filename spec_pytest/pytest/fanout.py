@@ -29,15 +29,18 @@ from typing import Any
 
 import pytest
 
-from spec_pytest.core.case import Case
+from spec_pytest.core.case import Case, expand
+from spec_pytest.pipeline.ask import declare_endpoints
 from spec_pytest.pipeline.fetch_plan import case_key, plan
 from spec_pytest.pipeline.handoff import Markers, State
-from spec_pytest.pipeline.prefetch import AllowFn, FanoutError, Prefetch, replay_only
+from spec_pytest.pipeline.prefetch import AllowFn, FanoutError, FanoutTimeout, Prefetch, replay_only
 from spec_pytest.pipeline.progress import CostFn, Progress
 from spec_pytest.pytest import options
+from spec_pytest.pytest.items import SpecItem
+from spec_pytest.pytest.stash import FANOUT, RUN, SPEC_PATHS
 from spec_pytest.recording.transport import UsageObserver
+from spec_pytest.spec.load import load_spec_cached
 
-FANOUT = pytest.StashKey["FanoutPlugin"]()
 WORKER_INPUT_KEY = "spec_fanout_dir"
 MANIFEST = "manifest.json"
 
@@ -45,10 +48,8 @@ MANIFEST = "manifest.json"
 def settings_for(config: pytest.Config, case: Case) -> Any:
     """The `RunSettings` an item runs its case with (waits for the case's prefetch, if any).
 
-    Raises the case's fetch error (a RUN_ERRORS type, or `FanoutError`, a CassetteError).
+    Raises the case's fetch error (a `SpecPytestError`: `FanoutError` or what the case raised).
     """
-    from spec_pytest.pytest.plugin import RUN
-
     run = config.stash[RUN]
     plugin = config.stash.get(FANOUT, None)
     return run if plugin is None else plugin.settings_for(case, run)
@@ -106,8 +107,6 @@ class FanoutPlugin:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if hasattr(self.config, "workerinput") or not self.enabled:
             return
-        from spec_pytest.pytest.items import SpecItem
-
         self._start([item.case for item in session.items if isinstance(item, SpecItem)], markers=None)
 
     # -- under xdist: the controller -------------------------------------------------------------
@@ -130,8 +129,6 @@ class FanoutPlugin:
 
     # -- shared ----------------------------------------------------------------------------------
     def _start(self, cases: list[Case], markers: Markers | None) -> None:
-        from spec_pytest.pytest.plugin import RUN
-
         run = self.config.stash[RUN]
         planned = plan(run, cases)
         if not planned:
@@ -191,7 +188,7 @@ class WorkerWait:
             if state is State.FAILED:
                 raise FanoutError(Path(key), self.markers.failure(key) or "the prefetch of this case failed")
             if time.monotonic() > deadline:
-                raise FanoutError(
+                raise FanoutTimeout(
                     Path(key),
                     f"waited {self.timeout:g} s for the controller to fetch this case's exchanges "
                     f"({key}); re-run to continue (finished exchanges are kept)",
@@ -207,11 +204,6 @@ def cases_for_ids(config: pytest.Config, ids: Iterable[str]) -> list[Case]:
     the workers used; ids that are not spec cases (invariance probes, ordinary tests) are
     skipped. Declares the specs' endpoints in the controller's registry, as collection does.
     """
-    from spec_pytest.core.case import expand
-    from spec_pytest.pipeline.ask import declare_endpoints
-    from spec_pytest.pytest.plugin import RUN, SPEC_PATHS
-    from spec_pytest.spec.load import load_spec_cached
-
     run = config.stash[RUN]
     by_id: dict[str, Case] = {}
     for path in config.stash.get(SPEC_PATHS, []):

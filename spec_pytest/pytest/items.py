@@ -14,30 +14,16 @@ from typing import Any
 import pytest
 
 from spec_pytest.config import endpoint_lines
-from spec_pytest.core.case import Case, CaseError, expand, models_for
+from spec_pytest.core.case import Case, expand, models_for
 from spec_pytest.core.verdict import Outcome
-from spec_pytest.judge import JudgeError
+from spec_pytest.errors import SpecPytestError
 from spec_pytest.pipeline.ask import declare_endpoints
-from spec_pytest.pipeline.budget import BudgetExhausted
-from spec_pytest.pipeline.run import NoJudgeError, batch_failure, check_invariance_for, run_case
+from spec_pytest.pipeline.run import batch_failure, check_invariance_for, run_case
 from spec_pytest.pipeline.trial import Trial, describe
-from spec_pytest.providers import ProviderError, UnknownProviderError, UnsupportedParameterError
-from spec_pytest.recording.cassettes import CassetteError
+from spec_pytest.pytest.stash import RUN
 from spec_pytest.results.records import Record, junit_properties, record_from
-from spec_pytest.spec import SpecError
 from spec_pytest.spec.load import load_spec_cached
 from spec_pytest.spec.model import Scenario, Spec
-
-#: What makes a case impossible to judge: each is an ERROR with its own message, never a pass.
-RUN_ERRORS = (
-    BudgetExhausted,
-    CassetteError,
-    ProviderError,
-    JudgeError,
-    NoJudgeError,
-    UnknownProviderError,
-    UnsupportedParameterError,
-)
 
 try:  # pytest >= 9.1 keeps node ids structured; an item's params must be set, not left in its name
     from _pytest.nodeid import NodeId
@@ -51,17 +37,12 @@ class SpecFile(pytest.File):
     """A spec file: loads and validates it, then groups its cases by conflict."""
 
     def collect(self) -> Iterator[pytest.Collector]:
-        from spec_pytest.pytest.plugin import RUN
-
         spec = load_spec_cached(self.path)
-        try:
-            declare_endpoints(
-                self.config.stash[RUN].ask.registry,
-                [spec],
-                endpoint_lines(self.config.getini("spec_endpoints"), self.config.getoption("spec_endpoints")),
-            )
-        except ValueError as exc:
-            raise CaseError(str(exc)) from None
+        declare_endpoints(
+            self.config.stash[RUN].ask.registry,
+            [spec],
+            endpoint_lines(self.config.getini("spec_endpoints"), self.config.getoption("spec_endpoints")),
+        )
         cases = list(
             expand(spec, self.config.getoption("spec_models"), self.config.getoption("spec_samples"))
         )
@@ -75,6 +56,7 @@ class SpecFile(pytest.File):
             yield from self._invariance_groups(spec, markers)
 
     def _invariance_groups(self, spec: Spec, markers: _Markers) -> Iterator[InvarianceGroup]:
+        # deferred: the probes load hypothesis, which a spec without invariances need not pay
         from spec_pytest.probes.invariance import Invariance, invariance_targets
 
         models = models_for(spec, self.config.getoption("spec_models"))
@@ -88,7 +70,7 @@ class SpecFile(pytest.File):
             )
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
-        if isinstance(excinfo.value, (SpecError, CaseError)):
+        if isinstance(excinfo.value, SpecPytestError):  # a located spec problem, a bad model...
             return str(excinfo.value)
         return super().repr_failure(excinfo)  # type: ignore[return-value]
 
@@ -125,16 +107,15 @@ class SpecItem(pytest.Item):
         self.error: str | None = None
 
     def setup(self) -> None:
-        from spec_pytest.pytest.plugin import RUN
-
         run = self.config.stash[RUN]
         try:
             self.error = batch_failure(run, self.case)  # a provider batch answered with an error
             if self.error is None:
-                from spec_pytest.pytest.fanout import settings_for  # waits for the case's prefetch
+                # deferred: the fan-out loads vcrpy; settings_for waits for the case's prefetch
+                from spec_pytest.pytest.fanout import settings_for
 
                 self.trial = run_case(settings_for(self.config, self.case), self.case)
-        except RUN_ERRORS as exc:
+        except SpecPytestError as exc:  # the case cannot be judged: an ERROR with the message alone
             self.error = str(exc)
         if self.error is not None:  # outside the except: the message alone, no chained traceback
             pytest.fail(self.error, pytrace=False)
@@ -146,8 +127,6 @@ class SpecItem(pytest.Item):
             pytest.fail(self.error, pytrace=False)
 
     def runtest(self) -> None:
-        from spec_pytest.pytest.plugin import RUN
-
         assert self.trial is not None and self.trial.verdict is not None
         verdict = self.trial.verdict
         if verdict.outcome is Outcome.FAIL:
@@ -241,8 +220,8 @@ class InvarianceItem(pytest.Item):
         self.violation: AssertionError | None = None
 
     def setup(self) -> None:
+        # deferred: the probes load hypothesis (see _invariance_groups)
         from spec_pytest.probes.invariance import InvarianceViolation
-        from spec_pytest.pytest.plugin import RUN
 
         error = None
         try:
@@ -251,7 +230,7 @@ class InvarianceItem(pytest.Item):
             )
         except InvarianceViolation as exc:
             self.violation = exc
-        except RUN_ERRORS as exc:
+        except SpecPytestError as exc:
             error = str(exc)
         if error is not None:
             pytest.fail(error, pytrace=False)

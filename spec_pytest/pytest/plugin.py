@@ -2,7 +2,9 @@
 
 Spec files become nodes in `spec_pytest.pytest.items`; asking, judging and deciding happen in the
 library (`spec_pytest.pipeline.run`), results, the gate and the summary too; options and ini keys in
-`spec_pytest.pytest.options`. This module only maps pytest's lifecycle onto them.
+`spec_pytest.pytest.options`; the run's state on the config under `spec_pytest.pytest.stash` keys;
+the hooks it offers other plugins in `spec_pytest.pytest.hookspecs`. This module only maps pytest's
+lifecycle onto them.
 """
 
 from __future__ import annotations
@@ -15,27 +17,25 @@ from typing import Any
 
 import pytest
 
+from spec_pytest.errors import ConfigError, InputError, RunError
+from spec_pytest.judge import TextJudge
 from spec_pytest.pipeline.ask import declare_endpoints
+from spec_pytest.pipeline.plan import TO_SEND, case_requests
+from spec_pytest.pipeline.preflight import preflight_lines
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import in_shard
-from spec_pytest.providers import MissingKeyError
-from spec_pytest.pytest import options
+from spec_pytest.pytest import hookspecs, options
 from spec_pytest.pytest.items import SpecFile, SpecItem
-from spec_pytest.results.gate import Baseline, BaselineError, GateReport, compare
+from spec_pytest.pytest.stash import GATE, PRIVATE_RESULTS, RECORDS, RESULTS, RUN, SHARD, SPEC_PATHS, WRITER
+from spec_pytest.results.gate import Baseline, BaselineError, compare
 from spec_pytest.results.records import ResultsWriter, read_results
 from spec_pytest.results.summary import summary_lines
-
-SPEC_PATHS = pytest.StashKey[list[Path]]()
-SHARD = pytest.StashKey["tuple[int, int] | None"]()
-RUN = pytest.StashKey[RunSettings]()
-RESULTS = pytest.StashKey[Path]()
-PRIVATE_RESULTS = pytest.StashKey[Path]()  # the results file a run made for itself (no --results)
-WRITER = pytest.StashKey[ResultsWriter]()
-GATE = pytest.StashKey[GateReport]()
-RECORDS = pytest.StashKey[list[Any]]()  # the run's result records, read at session end
+from spec_pytest.spec.load import load_spec_cached
+from spec_pytest.spec.model import Spec
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(hookspecs)
     options.add_options(parser, pluginmanager)
 
 
@@ -46,7 +46,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SHARD] = options.shard_of(config)
     _open_results(config)
     if config.stash[SPEC_PATHS] and not config.option.collectonly:
-        # imported here: the fan-out loads vcrpy, which a listing or a non-spec run need not pay
+        # deferred: the fan-out loads vcrpy, which a listing or a non-spec run need not pay
         from spec_pytest.pytest.fanout import FanoutPlugin
 
         config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)
@@ -131,8 +131,6 @@ def pytest_collection_modifyitems(
     cases = [item.case for item in items if isinstance(item, SpecItem)]
     run = config.stash[RUN]
     if run.budget is not None and cases:
-        from spec_pytest.pipeline.plan import TO_SEND, case_requests
-
         sent = {
             r.model
             for case in cases
@@ -150,7 +148,8 @@ def pytest_collection_modifyitems(
 
 
 def _run_batch(config: pytest.Config, run: RunSettings, cases: list[Any]) -> None:
-    from spec_pytest.pipeline.batch import BatchPending, BatchSettings, run_batch
+    # deferred: the batch path loads the provider SDKs, which only a --batch run needs
+    from spec_pytest.pipeline.batch import BatchSettings, run_batch
 
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     progress = reporter.write_line if reporter is not None else (lambda message: None)
@@ -166,10 +165,10 @@ def _run_batch(config: pytest.Config, run: RunSettings, cases: list[Any]) -> Non
                 progress=progress,
             ),
         )
-    except BatchPending as exc:
-        pytest.exit(str(exc), returncode=1)
-    except MissingKeyError as exc:
+    except (InputError, ConfigError) as exc:  # a missing key too: it is also a ProviderError
         raise pytest.UsageError(str(exc)) from None
+    except RunError as exc:  # BatchPending (re-run to resume polling), or a provider's failure
+        pytest.exit(str(exc), returncode=1)
     for line in outcome.lines():
         progress(line)
 
@@ -180,8 +179,6 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash[RUN]
     if config.option.collectonly:  # listing cases needs no key and no cassette
         return [f"spec-pytest: record mode {run.ask.record_mode.value}, cassettes in {run.ask.cassette_dir}"]
-    from spec_pytest.pipeline.preflight import preflight_lines
-
     return preflight_lines(
         run,
         config.stash[SPEC_PATHS],
@@ -198,6 +195,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         record = item.record_after(call, report)
         if record is not None:
             item.config.stash[WRITER].append(record)
+            item.config.hook.pytest_spec_case_finished(item=item, record=record)
     return report
 
 
@@ -206,6 +204,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(config, "workerinput") or not config.stash.get(SPEC_PATHS, None):
         return
     records = config.stash[RECORDS] = read_results([config.stash[RESULTS]])
+    config.hook.pytest_spec_results_ready(config=config, records=records, path=config.stash[RESULTS])
     saving = config.getoption("spec_save_baseline")
     if saving:
         Baseline.from_records(records, sources=[str(config.stash[RESULTS])]).save(saving)
@@ -257,10 +256,6 @@ def judge(pytestconfig: pytest.Config) -> Any:
     `spec` is a path, a bare suite name (looked up like --spec) or a loaded Spec. Uses the
     run's --judge panel (else the spec's defaults.judges), cassettes and record mode.
     """
-    from spec_pytest.judge import TextJudge
-    from spec_pytest.spec.load import load_spec_cached
-    from spec_pytest.spec.model import Spec
-
     run = pytestconfig.stash[RUN]
     text_judge = TextJudge(
         run.ask.cassette_dir,

@@ -33,6 +33,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from spec_pytest.errors import ConfigError, RunError
+
 if TYPE_CHECKING:  # vcrpy is imported when a cassette is first used: importing it costs
     # about 0.15 s (it loads aiohttp), which every pytest start-up and collection would pay
     import vcr
@@ -68,7 +70,7 @@ def resolve_record_mode(
             return RecordMode(requested)
         except ValueError:
             valid = ", ".join(m.value for m in RecordMode)
-            raise ValueError(f"record mode {requested!r} is not one of: {valid}") from None
+            raise ConfigError(f"record mode {requested!r} is not one of: {valid}") from None
     return RecordMode.NONE if in_ci(environ) else RecordMode.ONCE
 
 
@@ -125,6 +127,7 @@ VOLATILE_BODY_FIELDS = frozenset({"user", "metadata", "safety_identifier", "prom
 
 
 def _body_bytes(request: Request) -> bytes:
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.util import read_body
 
     body = read_body(request)
@@ -220,7 +223,7 @@ def _scrub_response(response: dict[str, Any]) -> dict[str, Any] | None:
 # --------------------------------------------------------------------------- errors
 
 
-class CassetteError(Exception):
+class CassetteError(RunError):
     """A cassette problem that must be an ERROR, never a pass or a silent re-record."""
 
     def __init__(self, path: str | os.PathLike[str], message: str) -> None:
@@ -327,6 +330,7 @@ def cassette_error(
     For the plugin: an SDK or provider may wrap vcrpy's CannotOverwriteExistingCassette-
     Exception; this finds it and says which cassette, what changed, and how to fix it.
     """
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.errors import CannotOverwriteExistingCassetteException
 
     seen: set[int] = set()
@@ -346,6 +350,7 @@ def _from_vcr_miss(
     rerecord_hint: str | None,
     environ: Mapping[str, str] | None,
 ) -> CassetteError:
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.errors import UnhandledHTTPRequestError
 
     cassette: Cassette = exc.cassette
@@ -403,6 +408,7 @@ class AtomicPersister:
         self._overwrite_corrupt = overwrite_corrupt  # rewrite mode replaces the file anyway
 
     def load_cassette(self, cassette_path: str, serializer: Any) -> Any:
+        # deferred: vcrpy (and aiohttp) load only when a cassette is first used
         from vcr.persisters.filesystem import CassetteNotFoundError
         from vcr.serialize import deserialize
 
@@ -421,6 +427,7 @@ class AtomicPersister:
             return self._corrupt(path, err)
 
     def _corrupt(self, path: Path, reason: Exception) -> Any:
+        # deferred: vcrpy (and aiohttp) load only when a cassette is first used
         from vcr.persisters.filesystem import CassetteNotFoundError
 
         if self._overwrite_corrupt:
@@ -428,6 +435,7 @@ class AtomicPersister:
         raise CorruptCassetteError(path, reason) from None
 
     def save_cassette(self, cassette_path: str, cassette_dict: dict[str, Any], serializer: Any) -> None:
+        # deferred: vcrpy (and aiohttp) load only when a cassette is first used
         from vcr.serialize import serialize
 
         path = Path(cassette_path)
@@ -465,6 +473,7 @@ SKIPPED_PATCHERS = ("requests", "boto3", "urllib3", "httplib2", "tornado", "aioh
 @lru_cache(maxsize=1)
 def _vcr_config() -> vcr.VCR:
     """The one vcrpy configuration of the project, built on first use."""
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     import vcr
 
     config = vcr.VCR(
@@ -527,6 +536,7 @@ def detached_cassette(
     mode = RecordMode(mode)
     if mode is RecordMode.NONE and not _has_content(Path(path)):
         raise MissingCassetteError(path, rerecord_hint)
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.cassette import Cassette
 
     return Cassette.load(**cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ))
@@ -553,6 +563,7 @@ def use_cassette(
     path = Path(path)
     if mode is RecordMode.NONE and not _has_content(path):
         raise MissingCassetteError(path, rerecord_hint)
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.cassette import Cassette
 
     options = cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ)

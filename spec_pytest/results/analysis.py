@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from spec_pytest.errors import ConfigError
 from spec_pytest.results.records import Record
 
 #: The study's line between meaningful and high disagreement.
@@ -194,7 +195,7 @@ class Analysis:
 
 def analyse(records: Sequence[Record], threshold: float = HIGH_DISAGREEMENT) -> Analysis:
     if threshold <= 0:
-        raise ValueError(f"the disagreement threshold must be positive, got {threshold}")
+        raise ConfigError(f"the disagreement threshold must be positive, got {threshold}")
     found = disagreements(records)
     return Analysis(
         threshold=threshold,

@@ -36,6 +36,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.results.records import Record
 
 BASELINE_SCHEMA = 1
@@ -46,7 +47,7 @@ Z95 = 1.959963984540054
 GateKey = tuple[str, str, str]  # suite, scenario, model
 
 
-class BaselineError(ValueError):
+class BaselineError(InputError):
     """A baseline file cannot be read (not a baseline, a newer format, a malformed item)."""
 
 
@@ -311,7 +312,7 @@ def compare(
 ) -> GateReport:
     """Classify every scenario × model of the run and of the baseline (see the module docstring)."""
     if max_regressions < 0:
-        raise ValueError(f"max_regressions must be >= 0, got {max_regressions}")
+        raise ConfigError(f"max_regressions must be >= 0, got {max_regressions}")
     current = tally(records)
     keys = list(dict.fromkeys([*current, *baseline.items]))
     entries = tuple(

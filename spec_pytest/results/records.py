@@ -29,6 +29,7 @@ from spec_pytest.core.case import Case
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
 from spec_pytest.core.verdict import Outcome, Verdict
+from spec_pytest.errors import InputError
 
 try:  # POSIX: advisory lock around each append; elsewhere O_APPEND alone keeps short lines whole
     import fcntl
@@ -43,7 +44,7 @@ EXCERPT_CHARS = 4000
 ItemKey = tuple[str, str, str, int]  # suite, scenario, model, sample
 
 
-class ResultsError(ValueError):
+class ResultsError(InputError):
     """A results file cannot be used (written by a newer version, a record misses a field)."""
 
 

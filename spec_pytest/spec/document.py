@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from spec_pytest.errors import InputError
 from spec_pytest.spec.errors import Problem, SpecError, at
 
 MAX_YAML_BYTES = 16 * 1024 * 1024
@@ -205,7 +206,7 @@ def _read_jsonl(path: Path, text: str) -> Document:
     return Document(path, entries, entry_lines=lines)
 
 
-class _DuplicateKey(ValueError):
+class _DuplicateKey(InputError):
     def __init__(self, key: str):
         super().__init__(key)
         self.key = key

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from spec_pytest.errors import InputError
 from spec_pytest.spec.model import Location
 
 
@@ -21,7 +22,7 @@ class Problem:
         return f"{self.location}: {self.message}"
 
 
-class SpecError(Exception):
+class SpecError(InputError):
     """A spec (or a file it includes) is invalid; carries every problem found, in file order.
 
     This is the only exception the loader raises for bad input, so callers (the CLI, the

@@ -21,8 +21,10 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spec_pytest.core.case import Case
+from spec_pytest.errors import RunError
 from spec_pytest.judge.panel import run_blocking
 from spec_pytest.pipeline.ask import model_cassette
 from spec_pytest.pipeline.batch.apis import BatchApi, batch_api
@@ -38,12 +40,14 @@ from spec_pytest.pipeline.batch.state import BatchState, SubmittedBatch, default
 from spec_pytest.pipeline.budget import Budget, BudgetExhausted
 from spec_pytest.pipeline.case_run import run_case
 from spec_pytest.pipeline.cost import Spend
-from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers import ModelRef, Registry
 from spec_pytest.recording.cassettes import will_replay
 
+if TYPE_CHECKING:  # the run's settings hold the batch hooks; only their type is needed here
+    from spec_pytest.pipeline.run import RunSettings
 
-class BatchPending(Exception):
+
+class BatchPending(RunError):
     """Batches are still running after the wait allowed; re-running resumes polling them."""
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spec_pytest.errors import RunError
 from spec_pytest.pipeline.batch.served import PendingRequest
 from spec_pytest.recording.cassettes import secret_values
 
@@ -29,7 +30,7 @@ STATE_VERSION = 1
 STATE_NAME = ".spec-pytest-batches.json"
 
 
-class BatchStateError(Exception):
+class BatchStateError(RunError):
     """The state file cannot be read or written; the message names it and the fix."""
 
 

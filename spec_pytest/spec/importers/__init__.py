@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from spec_pytest.errors import ConfigError
 from spec_pytest.spec.importers.anthropic_constitution import import_anthropic_constitution
 from spec_pytest.spec.importers.openai_model_spec import import_openai_model_spec
 from spec_pytest.spec.importers.report import Imported, ImportReport, Unparsed
@@ -46,7 +47,7 @@ __all__ = [
 def run_import(kind: str, source: Path, out: Path) -> ImportReport:
     """Import `source` as `kind` into `out`; returns the report (what was taken, what not)."""
     if kind not in IMPORTERS:
-        raise ValueError(f"unknown import kind '{kind}'; choose one of {', '.join(IMPORTERS)}")
+        raise ConfigError(f"unknown import kind '{kind}'; choose one of {', '.join(IMPORTERS)}")
     source, out = Path(source), Path(out)
     imported = IMPORTERS[kind](source)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -59,7 +60,7 @@ def run_import(kind: str, source: Path, out: Path) -> ImportReport:
         out.write_text(dump_yaml(imported.document), encoding="utf-8")
     else:
         wanted = ".jsonl, .yaml or .yml" if imported.is_bank else ".yaml or .yml"
-        raise ValueError(f"cannot write '{out.name}': a {kind} import is written as {wanted}")
+        raise ConfigError(f"cannot write '{out.name}': a {kind} import is written as {wanted}")
     imported.report.written.append(out)
     if imported.is_bank:
         target = values_path(out)

@@ -14,6 +14,8 @@ import html
 import re
 from dataclasses import dataclass
 
+from spec_pytest.errors import InputError
+
 ROLES = ("system", "developer", "user", "assistant", "tool")
 _OPEN = re.compile(r"<(system|developer|user|assistant|tool|comparison)((?:\s[^>]*)?)>")
 _LABEL = re.compile(r"^\s*<!--\s*(GOOD|BAD|OK)\b\s*(?:\[#([A-Za-z0-9_-]+)\])?\s*[:,]?\s*(.*?)\s*-->", re.S)
@@ -22,7 +24,7 @@ _RECIPIENT = re.compile(r"""recipient\s*=\s*["']([^"']+)["']""")
 _ELISION = re.compile(r"^\s*(\[\s*(\.\.\.|…)\s*\]\s*)*$")
 
 
-class NotationError(ValueError):
+class NotationError(InputError):
     """The fence does not follow the notation; the message says what was found instead."""
 
 

@@ -14,12 +14,13 @@ import pytest
 from spec_pytest.core.case import Case, expand
 from spec_pytest.core.verdict import Outcome
 from spec_pytest.pipeline.ask import AskSettings, model_cassette
+from spec_pytest.pipeline.budget import BudgetExhausted
 from spec_pytest.pipeline.fetch_plan import plan
 from spec_pytest.pipeline.prefetch import FanoutError, RequestEstimate, start_prefetch
 from spec_pytest.pipeline.progress import Progress
 from spec_pytest.pipeline.run import RunSettings, run_case
 from spec_pytest.providers import ProviderError, Registry
-from spec_pytest.recording.cassettes import RecordMode, use_cassette
+from spec_pytest.recording.cassettes import CassetteError, RecordMode, use_cassette
 from spec_pytest.spec import load_spec
 from tests.support.loopback import LOOPBACK_KEY_ENV, Reply, answer, error
 from tests.support.loopback.judges import is_judge_request, judge_json
@@ -213,6 +214,7 @@ def test_budget_stops_new_requests_and_the_rest_fail_saying_so(tmp_path, loopbac
     assert outcomes[0] is Outcome.PASS
     for outcome in outcomes[1:]:
         assert isinstance(outcome, FanoutError) and "budget ran out" in str(outcome)
+        assert isinstance(outcome, BudgetExhausted) and not isinstance(outcome, CassetteError)
     assert len(loopback.requests) == 2
     assert seen[0].kind == "answer" and seen[0].model == "openai:m" and seen[0].input_tokens > 0
 
