@@ -29,7 +29,7 @@ class Outcome(str, Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Panel:
+class PanelRuling:
     """The panel's combined reading; a None ruling means the judges reached no majority."""
 
     compliance: str | None
@@ -42,7 +42,7 @@ class Panel:
 class Verdict:
     outcome: Outcome
     reasons: tuple[str, ...]  # one line per check that failed or could not be decided
-    panel: Panel
+    panel: PanelRuling
     judgements: tuple[Judgement, ...]
     expected: Expectation | None
 
@@ -60,9 +60,9 @@ def majority(labels: Sequence[str]) -> str | None:
     return label if count * 2 > len(labels) else None
 
 
-def combine(judgements: Sequence[Judgement]) -> Panel:
+def combine(judgements: Sequence[Judgement]) -> PanelRuling:
     positions = [j.position for j in judgements if j.position is not None]
-    return Panel(
+    return PanelRuling(
         compliance=majority([j.compliance for j in judgements]),
         refusal=majority([j.refusal for j in judgements]),
         position=float(statistics.median(positions)) if positions else None,

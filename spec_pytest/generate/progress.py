@@ -11,7 +11,7 @@ import time
 from typing import TextIO
 
 
-class Progress:
+class GenerationProgress:
     def __init__(
         self, total: int, label: str = "generating", stream: TextIO | None = None, every_s: float = 10.0
     ) -> None:

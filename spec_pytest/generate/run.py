@@ -33,7 +33,7 @@ from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD, ShingleIndex, Similarity
 from spec_pytest.generate.ledger import BankFiles
 from spec_pytest.generate.pairs import ValuePair
-from spec_pytest.generate.progress import Progress
+from spec_pytest.generate.progress import GenerationProgress
 from spec_pytest.generate.screen import Screened, screen
 from spec_pytest.generate.templates import TEMPLATE_VERSION, context_prompt, lean_prompt, neutral_prompt
 from spec_pytest.pipeline.cost import PRICES, Price, Tally
@@ -297,7 +297,7 @@ def generate_bank(
 
     tally = Tally(options.generator, options.prices)
     generator = _Generator(options, registry, tally)
-    bar = Progress(len(pairs), stream=progress if progress is not None else sys.stderr)
+    bar = GenerationProgress(len(pairs), stream=progress if progress is not None else sys.stderr)
     resumed = sum(1 for k in keys if k in finished)
     if resumed:
         bar.advance(resumed, "(finished earlier)")

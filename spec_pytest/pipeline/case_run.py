@@ -2,7 +2,7 @@
 
 Named after what flows through it: a `Case` goes in, a `Trial` comes out. Every path that
 runs a case calls `run_case`: an item (through the blocking wrapper
-`spec_pytest.pipeline.run.run_case`), the fan-out (one task per case on its loop,
+`spec_pytest.pipeline.run.run_case_blocking`), the fan-out (one task per case on its loop,
 `spec_pytest.pipeline.prefetch`), a ``--batch`` round (`spec_pytest.pipeline.batch.runner`)
 and each variant of an invariance probe (`spec_pytest.pipeline.run.check_invariance_for`).
 What differs between them is only the `Recorder` (how an exchange reaches its cassette) and

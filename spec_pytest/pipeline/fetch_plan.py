@@ -54,7 +54,7 @@ def judge_mode(run: RunSettings) -> RecordMode:
     return run.judge_record_mode or run.ask.record_mode
 
 
-def plan(run: RunSettings, cases: Iterable[Case]) -> list[Planned]:
+def to_fetch(run: RunSettings, cases: Iterable[Case]) -> list[Planned]:
     """The cases among ``cases`` that need the network, in the order given (item order)."""
     planned: list[Planned] = []
     seen: set[str] = set()

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # run.py runs cases, whose budget estimates requests with thi
 ASSUMED_MAX_OUTPUT = 4096
 #: Typical output tokens per stage: an answer of a few paragraphs, a judge's short ruling.
 TYPICAL_OUTPUT = {"answers": 400, "judges": 250}
-STAGES = ("answers", "judges")
+PLANNED_STAGES = ("answers", "judges")  # the stages a run sends (generation is a command of its own)
 
 RECORDED, TO_SEND, MISSING = "recorded", "to send", "missing"
 
@@ -188,7 +188,7 @@ def plan(
 ) -> Plan:
     """The plan of a run over ``cases`` (already expanded, and sharded if the run is)."""
     table = dict(PRICES if prices is None else prices)
-    stages = {name: StagePlan(name) for name in STAGES}
+    stages = {name: StagePlan(name) for name in PLANNED_STAGES}
     requests: list[PlannedRequest] = []
     count = 0
     for case in cases:

@@ -42,7 +42,7 @@ from spec_pytest.errors import RunError
 from spec_pytest.pipeline.admission import AdaptiveLimit
 from spec_pytest.pipeline.budget import BudgetExhausted  # the budget said no: no further request
 from spec_pytest.pipeline.case_run import run_case
-from spec_pytest.pipeline.fetch_plan import Planned, case_key, plan
+from spec_pytest.pipeline.fetch_plan import Planned, case_key, to_fetch
 from spec_pytest.pipeline.handoff import Markers
 from spec_pytest.pipeline.progress import Progress
 from spec_pytest.pipeline.run import RunSettings
@@ -337,4 +337,4 @@ def _error_text(error: BaseException) -> str:
 
 def start_prefetch(run: RunSettings, cases: Iterable[Case], **options: Any) -> Prefetch:
     """Plan ``cases`` under ``run`` and start fetching them; see `Prefetch` for ``options``."""
-    return Prefetch(run, plan(run, cases), **options).start()
+    return Prefetch(run, to_fetch(run, cases), **options).start()

@@ -1,7 +1,7 @@
 """How a run asks and judges: the settings every item shares, independent of pytest.
 
 The plugin builds one `RunSettings` from options and ini keys; a script can build one by
-hand and call `run_case` to get the same `Trial` an item gets.
+hand and call `run_case_blocking` to get the same `Trial` an item gets.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ def batch_failure(settings: RunSettings, case: Case) -> str | None:
     return None
 
 
-def run_case(settings: RunSettings, case: Case) -> Trial:
+def run_case_blocking(case: Case, settings: RunSettings) -> Trial:
     """`spec_pytest.pipeline.case_run.run_case` for a blocking caller (an item, a script).
 
     Runs on this thread's own long-lived event loop (`run_blocking`), through vcrpy, within
@@ -129,7 +129,7 @@ class _Variants:
         return model_cassette(self.settings.ask, self.case(variant))
 
     def __call__(self, variant: Scenario) -> Response:
-        trial = self._trials[variant.id] = run_case(self.settings, self.case(variant))
+        trial = self._trials[variant.id] = run_case_blocking(self.case(variant), self.settings)
         assert trial.response is not None
         return trial.response
 

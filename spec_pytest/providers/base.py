@@ -97,6 +97,12 @@ class Provider(Protocol):
         """Blocking form of `respond`, for callers without an event loop."""
         ...
 
+    def request_body(
+        self, messages: Sequence[Message], params: ModelParams, output: JsonOutput | None = None
+    ) -> dict[str, Any]:
+        """What would be sent for ``messages`` (the plan and the budget estimate from it)."""
+        ...
+
     def close(self) -> None: ...
 
 

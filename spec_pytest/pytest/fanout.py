@@ -13,7 +13,7 @@ Where the prefetch runs:
 
 Wiring (in spec_pytest.pytest.plugin / items): the options --concurrency and --no-prefetch;
 ``config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)`` at the end of
-``pytest_configure``; ``run_case(settings_for(item.config, item.case), item.case)`` in
+``pytest_configure``; ``run_case_blocking(item.case, settings_for(item.config, item.case))`` in
 ``SpecItem.setup`` (the blocking form of `spec_pytest.pipeline.case_run.run_case`).
 """
 
@@ -31,7 +31,7 @@ import pytest
 
 from spec_pytest.core.case import Case, expand
 from spec_pytest.pipeline.ask import declare_endpoints
-from spec_pytest.pipeline.fetch_plan import case_key, plan
+from spec_pytest.pipeline.fetch_plan import case_key, to_fetch
 from spec_pytest.pipeline.handoff import Markers, State
 from spec_pytest.pipeline.prefetch import AllowFn, FanoutError, FanoutTimeout, Prefetch, replay_only
 from spec_pytest.pipeline.progress import CostFn, Progress
@@ -130,7 +130,7 @@ class FanoutPlugin:
     # -- shared ----------------------------------------------------------------------------------
     def _start(self, cases: list[Case], markers: Markers | None) -> None:
         run = self.config.stash[RUN]
-        planned = plan(run, cases)
+        planned = to_fetch(run, cases)
         if not planned:
             return
         progress = Progress.for_terminal(self.config.option.verbose, cost=self.cost)

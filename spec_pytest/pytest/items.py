@@ -18,7 +18,7 @@ from spec_pytest.core.case import Case, expand, models_for
 from spec_pytest.core.verdict import Outcome
 from spec_pytest.errors import SpecPytestError
 from spec_pytest.pipeline.ask import declare_endpoints
-from spec_pytest.pipeline.run import batch_failure, check_invariance_for, run_case
+from spec_pytest.pipeline.run import batch_failure, check_invariance_for, run_case_blocking
 from spec_pytest.pipeline.trial import Trial, describe
 from spec_pytest.pytest.stash import RUN
 from spec_pytest.results.records import Record, junit_properties, record_from
@@ -114,7 +114,7 @@ class SpecItem(pytest.Item):
                 # deferred: the fan-out loads vcrpy; settings_for waits for the case's prefetch
                 from spec_pytest.pytest.fanout import settings_for
 
-                self.trial = run_case(settings_for(self.config, self.case), self.case)
+                self.trial = run_case_blocking(self.case, settings_for(self.config, self.case))
         except SpecPytestError as exc:  # the case cannot be judged: an ERROR with the message alone
             self.error = str(exc)
         if self.error is not None:  # outside the except: the message alone, no chained traceback
@@ -136,7 +136,7 @@ class SpecItem(pytest.Item):
                 pytest.skip(f"inconclusive: {'; '.join(verdict.reasons)}")
             raise SpecFailure(self.trial)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if isinstance(excinfo.value, SpecFailure):
             return describe(excinfo.value.trial)
         return super().repr_failure(excinfo)  # type: ignore[return-value]
@@ -239,7 +239,7 @@ class InvarianceItem(pytest.Item):
         if self.violation is not None:
             raise self.violation
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:  # type: ignore[override]
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if excinfo.value is self.violation:
             return str(self.violation)
         return super().repr_failure(excinfo)  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +121,8 @@ def pytest_collection_modifyitems(
     """--shard keeps this shard's items; --max-cost refuses unpriced models; --batch records first."""
     shard = config.stash.get(SHARD, None)
     if shard is not None:
-        keep, drop = [], []
+        keep: list[pytest.Item] = []
+        drop: list[pytest.Item] = []
         for item in items:
             key = item.case if isinstance(item, SpecItem) else item.nodeid
             (keep if in_shard(key, *shard) else drop).append(item)
@@ -179,9 +180,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     run = config.stash[RUN]
     if config.option.collectonly:  # listing cases needs no key and no cassette
         return [f"spec-pytest: record mode {run.ask.record_mode.value}, cassettes in {run.ask.cassette_dir}"]
+    paths: list[Path] = config.stash[SPEC_PATHS]
     return preflight_lines(
         run,
-        config.stash[SPEC_PATHS],
+        paths,
         config.getoption("spec_models"),
         config.getoption("spec_samples"),
         options.endpoints_of(config),
@@ -189,7 +191,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     if isinstance(item, SpecItem):
         record = item.record_after(call, report)

@@ -81,7 +81,7 @@ def wilson(passes: int, samples: int, z: float = Z95) -> tuple[float, float]:
 
 
 @dataclass(frozen=True, slots=True)
-class Tally:
+class SampleTally:
     """How one scenario × model fared over its samples; ``reason`` says why a sample did not pass."""
 
     passes: int
@@ -104,7 +104,7 @@ class Tally:
         return f"{self.passes}/{self.samples} passed [{low:.2f}, {high:.2f}]"
 
 
-def tally(records: Iterable[Record]) -> dict[GateKey, Tally]:
+def tally(records: Iterable[Record]) -> dict[GateKey, SampleTally]:
     """Records grouped per scenario × model (samples counted together)."""
     passes: dict[GateKey, int] = {}
     samples: dict[GateKey, int] = {}
@@ -117,7 +117,7 @@ def tally(records: Iterable[Record]) -> dict[GateKey, Tally]:
         conflicts.setdefault(key, record.conflict)
         if not record.passed and key not in reasons:
             reasons[key] = record.reason
-    return {key: Tally(passes[key], samples[key], reasons.get(key), conflicts[key]) for key in samples}
+    return {key: SampleTally(passes[key], samples[key], reasons.get(key), conflicts[key]) for key in samples}
 
 
 def key_text(key: GateKey) -> str:
@@ -132,7 +132,7 @@ def key_text(key: GateKey) -> str:
 class Baseline:
     """A blessed run, reduced to what the gate needs: per scenario × model, passes out of samples."""
 
-    items: dict[GateKey, Tally]
+    items: dict[GateKey, SampleTally]
     created: str | None = None
     sources: tuple[str, ...] = ()
     suites: dict[str, str | None] = field(default_factory=dict)  # suite -> spec version
@@ -192,7 +192,7 @@ class Baseline:
             raise BaselineError(f'{source}: not a spec-pytest baseline (no "kind": "{BASELINE_KIND}")')
         if not isinstance(data.get("schema"), int) or data["schema"] > BASELINE_SCHEMA:
             raise BaselineError(f"{source}: baseline schema {data.get('schema')!r} is newer than supported")
-        items: dict[GateKey, Tally] = {}
+        items: dict[GateKey, SampleTally] = {}
         for number, item in enumerate(data.get("items", [])):
             try:
                 key = (str(item["suite"]), str(item["scenario"]), str(item["model"]))
@@ -201,7 +201,7 @@ class Baseline:
                 raise BaselineError(f"{source}: items[{number}] is malformed ({exc!r})") from None
             if not 0 <= passes <= samples:
                 raise BaselineError(f"{source}: items[{number}] has {passes} passes of {samples} samples")
-            items[key] = Tally(passes, samples, item.get("reason"), item.get("conflict"))
+            items[key] = SampleTally(passes, samples, item.get("reason"), item.get("conflict"))
         return cls(
             items=items,
             created=data.get("created"),
@@ -217,8 +217,8 @@ class Baseline:
 class GateEntry:
     key: GateKey
     change: Change
-    baseline: Tally | None
-    current: Tally | None
+    baseline: SampleTally | None
+    current: SampleTally | None
 
     @property
     def line(self) -> str:
@@ -231,7 +231,7 @@ class GateEntry:
         return text
 
 
-def classify(baseline: Tally | None, current: Tally | None) -> Change:
+def classify(baseline: SampleTally | None, current: SampleTally | None) -> Change:
     """The rule of the module docstring, for one scenario × model."""
     if baseline is None:
         return Change.NEW

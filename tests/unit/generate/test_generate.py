@@ -39,7 +39,7 @@ from spec_pytest.generate import (
     read_taxonomy,
     select_pairs,
 )
-from spec_pytest.generate.progress import Progress
+from spec_pytest.generate.progress import GenerationProgress
 from spec_pytest.providers import Registry
 from spec_pytest.recording.cassettes import MissingCassetteError
 from spec_pytest.spec import load_spec
@@ -560,7 +560,7 @@ class _Terminal(io.StringIO):
 
 def test_progress_redraws_one_line_on_a_terminal_and_prints_plain_lines_in_a_log() -> None:
     tty = _Terminal()
-    bar = Progress(3, stream=tty)
+    bar = GenerationProgress(3, stream=tty)
     for _ in range(3):
         bar.advance(1)
     bar.close()
@@ -568,7 +568,7 @@ def test_progress_redraws_one_line_on_a_terminal_and_prints_plain_lines_in_a_log
     assert "3/3 pairs" in tty.getvalue()
 
     log = io.StringIO()
-    bar = Progress(100, stream=log, every_s=3600)
+    bar = GenerationProgress(100, stream=log, every_s=3600)
     for _ in range(100):
         bar.advance(1)
     assert "\r" not in log.getvalue()

@@ -29,7 +29,7 @@ from spec_pytest.pipeline.batch import (
 )
 from spec_pytest.pipeline.budget import Budget
 from spec_pytest.pipeline.cost import Price, Spend
-from spec_pytest.pipeline.run import RunSettings, run_case
+from spec_pytest.pipeline.run import RunSettings, run_case_blocking
 from spec_pytest.providers import Registry
 from spec_pytest.recording.cassettes import MissingCassetteError, RecordMode
 from spec_pytest.spec import load_spec
@@ -93,12 +93,12 @@ def test_batch_results_become_cassettes_that_replay_like_direct_calls(
     assert not default_state_path(tmp_path / "batch").exists()  # done: nothing left to resume
 
     direct = _settings(loopback_registry, tmp_path / "direct")
-    direct_trials = [run_case(direct, case) for case in cases]
+    direct_trials = [run_case_blocking(case, direct) for case in cases]
     loopback.stop()
 
     replay = _settings(_offline(loopback), tmp_path / "batch", RecordMode.NONE)
     for case, expected in zip(cases, direct_trials, strict=True):
-        trial = run_case(replay, case)
+        trial = run_case_blocking(case, replay)
         assert trial.response is not None and expected.response is not None
         got, want = trial.response, expected.response
         assert (got.text, got.model, got.finish_reason, got.usage) == (
@@ -209,7 +209,7 @@ def test_errored_and_expired_results_leave_a_note_and_no_cassette(
     ok = [c for c in cases if c not in flagged and c is not expire]
     assert ok and all(model_cassette(settings.ask, c).is_file() for c in ok)
     with pytest.raises(MissingCassetteError):  # a normal replay of a failed item is an error
-        run_case(_settings(loopback_registry, tmp_path, RecordMode.NONE), flagged[0])
+        run_case_blocking(flagged[0], _settings(loopback_registry, tmp_path, RecordMode.NONE))
 
     # a later run that records the cassette makes the old note moot
     loopback.respond_with(None)
@@ -238,7 +238,7 @@ def test_an_unusable_judge_answer_is_asked_again_in_one_more_round(
     item = case_item(cases[0].scenario.id, cases[0].model, cases[0].sample)
     assert all(len(_interactions(panel.cassette(j, item))) == 2 for j in JUDGES)
     loopback.stop()
-    trial = run_case(_settings(_offline(loopback), tmp_path, RecordMode.NONE), cases[0])
+    trial = run_case_blocking(cases[0], _settings(_offline(loopback), tmp_path, RecordMode.NONE))
     assert trial.verdict is not None and trial.verdict.outcome is Outcome.PASS
 
 

@@ -15,10 +15,10 @@ from spec_pytest.core.case import Case, expand
 from spec_pytest.core.verdict import Outcome
 from spec_pytest.pipeline.ask import AskSettings, model_cassette
 from spec_pytest.pipeline.budget import BudgetExhausted
-from spec_pytest.pipeline.fetch_plan import plan
+from spec_pytest.pipeline.fetch_plan import to_fetch
 from spec_pytest.pipeline.prefetch import FanoutError, RequestEstimate, start_prefetch
 from spec_pytest.pipeline.progress import Progress
-from spec_pytest.pipeline.run import RunSettings, run_case
+from spec_pytest.pipeline.run import RunSettings, run_case_blocking
 from spec_pytest.providers import ProviderError, Registry
 from spec_pytest.recording.cassettes import CassetteError, RecordMode, use_cassette
 from spec_pytest.spec import load_spec
@@ -72,7 +72,7 @@ def run_all(run: RunSettings, cases: list[Case], **options: object) -> list[obje
     try:
         for case in cases:
             try:
-                outcomes.append(run_case(prefetch.settings_for(case), case).verdict.outcome)  # type: ignore[union-attr]
+                outcomes.append(run_case_blocking(case, prefetch.settings_for(case)).verdict.outcome)  # type: ignore[union-attr]
             except Exception as exc:
                 outcomes.append(exc)
     finally:
@@ -101,7 +101,7 @@ def test_cassettes_equal_what_vcrpy_records_and_replay_offline(
     assert outcomes == [Outcome.PASS] * 3
     assert len(loopback.requests) == 6
     for case in cases_sync:  # the same cases recorded by vcrpy, one item at a time
-        run_case(settings(sync, loopback_registry), case)
+        run_case_blocking(case, settings(sync, loopback_registry))
     fan_files = sorted(p.relative_to(fan) for p in (fan / "cassettes").rglob("*.json"))
     sync_files = sorted(p.relative_to(sync) for p in (sync / "cassettes").rglob("*.json"))
     assert fan_files == sync_files and len(fan_files) == 6
@@ -115,7 +115,9 @@ def test_cassettes_equal_what_vcrpy_records_and_replay_offline(
     offline.declare("openai", base_url=loopback.openai_base_url, key_env=LOOPBACK_KEY_ENV)
     offline.declare("anthropic", base_url=loopback.anthropic_base_url, key_env=LOOPBACK_KEY_ENV)
     for case in cases_fan:
-        assert run_case(settings(fan, offline, RecordMode.NONE), case).verdict.outcome is Outcome.PASS
+        assert (
+            run_case_blocking(case, settings(fan, offline, RecordMode.NONE)).verdict.outcome is Outcome.PASS
+        )
 
 
 def test_a_judge_retry_is_two_interactions_and_replays(tmp_path, loopback, loopback_registry):
@@ -135,7 +137,7 @@ def test_a_judge_retry_is_two_interactions_and_replays(tmp_path, loopback, loopb
     assert len(interactions) == 2
     assert "not json at all" in interactions[1]["request"]["body"]  # the retry quotes the first answer
     loopback.stop()
-    trial = run_case(settings(tmp_path, loopback_registry, RecordMode.NONE), cases[0])
+    trial = run_case_blocking(cases[0], settings(tmp_path, loopback_registry, RecordMode.NONE))
     assert trial.verdict.outcome is Outcome.PASS
 
 
@@ -177,10 +179,10 @@ def test_planned_cases_are_only_those_that_need_the_network(tmp_path, loopback, 
     cases = cases_of(tmp_path, 4)
     run = settings(tmp_path, loopback_registry)
     for case in cases[:3]:
-        run_case(run, case)
-    assert [p.case.scenario.id for p in plan(run, cases)] == ["s3"]
-    assert plan(settings(tmp_path, loopback_registry, RecordMode.NONE), cases) == []
-    assert len(plan(settings(tmp_path, loopback_registry, RecordMode.REWRITE), cases)) == 4
+        run_case_blocking(case, run)
+    assert [p.case.scenario.id for p in to_fetch(run, cases)] == ["s3"]
+    assert to_fetch(settings(tmp_path, loopback_registry, RecordMode.NONE), cases) == []
+    assert len(to_fetch(settings(tmp_path, loopback_registry, RecordMode.REWRITE), cases)) == 4
 
 
 def test_rewrite_records_again_and_items_replay_without_asking_twice(tmp_path, loopback, loopback_registry):

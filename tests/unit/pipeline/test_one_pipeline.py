@@ -22,7 +22,7 @@ from spec_pytest.pipeline.budget import Budget, BudgetExhausted
 from spec_pytest.pipeline.cost import Price, Spend
 from spec_pytest.pipeline.plan import case_requests
 from spec_pytest.pipeline.prefetch import FanoutError, start_prefetch
-from spec_pytest.pipeline.run import RunSettings, run_case
+from spec_pytest.pipeline.run import RunSettings, run_case_blocking
 from spec_pytest.providers import Registry
 from spec_pytest.recording.cassettes import RecordMode
 from tests.support.loopback import LoopbackServer, answer
@@ -74,12 +74,13 @@ def test_only_the_case_pipeline_decides_a_case_and_asks_the_panel() -> None:
 
 
 def test_every_path_runs_cases_through_run_case() -> None:
-    sites = _calls({"run_case"})["run_case"]
+    calls = _calls({"run_case", "run_case_blocking"})
+    sites, blocking = calls["run_case"], calls["run_case_blocking"]
     assert "pipeline/prefetch.py:_run_case" in sites  # the fan-out, one task per case
     assert "pipeline/batch/runner.py:walk" in sites  # each --batch round
-    assert "pipeline/run.py:run_case case_run" in sites  # the items' blocking wrapper
-    assert "pipeline/run.py:__call__" in sites  # each invariance variant, through the wrapper
-    assert "pytest/items.py:setup" in sites
+    assert "pipeline/run.py:run_case_blocking case_run" in sites  # the items' blocking wrapper
+    assert "pipeline/run.py:__call__" in blocking  # each invariance variant, through the wrapper
+    assert "pytest/items.py:setup" in blocking
 
 
 def test_a_model_is_called_through_a_cassette_in_one_sequence() -> None:
@@ -100,11 +101,11 @@ def test_the_item_path_and_the_prefetch_give_equal_verdicts_and_identical_casset
     fan_root.mkdir()
     item_cases, fan_cases = cases_of(item_root, 2), cases_of(fan_root, 2)
     item_run, fan_run = _settings(item_root, loopback_registry), _settings(fan_root, loopback_registry)
-    item_trials = [run_case(item_run, case) for case in item_cases]
+    item_trials = [run_case_blocking(case, item_run) for case in item_cases]
     prefetch = start_prefetch(fan_run, fan_cases)
     try:
         assert prefetch.wait(60)
-        fan_trials = [run_case(prefetch.settings_for(case), case) for case in fan_cases]
+        fan_trials = [run_case_blocking(case, prefetch.settings_for(case)) for case in fan_cases]
     finally:
         prefetch.close()
     assert [_ruling(t.verdict) for t in item_trials] == [_ruling(t.verdict) for t in fan_trials]
@@ -159,7 +160,7 @@ def test_judges_are_reserved_from_the_real_prompt_and_refused_before_they_are_se
     (stand_in,) = [r for r in case_requests(case, run) if r.stage == "judges"]  # what was reserved before
     budget = run.budget = Budget(stand_in.input_tokens + 500.0, Spend(PRICES))  # fits it, not the real one
     with pytest.raises(BudgetExhausted, match="budget exhausted"):
-        run_case(run, case)
+        run_case_blocking(case, run)
     assert [is_judge_request(r.body) for r in loopback.requests] == [False]  # the judge was never asked
     assert budget.spent <= budget.max_cost and budget.refused == 1
     assert model_cassette(run.ask, case).is_file()  # the answer is kept for a larger budget
@@ -174,7 +175,7 @@ def test_a_spent_budget_sends_nothing_at_all(
     if path == "item":
         for case in cases:
             with pytest.raises(BudgetExhausted):
-                run_case(run, case)
+                run_case_blocking(case, run)
     else:
         prefetch = start_prefetch(run, cases)
         try:
@@ -201,12 +202,12 @@ def test_both_paths_charge_each_exchange_once_with_its_real_usage(
         budget = Budget(10**9, Spend(PRICES))
         run = _settings(root, loopback_registry, budget=budget)
         if name == "item":
-            trials = [run_case(run, case) for case in cases]
+            trials = [run_case_blocking(case, run) for case in cases]
         else:
             prefetch = start_prefetch(run, cases)
             assert prefetch.wait(60)
             prefetch.close()
-            trials = [run_case(prefetch.settings_for(case), case) for case in cases]
+            trials = [run_case_blocking(case, prefetch.settings_for(case)) for case in cases]
         tokens = sum(t.response.usage.input_tokens or 0 for t in trials if t.response is not None)
         rows = budget.spend.rows()
         assert rows[("answers", "openai:m")].requests == 2 and rows[("judges", "anthropic:j")].requests == 2
@@ -239,14 +240,14 @@ def test_max_cost_does_not_replay_a_recorded_answer_to_estimate_its_judges(
     tmp_path: Path, loopback: LoopbackServer, loopback_registry: Registry, opened: list[str]
 ) -> None:
     (case,) = cases_of(tmp_path, 1)
-    run_case(_settings(tmp_path, loopback_registry), case)  # answer and judge recorded
+    run_case_blocking(case, _settings(tmp_path, loopback_registry))  # answer and judge recorded
     answer_file = str(model_cassette(_settings(tmp_path, loopback_registry).ask, case))
 
     def reads(budget: Budget | None) -> int:
         run = _settings(tmp_path, loopback_registry, budget=budget)
         run.judge_record_mode = RecordMode.REWRITE  # judges are asked again: the budget prices them
         opened[:] = ["<counting>"]
-        run_case(run, case)
+        run_case_blocking(case, run)
         return opened.count(answer_file)
 
     without = reads(None)

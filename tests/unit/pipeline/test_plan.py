@@ -11,7 +11,7 @@ from spec_pytest.core.case import Case, expand
 from spec_pytest.pipeline.ask import AskSettings
 from spec_pytest.pipeline.cost import Price
 from spec_pytest.pipeline.plan import ASSUMED_MAX_OUTPUT, CHARS_PER_TOKEN, case_requests, estimate_cost, plan
-from spec_pytest.pipeline.run import RunSettings, run_case
+from spec_pytest.pipeline.run import RunSettings, run_case_blocking
 from spec_pytest.providers import Registry
 from spec_pytest.recording.cassettes import RecordMode
 from spec_pytest.spec import load_spec
@@ -79,7 +79,7 @@ def test_recorded_exchanges_are_not_to_send_and_judges_are_estimated_from_the_re
     cases = _cases(2)
     settings = _settings(loopback_registry, tmp_path)
     before = plan(cases, settings, PRICES)
-    run_case(settings, cases[0])
+    run_case_blocking(cases[0], settings)
     sent = len(loopback.requests)
     after = plan(cases, settings, PRICES)
 

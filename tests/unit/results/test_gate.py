@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from spec_pytest.cli.report import register, save_baseline
-from spec_pytest.results.gate import Baseline, BaselineError, Change, Tally, classify, compare, wilson
+from spec_pytest.results.gate import Baseline, BaselineError, Change, SampleTally, classify, compare, wilson
 from spec_pytest.results.records import ResultsWriter
 from tests.support.recordsets import CLAUDE, GPT, errored, expected_lean, judged
 
@@ -74,7 +74,7 @@ def test_an_error_now_is_not_a_pass():
 def test_the_interval_rule_alone_would_miss_a_single_sample_flip_so_it_is_special_cased():
     (b_low, _), (_, c_high) = wilson(1, 1), wilson(0, 1)
     assert c_high > b_low  # the intervals overlap...
-    assert classify(Tally(1, 1), Tally(0, 1)) is Change.REGRESSION  # ...yet pass -> fail gates
+    assert classify(SampleTally(1, 1), SampleTally(0, 1)) is Change.REGRESSION  # ...yet pass -> fail gates
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_the_interval_rule_alone_would_miss_a_single_sample_flip_so_it_is_specia
     ],
 )
 def test_with_samples_a_regression_needs_the_whole_interval_below_the_baselines(before, now, change):
-    assert classify(Tally(*before), Tally(*now)) is change
+    assert classify(SampleTally(*before), SampleTally(*now)) is change
 
 
 def _sampled(scenario: str, passes: int, samples: int):
