@@ -18,11 +18,11 @@ import yaml
 
 from spec_pytest.cli.run_config import add_run_options, load_config
 from spec_pytest.config import ConfigError
+from spec_pytest.config.table import GENERATE
 from spec_pytest.errors import SpecPytestError
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD
 from spec_pytest.generate.pairs import read_taxonomy, select_pairs
 from spec_pytest.generate.run import CONTEXT_ROLES, GenerateOptions, generate_bank
-from spec_pytest.options_table import GENERATE
 from spec_pytest.pipeline.ask import declare_endpoints
 from spec_pytest.providers import DEFAULT_REGISTRY, ModelParams, Registry
 from spec_pytest.spec import Spec, SpecError, load_spec

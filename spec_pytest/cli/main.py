@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from spec_pytest.cli.run_config import add_run_options, load_config
+from spec_pytest.config.table import CALIBRATE, PLAN
 from spec_pytest.errors import SpecPytestError
-from spec_pytest.options_table import CALIBRATE, PLAN
 from spec_pytest.spec import SpecError, load_spec
 
 

@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from spec_pytest.config.table import REPORT, add_arguments
 from spec_pytest.errors import SpecPytestError
-from spec_pytest.options_table import REPORT, add_arguments
 from spec_pytest.results.analysis import HIGH_DISAGREEMENT
 from spec_pytest.results.gate import Baseline
 from spec_pytest.results.records import ResultsError, read_results

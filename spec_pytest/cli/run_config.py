@@ -1,9 +1,9 @@
 """A subcommand's run configuration, found and built as a pytest run of the project would.
 
 ``plan``, ``calibrate`` and ``generate`` declare their run options from the shared table
-(`spec_pytest.options_table`), locate the rootdir and the configuration file from the
+(`spec_pytest.config.table`), locate the rootdir and the configuration file from the
 paths they are given, then the working directory, by pytest's rules
-(`spec_pytest.inifile`), and build the same `RunConfig` a ``pytest`` run there would.
+(`spec_pytest.config.inifile`), and build the same `RunConfig` a ``pytest`` run there would.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spec_pytest.options_table import add_arguments
+from spec_pytest.config.table import add_arguments
 
 if TYPE_CHECKING:
     from spec_pytest.config import RunConfig
@@ -33,7 +33,7 @@ def load_config(
     """
     # deferred: the configuration loads the pipeline, which `validate` and `import` need not pay for
     from spec_pytest.config import build_config, ini_getter
-    from spec_pytest.inifile import locate
+    from spec_pytest.config.inifile import locate
 
     cwd = Path.cwd()
     inifile = locate(paths, cwd)

@@ -1,6 +1,6 @@
 """spec-pytest's pytest options and ini keys, and the run configuration built from them.
 
-The options and ini keys are declared in `spec_pytest.options_table` (shared with the
+The options and ini keys are declared in `spec_pytest.config.table` (shared with the
 ``spec-pytest`` subcommands); this module declares them to pytest, builds the run's
 `RunConfig` once per pytest config (`spec_pytest.config.build_config`, with pytest's
 rootdir and ini values) and turns it into what the plugin needs: the `RunSettings`, the
@@ -17,7 +17,7 @@ import pytest
 
 from spec_pytest import config as run_config
 from spec_pytest.config import ConfigError, RunConfig
-from spec_pytest.options_table import INI_KEYS, PYTEST, options_for
+from spec_pytest.config.table import INI_KEYS, PYTEST, options_for
 from spec_pytest.pipeline.budget import Budget
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers import Registry

@@ -173,3 +173,39 @@ def test_every_function_level_import_says_which_start_up_cost_it_defers() -> Non
 def test_the_graph_sees_a_cycle_written_in_a_fake_package() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == {("a", "b", "c")}
+
+
+#: The packages in dependency order, as README's tour lists them: each may import only those before it.
+LAYERS = (
+    "errors", "spec", "core", "providers", "recording", "judge", "pipeline", "probes", "generate",
+    "results", "config", "pytest", "cli",
+)  # fmt: skip
+
+
+def _layer(module: str) -> str:
+    return module.split(".")[1]
+
+
+def test_each_package_imports_only_the_layers_before_it() -> None:
+    rank = {name: i for i, name in enumerate(LAYERS)}
+    packages = {_layer(name) for name in MODULES if "." in name}
+    assert packages == set(rank), "LAYERS (and README's tour) must list exactly the package's layers"
+    upward = sorted(
+        f"{module} imports {target}"
+        for module, targets in import_graph().items()
+        if "." in module
+        for target in targets
+        if "." in target and rank[_layer(target)] > rank[_layer(module)]
+    )
+    assert not upward, "imports against the layering:\n" + "\n".join(upward)
+
+
+def test_only_the_pytest_package_imports_pytest() -> None:
+    importers = set()
+    for module, path in MODULES.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            names += [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else []
+            if any(n.split(".")[0] in ("pytest", "_pytest") for n in names):
+                importers.add(module)
+    assert importers and all(m.startswith("spec_pytest.pytest.") for m in importers), sorted(importers)

@@ -1,4 +1,4 @@
-"""`spec_pytest.inifile` finds the rootdir and configuration file pytest itself finds.
+"""`spec_pytest.config.inifile` finds the rootdir and configuration file pytest itself finds.
 
 Each layout is built in a pytester directory and both are asked: pytest (`parseconfig`, which
 runs pytest's own determination) and `locate`, from the same working directory with the same
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from spec_pytest.inifile import locate
+from spec_pytest.config.inifile import locate
 
 LAYOUTS: dict[str, dict[str, str]] = {
     "pytest.ini even empty": {"pytest.ini": "", "sub/x.yaml": ""},

@@ -10,9 +10,9 @@ from dataclasses import replace
 import pytest
 
 from spec_pytest.cli.main import main
+from spec_pytest.config.table import INI_KEYS, OPTIONS, PYTEST
 from spec_pytest.judge import RUBRICS
 from spec_pytest.judge.templates import JUDGE_V1
-from spec_pytest.options_table import INI_KEYS, OPTIONS, PYTEST
 from spec_pytest.results.analysis import HIGH_DISAGREEMENT
 from tests.support import e2e_support
 from tests.support.e2e_support import outcomes

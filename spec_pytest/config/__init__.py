@@ -1,7 +1,7 @@
 """One run's configuration, built once from options, ini values and the rootdir.
 
 A ``pytest`` run and ``spec-pytest plan/calibrate/generate`` parse their options from the
-same table (`spec_pytest.options_table`) and hand the values, the ini keys and the rootdir
+same table (`spec_pytest.config.table`) and hand the values, the ini keys and the rootdir
 to `build_config`: so both sides agree on the specs, models, judges, endpoints, rubric,
 record modes and, above all, on where the cassettes are (``--cassette-dir`` and ini
 ``spec_cassette_dir`` are relative to the rootdir on both sides), hence on what is
@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spec_pytest.config.inifile import IniFile
+from spec_pytest.config.table import INI_KEYS, OPTIONS, PYTEST, ROOTDIR, Option
 from spec_pytest.core.case import Case, CaseError, check_model_ref
 from spec_pytest.errors import ConfigError
-from spec_pytest.inifile import IniFile
 from spec_pytest.judge import RUBRIC_VERSION, RUBRICS
-from spec_pytest.options_table import INI_KEYS, OPTIONS, PYTEST, ROOTDIR, Option
 from spec_pytest.pipeline.ask import AskSettings, parse_params
 from spec_pytest.pipeline.budget import Budget
 from spec_pytest.pipeline.cost import Price, PriceTableError, Spend, price_table
