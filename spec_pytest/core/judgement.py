@@ -33,10 +33,13 @@ class Judgement:
     cassette: str | None = None  # where the judge exchange is recorded
     input_tokens: int | None = None  # what asking this judge took (both tries, after a retry)
     output_tokens: int | None = None
+    refusal_source: str | None = None  # "api:refusal" / "api:content_filter": the API ruled it
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["cited"] = list(self.cited)
+        if self.refusal_source is None:  # records of judged answers keep their fields
+            del data["refusal_source"]
         return data
 
     @classmethod

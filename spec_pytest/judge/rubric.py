@@ -20,7 +20,7 @@ from spec_pytest.core.judgement import SPECTRUM
 from spec_pytest.core.response import Response
 from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.judge.answer import answer_schema
-from spec_pytest.judge.templates import TEMPLATES
+from spec_pytest.judge.templates import API_REFUSAL_NOTES, TEMPLATES
 from spec_pytest.providers import JsonOutput
 from spec_pytest.spec.model import Example, LabelledResponse, Message, Principle, Scenario, Spec
 
@@ -48,6 +48,7 @@ class Subject:
     spec_title: str
     values: tuple[tuple[str, str], tuple[str, str]] | None = None
     truncated: bool = False
+    refusal_source: str | None = None  # the API reported a refusal (`Response.api_refusal`)
 
     @classmethod
     def of_scenario(cls, spec: Spec, scenario: Scenario, answer: str | Response) -> Subject:
@@ -84,9 +85,9 @@ class Subject:
             # Values a spec does not describe (e.g. the study's raw labels) stand for themselves.
             first, second = ((v, spec.values.get(v, v.replace("_", " "))) for v in values)
             pair = (first, second)
-        truncated = False
+        truncated, refusal_source = False, None
         if isinstance(answer, Response):
-            truncated = answer.truncated
+            truncated, refusal_source = answer.truncated, answer.api_refusal
             answer = answer.text or answer.refusal_message or ""
         return cls(
             conversation=tuple(conversation),
@@ -97,6 +98,7 @@ class Subject:
             spec_title=spec.title or spec.id,
             values=pair,
             truncated=truncated,
+            refusal_source=refusal_source,
         )
 
 
@@ -156,7 +158,7 @@ def build_prompt(subject: Subject, rubric: str = RUBRIC_VERSION) -> Prompt:
         tag=tag,
         conversation=conversation,
         answer=subject.answer,
-        truncated_note=templates.truncated_note if subject.truncated else "",
+        truncated_note=_notes(subject, rubric),
     )
     with_position = subject.values is not None
     schema = answer_schema(subject.citable, with_position=with_position)
@@ -168,6 +170,21 @@ def build_prompt(subject: Subject, rubric: str = RUBRIC_VERSION) -> Prompt:
         with_position=with_position,
         citable=subject.citable,
     )
+
+
+def _notes(subject: Subject, rubric: str) -> str:
+    """The notes under the answer: the token limit cut it; the API reported a refusal.
+
+    An answer the API did not flag gets exactly the text it always got, so its recorded
+    judge prompts still match.
+    """
+    notes = TEMPLATES[rubric].truncated_note if subject.truncated else ""
+    if subject.refusal_source is not None:
+        note = API_REFUSAL_NOTES.get(rubric)
+        if note is None:
+            raise ConfigError(f"rubric {rubric!r} has no note for an answer the API reported as a refusal")
+        notes += Template(note).substitute(source=subject.refusal_source)
+    return notes
 
 
 def enclosure_tag(rubric: str, texts: Sequence[str]) -> str:

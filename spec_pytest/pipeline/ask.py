@@ -5,6 +5,11 @@ reordering), the request parameters (command line over the spec's `models:` over
 `defaults.params`), and a hint naming the command that re-records just this case when its
 cassette is missing or stale. The call itself goes through the run's recorder
 (`spec_pytest.recording.recorder.through_cassette`), whichever path drives the run.
+
+An answer with no text is not an answer: `check_answer` makes it an ERROR, naming the
+output limit to raise when the limit cut it (`CutOffAnswerError`), or saying the model
+returned no text (`NoAnswerError`). An answer the API itself reported as a refusal or a
+content filter is an answer, even an empty one: the case pipeline records it as a refusal.
 """
 
 from __future__ import annotations
@@ -16,10 +21,10 @@ from typing import Any
 
 from spec_pytest.core.case import Case
 from spec_pytest.core.response import Response
-from spec_pytest.errors import ConfigError
+from spec_pytest.errors import ConfigError, RunError
 from spec_pytest.judge.panel import run_blocking
-from spec_pytest.providers import ModelParams, Registry
-from spec_pytest.providers.base import Provider
+from spec_pytest.providers import ModelParams, ModelRef, ProviderSettings, Registry
+from spec_pytest.providers.base import Provider, SdkProvider
 from spec_pytest.recording.cassettes import RecordMode, cassette_path
 from spec_pytest.recording.recorder import VCR, Recorder, through_cassette
 from spec_pytest.spec.model import Message, Spec
@@ -113,6 +118,64 @@ async def ask_model(
         stage="answers",
         rerecord_hint=rerecord_hint,
         replay=replay,
+    )
+
+
+class NoAnswerError(RunError):
+    """The model returned no text and the API reported no refusal: nothing to judge."""
+
+
+class CutOffAnswerError(NoAnswerError):
+    """The output-token limit cut the answer before any text: the limit must be raised."""
+
+
+def check_answer(settings: AskSettings, case: Case, response: Response) -> None:
+    """Raise `CutOffAnswerError` / `NoAnswerError` unless ``response`` can be judged.
+
+    An answer with text, or one the API reported as a refusal (`Response.api_refusal`), can.
+    """
+    if response.has_text or response.api_refusal is not None:
+        return
+    path = model_cassette(settings, case)
+    spent = _spent(response)
+    if response.truncated:
+        raise CutOffAnswerError(
+            f"{case.model} stopped at its output-token limit before writing any text "
+            f"(finish reason {response.finish_reason!r}, {spent}): there is no answer to judge. "
+            f"{_raise_limit(settings, case, response)}, then re-record this case "
+            f"({settings.rerecord_hint(case)}); cassette: {path}"
+        )
+    raise NoAnswerError(
+        f"{case.model} returned no text (finish reason {response.finish_reason!r}, {spent}) and "
+        f"the API reported no refusal: there is no answer to judge. Open the cassette {path} to "
+        f"see what it answered; once the model or its parameters are fixed, "
+        f"{settings.rerecord_hint(case)}"
+    )
+
+
+def _spent(response: Response) -> str:
+    usage = response.usage
+    if usage.output_tokens is None:
+        return "output tokens not reported"
+    reasoning = f", {usage.reasoning_tokens} of them reasoning" if usage.reasoning_tokens else ""
+    return f"{usage.output_tokens} output tokens{reasoning}"
+
+
+def _raise_limit(settings: AskSettings, case: Case, response: Response) -> str:
+    """What to raise, as the endpoint's family names its limit field, and by how much."""
+    registry = settings.registry
+    endpoint = registry.endpoint(ModelRef.parse(case.model).provider)
+    field_name = endpoint.family.output_limit_field(endpoint)
+    params = params_for(settings, case)
+    provider = registry.provider(case.model, ProviderSettings(replay=True))
+    body = provider.request_body(case.scenario.messages, params) if isinstance(provider, SdkProvider) else {}
+    now = endpoint.family.output_limit(body)
+    suggested = 2 * (now or response.usage.output_tokens or 2048)
+    sent_as = "" if field_name == "max_tokens" else f", which this endpoint sends as {field_name}"
+    current = f" (now {now})" if now else " (none was set: the model's own maximum was reached)"
+    return (
+        f"Raise its {field_name}{current}: --model-param max_tokens={suggested}{sent_as} "
+        f"(or max_tokens in the model's params in the spec)"
     )
 
 

@@ -9,10 +9,14 @@ What differs between them is only the `Recorder` (how an exchange reaches its ca
 the budget; what happens to a case is written here once:
 
 1. reserve the case's upper bound (`spec_pytest.pipeline.budget.reserve`: its answer,
-   unless the cassette replays, and its judges); ask; charge what the answer used;
+   unless the cassette replays, and its judges); ask; charge what the answer used; an
+   answer with no text and no refusal signal stops here, an ERROR (`ask.check_answer`);
 2. revise the judges' reservation from the prompts that enclose the real answer; have the
    panel judge (its validation and one retry quoting the problem, `spec_pytest.judge`);
-   charge what each judge used;
+   charge what each judge used. An answer the API reported as a refusal or a content filter
+   is judged too (compliance and lean of declining depend on the conversation, which only a
+   judge reads; the judges are told of the API's signal), and its refusal ruling is the
+   API's: ``full``, with the signal as its source (``api:refusal``, ``api:content_filter``);
 3. decide the verdict from the expectation.
 
 Errors (cassette, provider, judge, budget) propagate: the caller decides how they show.
@@ -29,7 +33,7 @@ from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response, Usage
 from spec_pytest.core.verdict import decide
 from spec_pytest.judge import JudgePanel, Subject, case_item
-from spec_pytest.pipeline.ask import answer, model_cassette, params_for
+from spec_pytest.pipeline.ask import answer, check_answer, model_cassette, params_for
 from spec_pytest.pipeline.budget import (
     STAND_IN_ANSWER,
     Budget,
@@ -62,12 +66,28 @@ async def run_case(
         reservation.fail(recorder, "answers")
         raise
     reservation.charge(str(path), trial.response.usage)
+    try:
+        check_answer(settings.ask, case, trial.response)
+    except BaseException:
+        reservation.fail(recorder, "answers")  # no judge is asked: their holds are dropped
+        raise
     panel = replace(settings.panel_for(case), cassettes=recorder, concurrent=recorder.concurrent)
-    judgements = await _judge(case, panel, trial.response, recorder, reservation)
+    judgements = with_api_refusal(
+        await _judge(case, panel, trial.response, recorder, reservation), trial.response
+    )
     for judgement in judgements:
         trial.cassettes[f"judge:{judgement.judge}"] = Path(judgement.cassette or "")
     trial.verdict = decide(case.scenario.expect, judgements)
     return trial
+
+
+def with_api_refusal(judgements: tuple[Judgement, ...], response: Response) -> tuple[Judgement, ...]:
+    """The judgements, each ruling ``refusal: full`` from the API when it reported a refusal:
+    the API's signal is evidence, a judge's reading of an empty answer is not."""
+    source = response.api_refusal
+    if source is None:
+        return judgements
+    return tuple(replace(j, refusal="full", refusal_source=source) for j in judgements)
 
 
 def _estimates(case: Case, settings: RunSettings, recorder: Recorder, replay: bool) -> list[Estimate]:

@@ -57,6 +57,9 @@ def describe(trial: Trial) -> str:
             f"judged:   position {position}, {panel.compliance or 'no majority'}, "
             f"refusal {panel.refusal or 'no majority'} ({panel.size} judge(s))"
         )
+    source = trial.response.api_refusal if trial.response is not None else None
+    if source is not None:
+        lines.append(f"refusal:  full, reported by the API ({source}), not read by the judges")
     lines.append("scenario:")
     for message in scenario.messages:
         lines.append(f"  [{message.role}] {_clip(message.content, 400)}")

@@ -13,7 +13,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from spec_pytest.core.response import Response, Usage
+from spec_pytest.core.response import Ending, Response, Usage
 from spec_pytest.providers.base import HttpClients, Provider, SdkProvider, split_system
 from spec_pytest.providers.errors import UnsupportedParameterError
 from spec_pytest.providers.family import AnswerUsage, message_texts, positive_int, text_tokens
@@ -84,7 +84,7 @@ class AnthropicMessages(SdkProvider["anthropic.Anthropic", "anthropic.AsyncAnthr
         return await client.messages.create(**body)
 
     def _parse(self, raw: WireMessage, latency_s: float) -> Response:
-        text = "".join(block.text for block in raw.content if block.type == "text")
+        text = answer_text([(block.type, getattr(block, "text", "")) for block in raw.content])
         return Response(
             text=text,
             model=raw.model,
@@ -94,7 +94,39 @@ class AnthropicMessages(SdkProvider["anthropic.Anthropic", "anthropic.AsyncAnthr
             refused=raw.stop_reason == "refusal",
             request_id=getattr(raw, "_request_id", None),
             model_ref=str(self.ref),
+            ending=messages_ending(raw.stop_reason, text),
         )
+
+
+def answer_text(blocks: Sequence[tuple[str, str]]) -> str:
+    """The text of an answer's content blocks, given as (type, text) in order.
+
+    Consecutive text blocks are pieces of one passage (the API splits a passage where a
+    citation starts or ends, each piece keeping its own spaces): they are concatenated, as
+    the SDK's own helper does (``get_final_text``: ``"".join`` of the text blocks). Text
+    blocks that another block stands between (thinking, a tool call, a tool result) are
+    separate passages: they are set apart by a blank line, where concatenation would glue
+    "...for you." to "The capital..." (the TypeScript SDK's ``finalText`` joins every text
+    block with a space instead, which doubles the spaces of cited pieces).
+    """
+    passages: list[list[str]] = [[]]
+    for kind, text in blocks:
+        if kind == "text":
+            passages[-1].append(text)
+        elif passages[-1]:
+            passages.append([])
+    return "\n\n".join("".join(pieces) for pieces in passages if pieces)
+
+
+def messages_ending(stop_reason: str | None, text: str) -> Ending:
+    """Why a Messages answer ended: ``refusal`` (the content often ``[]``) is the API's
+    refusal; ``max_tokens`` / ``model_context_window_exceeded`` the output limit, which
+    extended thinking can reach with no text block at all."""
+    if stop_reason == "refusal":
+        return Ending.REFUSAL
+    if stop_reason in ("max_tokens", "model_context_window_exceeded"):
+        return Ending.LENGTH
+    return Ending.STOP if text.strip() else Ending.EMPTY
 
 
 class AnthropicMessagesFamily:
@@ -135,6 +167,9 @@ class AnthropicMessagesFamily:
 
     def output_limit(self, body: Mapping[str, Any]) -> int | None:
         return positive_int(body, "max_tokens")
+
+    def output_limit_field(self, endpoint: Endpoint) -> str:
+        return "max_tokens"
 
     def batch_api(self, endpoint: Endpoint, client_options: Mapping[str, Any]) -> BatchApi:
         from spec_pytest.providers.anthropic_batch import AnthropicBatches  # deferred: imports the SDK

@@ -3,7 +3,9 @@
 An endpoint's ``api`` names its family (``openai-chat``, ``anthropic-messages``; the
 OpenAI-compatible endpoints are ``openai-chat``, their dialect details on the `Endpoint`).
 A family builds the provider that speaks its format (request body, answer text, refusal
-signal, finish reason, usage: its `SdkProvider`), and reads raw bodies of its format where
+signal, finish reason and so the answer's `Ending`, usage: its `SdkProvider`), names the
+request field that caps an answer's length (what the error for an answer cut before any
+text tells the user to raise), and reads raw bodies of its format where
 no provider is at hand: the token usage of an answer (the fan-out's transport, the batch
 runner), the estimated input tokens and the output limit of a request (plan, budget), and,
 optionally, it offers its batch API (``--batch``).
@@ -71,6 +73,11 @@ class Family(Protocol):
 
     def output_limit(self, body: Mapping[str, Any]) -> int | None:
         """The output-token limit a request body sets; None when it sets none."""
+        ...
+
+    def output_limit_field(self, endpoint: Endpoint) -> str:
+        """The request field ``endpoint`` reads the output-token limit from (``max_tokens``,
+        ``max_completion_tokens``): what an answer cut before any text must raise."""
         ...
 
     def batch_api(self, endpoint: Endpoint, client_options: Mapping[str, Any]) -> BatchApi | None:

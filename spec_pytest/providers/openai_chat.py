@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from spec_pytest.core.response import Response, Usage
+from spec_pytest.core.response import Ending, Response, Usage
 from spec_pytest.providers.base import HttpClients, Provider, SdkProvider
 from spec_pytest.providers.errors import ProviderError, UnsupportedParameterError
 from spec_pytest.providers.family import AnswerUsage, message_texts, positive_int, text_tokens
@@ -101,8 +101,9 @@ class OpenAIChat(SdkProvider["openai.OpenAI", "openai.AsyncOpenAI"]):
                 output_tokens=raw.usage.completion_tokens,
                 reasoning_tokens=details.reasoning_tokens if details is not None else None,
             )
+        text = message.content or ""
         return Response(
-            text=message.content or "",
+            text=text,
             model=raw.model,
             finish_reason=choice.finish_reason,
             usage=usage,
@@ -111,7 +112,24 @@ class OpenAIChat(SdkProvider["openai.OpenAI", "openai.AsyncOpenAI"]):
             refusal_message=refusal or None,
             request_id=request_id,
             model_ref=str(self.ref),
+            ending=chat_ending(choice.finish_reason, text, refusal),
         )
+
+
+def chat_ending(finish_reason: str | None, text: str, refusal: str | None) -> Ending:
+    """Why a Chat Completions answer ended, from its wire words.
+
+    ``content_filter`` (the content then ``null`` or ``""``) and a ``refusal`` string (the
+    content ``null``) are the API's own refusal signals; ``length`` is the output limit,
+    which a reasoning model can reach with ``content: ""``, its tokens all spent reasoning.
+    """
+    if finish_reason == "content_filter":
+        return Ending.CONTENT_FILTER
+    if refusal:
+        return Ending.REFUSAL
+    if finish_reason == "length":
+        return Ending.LENGTH
+    return Ending.STOP if text.strip() else Ending.EMPTY
 
 
 class OpenAIChatFamily:
@@ -150,6 +168,9 @@ class OpenAIChatFamily:
 
     def output_limit(self, body: Mapping[str, Any]) -> int | None:
         return positive_int(body, "max_tokens", "max_completion_tokens")
+
+    def output_limit_field(self, endpoint: Endpoint) -> str:
+        return endpoint.max_tokens_field
 
     def batch_api(self, endpoint: Endpoint, client_options: Mapping[str, Any]) -> BatchApi:
         from spec_pytest.providers.openai_batch import OpenAIBatches  # deferred: imports the SDK

@@ -5,9 +5,13 @@ from tests.support.loopback.server import (
     Received,
     Reply,
     answer,
+    api_refusal,
+    content_filtered,
+    cut_before_text,
     error,
     hang,
     malformed,
+    text_blocks,
     truncated,
 )
 
@@ -20,8 +24,12 @@ __all__ = [
     "Received",
     "Reply",
     "answer",
+    "api_refusal",
+    "content_filtered",
+    "cut_before_text",
     "error",
     "hang",
     "malformed",
+    "text_blocks",
     "truncated",
 ]

@@ -19,7 +19,9 @@ mode, with properties left out of ``required``) gets a 400; an unscripted reques
 schema gets a JSON answer that follows it.
 
 Replies can be errors with ``Retry-After``, delays (latency, or hangs past the client's
-timeout), malformed JSON, or answers cut off mid-body / mid-stream. Every request is kept
+timeout), malformed JSON, or answers cut off mid-body / mid-stream. Answers that are not
+answers have builders of their own, each in the shape a real API sends (`cut_before_text`,
+`content_filtered`, `api_refusal`, `text_blocks`; an empty answer is ``answer("")``). Every request is kept
 (`requests`) with its arrival time, and the peak number in flight is tracked.
 
 aiohttp on its own event loop in a background thread: one process, dozens of concurrent
@@ -58,6 +60,9 @@ class Reply:
     model: str | None = None
     malformed: bool = False
     truncate: bool = False
+    shape: str | None = None  # one of the real shapes below (`cut_before_text`...), else plain
+    blocks: tuple[tuple[str, str], ...] = ()  # Anthropic content blocks as (type, text)
+    spent: int = 0  # output tokens a `cut_before_text` answer used up
 
 
 def answer(text: str | None = None, **options: Any) -> Reply:
@@ -85,6 +90,53 @@ def malformed() -> Reply:
 def truncated(text: str | None = None) -> Reply:
     """Start the answer (JSON body or SSE stream), then drop the connection mid-way."""
     return Reply(text=text, truncate=True)
+
+
+def cut_before_text(limit: int = 1024) -> Reply:
+    """The output limit reached before any text: all ``limit`` tokens went to reasoning.
+
+    OpenAI: ``content: ""``, ``finish_reason: "length"`` and ``completion_tokens_details``
+    counting them all as reasoning (``finish_reason: length`` as in pydantic-ai's recorded
+    cassette test_huggingface/test_max_completion_tokens.yaml, which still had some text;
+    ``completion_tokens_details.reasoning_tokens`` as in the recorded usage of Mirascope's
+    python/tests/e2e/output/snapshots/test_refusal/openai_gpt_4o_completions_snapshots.py).
+    Anthropic: one ``thinking`` block (with its ``signature``) and no text block, with
+    ``stop_reason: "max_tokens"`` (the thinking block as in pydantic-ai's cassette
+    test_anthropic/test_anthropic_model_thinking_part.yaml; the stop reason from the SDK's
+    ``StopReason``).
+    """
+    return Reply(text="", shape="cut", finish_reason="length", spent=limit)
+
+
+def content_filtered() -> Reply:
+    """OpenAI's content filter: ``content: null``, ``refusal: null``,
+    ``finish_reason: "content_filter"`` (pydantic-ai's test_openai.py,
+    test_openai_response_filter_error; a real gpt-3.5 body quoted in gystify-be's
+    src/ai-summary/OpenAI.md has ``content: ""`` instead, which reads the same)."""
+    return Reply(text="", shape="filtered", finish_reason="content_filter")
+
+
+def api_refusal(message: str = "I'm sorry, but I can't help with that.") -> Reply:
+    """A refusal the API reports itself.
+
+    OpenAI: ``message.refusal`` holds the refusal, ``content`` is null, ``finish_reason``
+    ``stop`` (the recorded gpt-4o refusals of Mirascope's
+    python/tests/e2e/output/snapshots/test_refusal/openai_gpt_4o_completions_snapshots.py).
+    Anthropic: ``content: []``, ``stop_reason: "refusal"``, ``stop_details`` of type
+    ``refusal``, no output tokens (pydantic-ai's test_anthropic.py,
+    test_anthropic_refusal_stop_details); the message is not sent there.
+    """
+    return Reply(text="", shape="refused", refusal=message)
+
+
+def text_blocks(*blocks: tuple[str, str]) -> Reply:
+    """An Anthropic answer of several content blocks, given as (type, text) in order:
+    ``("text", ...)`` and, between passages, e.g. ``("server_tool_use", "")`` and
+    ``("web_search_tool_result", "")`` (pydantic-ai's cassette
+    test_anthropic/test_anthropic_text_parts_ahead_of_built_in_tool_call.yaml: text, a web
+    search, text); adjacent text blocks are how cited pieces arrive (Claude's citations docs).
+    OpenAI gets the text pieces concatenated as one content string."""
+    return Reply(text="".join(t for kind, t in blocks if kind == "text"), shape="blocks", blocks=blocks)
 
 
 @dataclass(frozen=True)
@@ -456,35 +508,65 @@ def _openai_json(body: dict[str, Any], reply: Reply, text: str, model: str) -> d
     prompt = prompt_text(body)
     message = {
         "role": "assistant",
-        "content": None if reply.refusal else text,
+        "content": None if reply.refusal or reply.shape == "filtered" else text,
         "refusal": reply.refusal,
     }
+    spent = reply.spent or _tokens(text)
+    usage: dict[str, Any] = {
+        "prompt_tokens": _tokens(prompt),
+        "completion_tokens": spent,
+        "total_tokens": _tokens(prompt) + spent,
+    }
+    if reply.shape == "cut":
+        usage["completion_tokens_details"] = {"reasoning_tokens": reply.spent}
     return {
         "id": "chatcmpl-loopback",
         "object": "chat.completion",
         "created": 1_700_000_000,
         "model": model,
         "choices": [{"index": 0, "message": message, "finish_reason": reply.finish_reason or "stop"}],
-        "usage": {
-            "prompt_tokens": _tokens(prompt),
-            "completion_tokens": _tokens(text),
-            "total_tokens": _tokens(prompt) + _tokens(text),
-        },
+        "usage": usage,
     }
 
 
 def _anthropic_json(body: dict[str, Any], reply: Reply, text: str, model: str) -> dict[str, Any]:
     stop = reply.finish_reason or ("refusal" if reply.refusal else "end_turn")
+    content: list[dict[str, Any]] = [{"type": "text", "text": reply.refusal or text}]
+    extra: dict[str, Any] = {}
+    output_tokens = _tokens(text)
+    if reply.shape == "cut":
+        stop, output_tokens = "max_tokens", reply.spent
+        content = [{"type": "thinking", "thinking": "Weighing the request...", "signature": "c2lnbmF0dXJl"}]
+    elif reply.shape in ("refused", "filtered"):
+        stop, content, output_tokens = "refusal", [], 0
+        extra["stop_details"] = {"type": "refusal", "category": None, "explanation": None}
+    elif reply.shape == "blocks":
+        content = [_anthropic_block(kind, piece, i) for i, (kind, piece) in enumerate(reply.blocks)]
     return {
         "id": "msg_loopback",
         "type": "message",
         "role": "assistant",
         "model": model,
-        "content": [{"type": "text", "text": reply.refusal or text}],
+        "content": content,
         "stop_reason": stop,
         "stop_sequence": None,
-        "usage": {"input_tokens": _tokens(prompt_text(body)), "output_tokens": _tokens(text)},
+        **extra,
+        "usage": {"input_tokens": _tokens(prompt_text(body)), "output_tokens": output_tokens},
     }
+
+
+def _anthropic_block(kind: str, text: str, index: int) -> dict[str, Any]:
+    """One content block of `text_blocks` in the Messages shape of its type."""
+    if kind == "text":
+        return {"type": "text", "text": text, "citations": None}
+    tool_id = f"srvtoolu_loopback{index}"
+    if kind == "server_tool_use":
+        return {"type": "server_tool_use", "id": tool_id, "name": "web_search", "input": {"query": "capital"}}
+    if kind == "web_search_tool_result":
+        result = {"type": "web_search_result", "title": "Loopback", "url": "https://example.invalid/",
+                  "encrypted_content": "ZW5j", "page_age": None}  # fmt: skip
+        return {"type": kind, "tool_use_id": f"srvtoolu_loopback{index - 1}", "content": [result]}
+    return {"type": kind, "thinking": text, "signature": "c2lnbmF0dXJl"}
 
 
 def _pieces(text: str) -> list[str]:
