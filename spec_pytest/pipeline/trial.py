@@ -65,7 +65,8 @@ def describe(trial: Trial) -> str:
         lines.append(f"  [{message.role}] {_clip(message.content, 400)}")
     if trial.response is not None:
         lines.append(f"response ({trial.response.model}, finish: {trial.response.finish_reason}):")
-        lines += textwrap.indent(_clip(trial.response.text, EXCERPT), "  | ").splitlines()
+        said = trial.response.text or trial.response.refusal_message or ""  # a refusal field's text
+        lines += textwrap.indent(_clip(said, EXCERPT), "  | ").splitlines()
     if verdict is not None:
         lines.append("judges:")
         for j in verdict.judgements:
