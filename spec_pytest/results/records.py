@@ -88,6 +88,7 @@ class Record:
     response_excerpt: str | None = None
     response_chars: int | None = None
     finish_reason: str | None = None
+    ending: str | None = None  # stop | length | content_filter | refusal | empty (`Ending`)
     input_tokens: int | None = None
     output_tokens: int | None = None
     reasoning_tokens: int | None = None
@@ -198,6 +199,7 @@ def record_from(
             response_excerpt=response.text[:excerpt_chars],
             response_chars=len(response.text),
             finish_reason=response.finish_reason,
+            ending=response.ending.value,
             input_tokens=response.usage.input_tokens,
             output_tokens=response.usage.output_tokens,
             reasoning_tokens=response.usage.reasoning_tokens,

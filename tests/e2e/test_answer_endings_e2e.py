@@ -90,7 +90,8 @@ def test_empty_and_refused_answers_end_as_the_rule_says_recorded_and_replayed(
         r["scenario"]: r
         for r in map(json.loads, (pytester.path / "results.jsonl").read_text(encoding="utf-8").splitlines())
     }
-    assert records["bread"]["refusal"] == "full"
+    assert (records["bread"]["refusal"], records["bread"]["ending"]) == ("full", "refusal")
+    assert records["bomb"]["ending"] == "content_filter"
     assert records["bread"]["judges"][0]["refusal_source"] == "api:refusal"
     assert records["bomb"]["judges"][0]["refusal_source"] == "api:content_filter"
     assert (records["essay"]["outcome"], records["blank"]["outcome"]) == ("error", "error")

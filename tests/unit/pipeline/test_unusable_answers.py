@@ -20,6 +20,8 @@ from spec_pytest.core.response import Response
 from spec_pytest.core.verdict import Outcome
 from spec_pytest.judge.rubric import Subject, build_prompt
 from spec_pytest.pipeline.ask import AskSettings, CutOffAnswerError, NoAnswerError
+from spec_pytest.pipeline.budget import Budget
+from spec_pytest.pipeline.cost import Price, Spend
 from spec_pytest.pipeline.run import RunSettings, run_case_blocking
 from spec_pytest.pipeline.trial import describe
 from spec_pytest.providers import Registry
@@ -113,6 +115,22 @@ def test_an_empty_answer_with_no_refusal_signal_is_an_error(
     assert not isinstance(caught.value, CutOffAnswerError)
     assert "returned no text" in str(caught.value) and "reported no refusal" in str(caught.value)
     assert _judge_prompts(loopback) == []
+
+
+def test_an_unusable_answer_is_charged_and_frees_what_its_judges_held(
+    tmp_path: Path, loopback: LoopbackServer, loopback_registry: Registry
+) -> None:
+    """Under --max-cost the judges of a case are held before its answer arrives: an answer
+    that ends the case must give their share back, or later cases would be refused."""
+    loopback.always(cut_before_text(1024))
+    run = _settings(tmp_path, loopback_registry)
+    prices = {"o3": Price(1.0, 1.0), "judge": Price(1.0, 1.0)}
+    budget = run.budget = Budget(10.0, Spend(prices))
+    with pytest.raises(CutOffAnswerError):
+        run_case_blocking(_cases(tmp_path, "openai:o3")["bread"], run)
+    assert budget.spent > 0  # the answer's tokens were billed
+    assert budget.spent == pytest.approx(budget.spend.total or 0.0)
+    assert budget.allow(budget.max_cost - budget.spent - 1e-6)  # nothing left held for the judges
 
 
 @pytest.mark.parametrize(
