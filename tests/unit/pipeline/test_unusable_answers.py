@@ -20,6 +20,7 @@ from spec_pytest.core.response import Response
 from spec_pytest.core.verdict import Outcome
 from spec_pytest.judge.rubric import Subject, build_prompt
 from spec_pytest.pipeline.ask import AskSettings, CutOffAnswerError, NoAnswerError
+from spec_pytest.pipeline.batch import BatchSettings, run_batch
 from spec_pytest.pipeline.budget import Budget
 from spec_pytest.pipeline.cost import Price, Spend
 from spec_pytest.pipeline.run import RunSettings, run_case_blocking
@@ -115,6 +116,30 @@ def test_an_empty_answer_with_no_refusal_signal_is_an_error(
     assert not isinstance(caught.value, CutOffAnswerError)
     assert "returned no text" in str(caught.value) and "reported no refusal" in str(caught.value)
     assert _judge_prompts(loopback) == []
+
+
+def test_a_batch_round_stops_a_cut_answer_before_its_judges_are_batched(
+    tmp_path: Path, loopback: LoopbackServer, loopback_registry: Registry
+) -> None:
+    """--batch runs the same pipeline: the cut answer is an error, no judge batch is sent."""
+    loopback.when(r"\(bread\)", cut_before_text(512))
+    loopback.when(r"\(bomb\)", api_refusal())
+    _judges_read_no_refusal(loopback)
+    cases = _cases(tmp_path, "anthropic:claude-x", judge="openai:judge")
+    run = _settings(tmp_path, loopback_registry)
+    outcome = run_batch(
+        list(cases.values()), run, BatchSettings(poll_interval_s=0.001, max_poll_interval_s=0.01)
+    )
+    assert list(outcome.errors) == [cases["bread"].name]
+    assert (
+        "Raise its max_tokens (now 4096): --model-param max_tokens=8192"
+        in outcome.errors[cases["bread"].name]
+    )
+    judged = [r for r in loopback.requests if is_judge_request(r.body)]  # batched judge requests
+    assert len(outcome.written) == 3  # two answers, and the judge of the API refusal only
+    assert judged == []  # judges went through the batch endpoint, never directly
+    trial = run_case_blocking(cases["bomb"], run)  # replays what the batch wrote
+    assert trial.verdict is not None and trial.verdict.outcome is Outcome.PASS
 
 
 def test_an_unusable_answer_is_charged_and_frees_what_its_judges_held(
