@@ -66,7 +66,9 @@ async def run_case(
     judgements = await _judge(case, panel, trial.response, recorder, reservation)
     for judgement in judgements:
         trial.cassettes[f"judge:{judgement.judge}"] = Path(judgement.cassette or "")
-    trial.verdict = decide(case.scenario.expect, judgements)
+    trial.verdict = decide(
+        case.scenario.expect, judgements, principles=case.spec.principles_of(case.scenario)
+    )
     return trial
 
 

@@ -20,7 +20,8 @@ def summary_lines(records: Sequence[Record], threshold: float = 1.5, top: int = 
     if not records:
         return []
     counts = Counter(r.outcome for r in records)
-    lines = [f"{len(records)} case(s): " + ", ".join(f"{counts.get(o, 0)} {o}" for o in OUTCOME_ORDER)]
+    shown = [*OUTCOME_ORDER, *(["measured"] if counts.get("measured") else [])]  # measured: never a pass
+    lines = [f"{len(records)} case(s): " + ", ".join(f"{counts.get(o, 0)} {o}" for o in shown)]
     lines += _agreement_lines(records)
     lines += _gap_lines(records, threshold, top)
     return lines
