@@ -99,8 +99,8 @@ def test_no_item_passes_without_a_check_that_held(kinds: pytest.Pytester) -> Non
     assert not re.search(r"PASSED \S+::measure\[", output)
     # the failure text of an implied expectation
     assert (
-        "verdict: fail: compliance: expected compliant (implied by the cited principles), judged non-compliant"
-        in output
+        "verdict: fail: compliance: expected compliant (implied by the cited principles), "
+        "judged non-compliant" in output
     )
     assert "expected (implied by the cited principles): compliant" in output
     assert (
