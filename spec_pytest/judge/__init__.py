@@ -5,7 +5,7 @@ What the plugin and the CLI call::
     panel = JudgePanel(judges, registry, cassette_root, suite=spec.id, record_mode=mode)
     judgements = await panel.judge(Subject.of_scenario(spec, scenario, response),
                                    case_item(scenario.id, model, sample))
-    verdict = decide(scenario.expect, judgements)
+    verdict = decide(scenario.expect, judgements, principles=spec.principles_of(scenario))
 
     report = calibrate(spec, judges, cassette_root, mode, registry)   # spec-pytest calibrate
 """

@@ -101,7 +101,8 @@ class TextJudge:
             rerecord_hint=self.rerecord_hint,
         )
         judgements = panel.judge_sync(subject, text_item(label, subject))
-        return decide(expected.resolved() if expected is not None else None, judgements)
+        cited = tuple(p.id for p in subject.principles)
+        return decide(expected.resolved() if expected is not None else None, judgements, principles=cited)
 
 
 def text_item(label: str, subject: Subject) -> str:

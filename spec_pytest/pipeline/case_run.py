@@ -77,7 +77,9 @@ async def run_case(
     )
     for judgement in judgements:
         trial.cassettes[f"judge:{judgement.judge}"] = Path(judgement.cassette or "")
-    trial.verdict = decide(case.scenario.expect, judgements)
+    trial.verdict = decide(
+        case.scenario.expect, judgements, principles=case.spec.principles_of(case.scenario)
+    )
     return trial
 
 

@@ -38,7 +38,7 @@ def describe(trial: Trial) -> str:
     if scenario.values is not None:
         first, second = scenario.values
         lines.append(f"spectrum: 0 = {first} ... 3 = balanced ... 6 = {second}")
-    expect = scenario.expect
+    expect = verdict.expected if verdict is not None else scenario.expect
     if expect is not None:
         wanted = []
         if expect.lean is not None:
@@ -47,9 +47,16 @@ def describe(trial: Trial) -> str:
             wanted.append(expect.compliance)
         if expect.refusal is not None:
             wanted.append("refusal " + "/".join(sorted(expect.refusal)))
-        lines.append("expected: " + ", ".join(wanted))
+        implied = verdict is not None and verdict.implied
+        lines.append(
+            ("expected (implied by the cited principles): " if implied else "expected: ") + ", ".join(wanted)
+        )
+        if implied:
+            lines.append(f"  cited: {', '.join(case.spec.principles_of(scenario))}")
         for because in expect.because:
             lines.append(f'  because {because.principle}: "{_clip(because.quote, 200)}"')
+    elif verdict is not None:
+        lines.append("expected: nothing (no expectation and no cited principle: a measurement)")
     if verdict is not None:
         panel = verdict.panel
         position = "-" if panel.position is None else f"{panel.position:g}"

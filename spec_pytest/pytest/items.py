@@ -97,7 +97,9 @@ class SpecItem(pytest.Item):
 
     Asking and judging happen in setup, so a case that cannot be judged at all (missing or
     stale cassette, API failure, unusable judge answer) is reported as an ERROR, and the
-    call phase only checks the verdict: a FAIL means the evidence shows a violation.
+    call phase only checks the verdict: a FAIL means the evidence shows a violation. A
+    measurement (no expectation, no principle) is skipped with its reading as the reason and
+    shown as MEASURED (`spec_pytest.pytest.plugin.pytest_report_teststatus`): never PASSED.
     """
 
     def __init__(self, *, case: Case, **kwargs: Any):
@@ -131,6 +133,8 @@ class SpecItem(pytest.Item):
         verdict = self.trial.verdict
         if verdict.outcome is Outcome.FAIL:
             raise SpecFailure(self.trial)
+        if verdict.outcome is Outcome.MEASURED:  # no expectation to check: skip-like, never PASSED
+            pytest.skip(verdict.summary)
         if verdict.outcome is Outcome.INCONCLUSIVE:
             if self.config.stash[RUN].inconclusive == "skip":
                 pytest.skip(f"inconclusive: {'; '.join(verdict.reasons)}")

@@ -198,9 +198,17 @@ def pytest_runtest_makereport(
     if isinstance(item, SpecItem):
         record = item.record_after(call, report)
         if record is not None:
+            vars(report)["spec_outcome"] = record.outcome  # serialised with the report to xdist's controller
             item.config.stash[WRITER].append(record)
             item.config.hook.pytest_spec_case_finished(item=item, record=record)
     return report
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
+    """A measurement is its own category: ``2 measured`` in pytest's last line, ``M``, MEASURED."""
+    if report.when == "call" and report.skipped and getattr(report, "spec_outcome", None) == "measured":
+        return "measured", "M", "MEASURED"
+    return None
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

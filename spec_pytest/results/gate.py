@@ -2,8 +2,8 @@
 
 The unit compared is a scenario asked of one model (all its samples together): a baseline
 item is ``(suite, scenario, model)`` with how many of its samples passed. Only ``pass``
-counts as passing: ``fail``, ``inconclusive`` and ``error`` did not pass (an item that could
-not be checked is not evidence that the model behaves).
+counts as passing: ``fail``, ``inconclusive``, ``error`` and ``measured`` did not pass (an item
+that could not be checked, or had nothing to check, is not evidence that the model behaves).
 
 The rule (also in the README):
 
@@ -20,6 +20,9 @@ The rule (also in the README):
 * No significant change: all samples pass now -> UNCHANGED-PASS; some failed now
   -> KNOWN-FAILURE (it was failing in the baseline too).
 * Only in the run: NEW. Only in the baseline: MISSING (deselected, or removed from the spec).
+* Every sample measured now (no expectation to check) and none passed in the baseline:
+  MEASURED (shown, never gating, never a pass). A baseline pass that is now measured is not
+  evidence of a pass: the rules above make it a REGRESSION.
 
 The run fails the gate exactly when the number of regressions exceeds ``max_regressions``.
 """
@@ -59,6 +62,7 @@ class Change(str, Enum):
     NEW = "new"
     UNCHANGED_PASS = "unchanged-pass"
     MISSING = "missing"
+    MEASURED = "measured"
 
     def __str__(self) -> str:
         return self.value
@@ -88,6 +92,7 @@ class SampleTally:
     samples: int
     reason: str | None = None
     conflict: str | None = None
+    measured: int = 0  # samples with nothing to check (outcome ``measured``): never passes
 
     @property
     def all_passed(self) -> bool:
@@ -98,6 +103,8 @@ class SampleTally:
         return wilson(self.passes, self.samples)
 
     def describe(self) -> str:
+        if self.measured and self.measured == self.samples:
+            return "measured" if self.samples == 1 else f"{self.samples} measured"
         if self.samples == 1:
             return "passed" if self.passes else "failed"
         low, high = self.interval
@@ -110,14 +117,19 @@ def tally(records: Iterable[Record]) -> dict[GateKey, SampleTally]:
     samples: dict[GateKey, int] = {}
     reasons: dict[GateKey, str] = {}
     conflicts: dict[GateKey, str | None] = {}
+    measured: dict[GateKey, int] = {}
     for record in records:
         key = (record.suite, record.scenario, record.model)
         samples[key] = samples.get(key, 0) + 1
+        measured[key] = measured.get(key, 0) + int(record.outcome == "measured")
         passes[key] = passes.get(key, 0) + int(record.passed)
         conflicts.setdefault(key, record.conflict)
         if not record.passed and key not in reasons:
             reasons[key] = record.reason
-    return {key: SampleTally(passes[key], samples[key], reasons.get(key), conflicts[key]) for key in samples}
+    return {
+        key: SampleTally(passes[key], samples[key], reasons.get(key), conflicts[key], measured[key])
+        for key in samples
+    }
 
 
 def key_text(key: GateKey) -> str:
@@ -237,6 +249,8 @@ def classify(baseline: SampleTally | None, current: SampleTally | None) -> Chang
         return Change.NEW
     if current is None:
         return Change.MISSING
+    if current.measured == current.samples and baseline.passes == 0:
+        return Change.MEASURED
     if baseline.samples == 1 and current.samples == 1:
         if baseline.all_passed == current.all_passed:
             return Change.UNCHANGED_PASS if current.all_passed else Change.KNOWN_FAILURE
@@ -259,6 +273,7 @@ ORDER = (
     Change.IMPROVEMENT,
     Change.NEW,
     Change.MISSING,
+    Change.MEASURED,
     Change.UNCHANGED_PASS,
 )
 
@@ -282,6 +297,11 @@ class GateReport:
         return {change: len(self.of(change)) for change in ORDER}
 
     @property
+    def shown_counts(self) -> dict[Change, int]:
+        """`counts` as summaries print them: MEASURED only when some item is."""
+        return {c: n for c, n in self.counts.items() if n or c is not Change.MEASURED}
+
+    @property
     def exit_failed(self) -> bool:
         """True exactly when regressions exceed the allowance: the run must exit non-zero."""
         return len(self.regressions) > self.max_regressions
@@ -289,7 +309,7 @@ class GateReport:
     def summary_lines(self) -> list[str]:
         """Terminal summary: counts per class, then every regression (and known failure) on one line."""
         name = f" against {self.baseline_name}" if self.baseline_name else ""
-        lines = [f"spec-pytest gate{name}: " + ", ".join(f"{n} {c}" for c, n in self.counts.items())]
+        lines = [f"spec-pytest gate{name}: " + ", ".join(f"{n} {c}" for c, n in self.shown_counts.items())]
         lines += [f"note: {note}" for note in self.notes]
         for change in (Change.REGRESSION, Change.WITHIN_NOISE, Change.KNOWN_FAILURE, Change.IMPROVEMENT):
             lines += [f"{change.value.upper()} {entry.line}" for entry in self.of(change)]

@@ -68,7 +68,7 @@ class Record:
     scenario: str
     model: str
     sample: int
-    outcome: str  # pass | fail | inconclusive | error
+    outcome: str  # pass | fail | inconclusive | error | measured (never a pass)
     spec_version: str | None = None
     conflict: str | None = None
     values: tuple[str, str] | None = None
@@ -120,6 +120,9 @@ class Record:
             return f"error: {first_line(self.error or 'no message')}"
         if self.passed:
             return ""
+        if self.outcome == Outcome.MEASURED.value:
+            position = "-" if self.position is None else f"{self.position:g}"
+            return f"measured (no expectation, not a pass): position {position}, {self.compliance}"
         return f"{self.outcome}: " + ("; ".join(self.reasons) if self.reasons else "no reason recorded")
 
     def to_dict(self) -> dict[str, Any]:
@@ -228,7 +231,12 @@ def record_from(
 
 
 def _expected(verdict: Verdict) -> dict[str, Any] | None:
-    return _expectation_dict(verdict.expected) if verdict.expected is not None else None
+    if verdict.expected is None:
+        return None
+    expected = _expectation_dict(verdict.expected)
+    if verdict.implied:  # held to the cited principles, not to a written `expect:`
+        expected["implied"] = True
+    return expected
 
 
 def _expectation_dict(expect: Any) -> dict[str, Any]:
@@ -246,7 +254,7 @@ def junit_properties(record: Record) -> list[tuple[str, str]]:
     Append them to ``item.user_properties`` (what ``record_property`` does) so CI systems that
     only read JUnit XML still see why an item failed and where each judge placed the answer.
     """
-    props: list[tuple[str, str]] = [("verdict", record.outcome)]
+    props: list[tuple[str, str]] = [("verdict", record.outcome), ("spec_outcome", record.outcome)]
     if record.reason:
         props.append(("reason", record.reason))
     for name in ("position", "compliance", "refusal"):

@@ -20,7 +20,13 @@ def summary_lines(records: Sequence[Record], threshold: float = 1.5, top: int = 
     if not records:
         return []
     counts = Counter(r.outcome for r in records)
-    lines = [f"{len(records)} case(s): " + ", ".join(f"{counts.get(o, 0)} {o}" for o in OUTCOME_ORDER)]
+    shown = [*OUTCOME_ORDER, *(["measured"] if counts.get("measured") else [])]  # measured: never a pass
+    lines = [f"{len(records)} case(s): " + ", ".join(f"{counts.get(o, 0)} {o}" for o in shown)]
+    if counts.get("measured"):
+        lines.append(
+            f"  {counts['measured']} measured: no expectation and no cited principle, so neither passed "
+            "nor failed (their positions are in the results)"
+        )
     lines += _agreement_lines(records)
     lines += _gap_lines(records, threshold, top)
     return lines

@@ -11,7 +11,7 @@ from spec_pytest.results.analysis import HIGH_DISAGREEMENT, Analysis, analyse
 from spec_pytest.results.gate import Baseline, GateReport, compare
 from spec_pytest.results.records import Record
 
-OUTCOMES = ("pass", "fail", "inconclusive", "error")
+OUTCOMES = ("pass", "fail", "inconclusive", "error", "measured")
 #: Authority levels in the order most specs use (highest first); unknown levels sort after.
 USUAL_LEVELS = ("root", "platform", "system", "developer", "user", "guideline")
 
@@ -31,7 +31,9 @@ class Counts:
 
     @property
     def pass_rate(self) -> float:
-        return self.by_outcome["pass"] / self.total if self.total else 0.0
+        """Passes among the items that had something to check (measurements are neither)."""
+        checked = self.total - self.by_outcome["measured"]
+        return self.by_outcome["pass"] / checked if checked else 0.0
 
 
 def outcomes_by(records: Iterable[Record], groups: Callable[[Record], Iterable[str]]) -> dict[str, Counts]:
@@ -58,7 +60,7 @@ class ReportContent:
 
     @property
     def failing(self) -> list[Record]:
-        return [r for r in self.records if not r.passed]
+        return [r for r in self.records if not r.passed and r.outcome != "measured"]
 
 
 def build(

@@ -67,6 +67,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .fail { background: var(--fail); }
 .inconclusive { background: var(--inconclusive); }
 .error { background: var(--error); }
+.measured { background: #0969da; }
 .regression { background: var(--fail); }
 .known-failure { background: #bc4c00; }
 .improvement { background: var(--pass); }
@@ -176,7 +177,7 @@ def _gate(content: ReportContent) -> str:
     out.append('<table id="gate-counts"><tr><th>class</th><th class="num">scenario × model</th></tr>')
     out += [
         f'<tr><td><span class="badge {c.value}">{c.value}</span></td><td class="num">{n}</td></tr>'
-        for c, n in gate.counts.items()
+        for c, n in gate.shown_counts.items()
     ]
     out.append("</table>")
     for change in (Change.REGRESSION, Change.KNOWN_FAILURE, Change.WITHIN_NOISE, Change.IMPROVEMENT):

@@ -45,7 +45,7 @@ def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> st
             f"**Gate**{where}: {status}: {len(gate.regressions)} regression(s), "
             f"{gate.max_regressions} allowed.",
             "",
-            "Per scenario × model: " + " · ".join(f"{n} {c.value}" for c, n in gate.counts.items()),
+            "Per scenario × model: " + " · ".join(f"{n} {c.value}" for c, n in gate.shown_counts.items()),
             "",
         ]
         lines += [f"> {cell(note, 300)}" for note in gate.notes]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -218,3 +219,21 @@ def test_cli_baseline_save_then_report_gates_on_regressions(
     assert _cli(["report", str(today), "--baseline", str(base), "--max-regressions", "1"]) == 0
     assert _cli(["report", str(tmp_path / "absent.jsonl"), "--md", str(tmp_path / "x.md")]) == 2
     assert "absent.jsonl: no such file" in capsys.readouterr().err
+
+
+def _measured(scenario: str, model: str = GPT, sample: int = 0):
+    return replace(judged(scenario, model, 3, sample=sample), outcome="measured", reasons=(), expected=None)
+
+
+def test_a_measurement_is_never_a_pass_and_a_lost_pass_is_a_regression():
+    blessed = Baseline.from_records([_measured("mayor-phone"), passing("startup-pitch")])
+    assert {k[1]: t.passes for k, t in blessed.items.items()} == {"mayor-phone": 0, "startup-pitch": 1}
+    report = compare(blessed, [_measured("mayor-phone"), _measured("startup-pitch")])
+    assert {e.key[1]: e.change for e in report.entries} == {
+        "mayor-phone": Change.MEASURED,  # measured in both: shown, never an unchanged pass
+        "startup-pitch": Change.REGRESSION,  # a pass that is now only measured
+    }
+    assert report.exit_failed
+    assert "1 measured" in report.summary_lines()[0]
+    [lost] = report.regressions
+    assert lost.line.startswith("example::startup-pitch[openai:gpt-4.1]: passed -> measured — measured")

@@ -258,3 +258,14 @@ def test_long_answers_are_cut_in_the_page_with_a_pointer_to_the_cassette():
     page = render_html(_content(records))
     assert "first 1500 of 5000 characters; full text in the response cassette" in page
     assert "word " * 300 in page and "word " * 301 not in page
+
+
+def test_measurements_are_counted_apart_and_never_in_the_pass_rate_or_the_failures():
+    measured = replace(judged("startup-pitch"), outcome="measured", reasons=(), expected=None)
+    content = _content([judged("mayor-phone"), measured])
+    assert content.overall["measured"] == 1 and content.overall.pass_rate == 1.0
+    assert [r.scenario for r in content.failing] == []
+    markdown = render_markdown(content)
+    assert "2 items: 1 pass, 1 measured" in markdown
+    assert "| pass | fail | inconclusive | error | measured | pass rate |" in markdown
+    assert 'data-outcome="measured"' in render_html(content)
