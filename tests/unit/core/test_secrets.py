@@ -48,6 +48,7 @@ def test_a_declared_endpoints_key_env_is_scrubbed_whatever_its_name(monkeypatch:
         ("https://h/v1?api-key=" + secrets.token_hex(16), "https://h/v1?api-key="),
         ("https://h/v1?x=1&token=" + secrets.token_hex(10), "https://h/v1?x=1&token="),
     ],
+    ids=["openai", "anthropic", "xai", "google", "github", "azure-query", "token-query"],
 )
 def test_key_shapes_are_replaced_even_when_no_variable_holds_them(text: str, kept: str) -> None:
     assert scrub(f"see {text} here") == f"see {kept}{SHAPE_MARKER} here"
