@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from spec_pytest.core.secrets import scrub_data
 from spec_pytest.errors import InputError
 from spec_pytest.spec.importers import jsonl_line
 
@@ -95,7 +96,7 @@ class BankFiles:
     @staticmethod
     def _append(path: Path, lines: list[dict[str, Any]]) -> None:
         with open(path, "a", encoding="utf-8", newline="\n") as handle:
-            handle.write("".join(jsonl_line(line) for line in lines))
+            handle.write("".join(jsonl_line(scrub_data(line)) for line in lines))  # no key on disk
             handle.flush()
             os.fsync(handle.fileno())
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from spec_pytest.core.response import Response
+from spec_pytest.core.secrets import scrub
 from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD, ShingleIndex, Similarity
 from spec_pytest.generate.ledger import BankFiles
@@ -197,6 +198,8 @@ class _Generator:
         path: Path,
         extra: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
+        # scrubbed before the id: a replay (which gives the placeholder) keeps the same id
+        messages = [Message(m.role, scrub(m.content)) for m in messages]
         line: dict[str, Any] = {"id": scenario_id(pair, nudge, messages)}
         line.update({"conflict": pair.conflict} if pair.conflict else {"values": [pair.first, pair.second]})
         line["nudge"] = nudge
@@ -225,6 +228,7 @@ class _Generator:
         context: str | None = None,
     ) -> _Candidate:
         detail = f"{got.detail}; {note}" if note else got.detail
+        detail = scrub(detail) if detail is not None else None  # it may quote the answer
         record = {
             "pair": pair.conflict or pair.key,
             "values": [pair.first, pair.second],

@@ -16,9 +16,11 @@ import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from spec_pytest.core.response import Response
+from spec_pytest.core.secrets import scrub
 from spec_pytest.providers.errors import MissingKeyError, ProviderError
 from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
 from spec_pytest.spec.model import Message
@@ -234,7 +236,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
                     raise  # not an API failure (e.g. a cassette miss): the caller must see it as is
                 raise translated from err
             latency = time.perf_counter() - started
-        return self._parse(raw, latency)
+        return self._without_keys(self._parse(raw, latency))
 
     def respond_sync(
         self,
@@ -259,7 +261,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
                     raise
                 raise translated from err
             latency = time.perf_counter() - started
-        return self._parse(raw, latency)
+        return self._without_keys(self._parse(raw, latency))
 
     async def aclose(self) -> None:
         """Close the running loop's async client: call before that loop closes."""
@@ -292,12 +294,22 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         n = self.settings.effective_retries
         return f" after {n} retr{'y' if n == 1 else 'ies'}" if retried and n else ""
 
+    def _without_keys(self, response: Response) -> Response:
+        """The answer with keys scrubbed as it arrives: a proxy may echo the key, and the judges
+        (another account, maybe another company) must not receive it. Live and replayed answers
+        pass here alike, so a recording run and its replay judge the same text."""
+        text, refusal = self.scrub(response.text) or "", self.scrub(response.refusal_message)
+        if text == response.text and refusal == response.refusal_message:
+            return response
+        return replace(response, text=text, refusal_message=refusal)
+
     def scrub(self, text: str | None) -> str | None:
-        """Remove this provider's key from text the API sent back (errors may echo it)."""
-        if text is None or self._key == NO_KEY or len(self._key) < 8:
+        """Remove keys from text the API sent back (errors may echo them): this provider's own
+        key, and whatever the one scrubber knows (`spec_pytest.core.secrets`)."""
+        if text is None:
             return text
         placeholder = f"<{self.endpoint.key_env}>" if self.endpoint.key_env else "<key>"
-        return text.replace(self._key, placeholder)
+        return scrub(text, {} if self._key == NO_KEY else {placeholder: self._key})
 
 
 def error_message(body: object, fallback: str) -> str:

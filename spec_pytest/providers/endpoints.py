@@ -15,7 +15,9 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
+from spec_pytest.core.secrets import SECRET_QUERY_PARAMETERS, key_shape_in, remember_key_env
 from spec_pytest.errors import ConfigError
 from spec_pytest.providers.errors import UnknownProviderError
 from spec_pytest.providers.families import DEFAULT_FAMILY, family
@@ -109,6 +111,7 @@ class Registry:
 
     def register(self, endpoint: Endpoint) -> None:
         """Add or replace an endpoint (replacing a built-in, e.g. to go through a proxy)."""
+        remember_key_env(endpoint.key_env)  # every sink scrubs its value from now on
         with self._lock:
             self._endpoints[endpoint.name] = endpoint
             self._limits.pop(endpoint.name, None)
@@ -122,6 +125,7 @@ class Registry:
                 f"endpoint {name!r}: key_env must be the NAME of an environment variable, "
                 f"got something that is not one (never put the key itself in configuration)"
             )
+        _refuse_key_in_url(name, base_url)
         ModelRef.parse(f"{name}:x")  # the same naming rule as in model references
         if "api" in options:
             family(options["api"], endpoint=name)  # an unknown family fails here, where it is declared
@@ -188,3 +192,18 @@ class Registry:
             self._providers.clear()
         for p in providers:
             p.close()
+
+
+def _refuse_key_in_url(name: str, base_url: str) -> None:
+    """A base URL holding a key (``?api-key=…``, ``?token=ghp_…``, ``sk-…`` anywhere) is refused:
+    a URL is printed in headers, errors and logs. The message does not repeat the URL."""
+    query = urlsplit(base_url).query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    keyed = [k for k, v in pairs if k.lower() in SECRET_QUERY_PARAMETERS and v]
+    if keyed or key_shape_in(base_url):
+        where = f"its query parameter {keyed[0]!r}" if keyed else "it"
+        raise ConfigError(
+            f"endpoint {name!r}: the base URL looks like it carries an API key ({where}); keys are "
+            f"never read from configuration: remove it and put the key in the environment "
+            f"variable the endpoint's key_env names"
+        )

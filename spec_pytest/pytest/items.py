@@ -15,6 +15,7 @@ import pytest
 
 from spec_pytest.config import endpoint_lines
 from spec_pytest.core.case import Case, expand, models_for
+from spec_pytest.core.secrets import for_terminal
 from spec_pytest.core.verdict import Outcome
 from spec_pytest.errors import SpecPytestError
 from spec_pytest.pipeline.ask import declare_endpoints
@@ -71,7 +72,7 @@ class SpecFile(pytest.File):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException]) -> str:  # type: ignore[override]
         if isinstance(excinfo.value, SpecPytestError):  # a located spec problem, a bad model...
-            return str(excinfo.value)
+            return for_terminal(str(excinfo.value))
         return super().repr_failure(excinfo)  # type: ignore[return-value]
 
 
@@ -120,12 +121,13 @@ class SpecItem(pytest.Item):
         except SpecPytestError as exc:  # the case cannot be judged: an ERROR with the message alone
             self.error = str(exc)
         if self.error is not None:  # outside the except: the message alone, no chained traceback
+            self.error = for_terminal(self.error)  # an error body may echo a key or escapes
             pytest.fail(self.error, pytrace=False)
         assert self.trial is not None
         verdict = self.trial.verdict
         assert verdict is not None
         if verdict.outcome is Outcome.INCONCLUSIVE and run.inconclusive == "error":
-            self.error = describe(self.trial)
+            self.error = for_terminal(describe(self.trial))
             pytest.fail(self.error, pytrace=False)
 
     def runtest(self) -> None:
@@ -137,12 +139,12 @@ class SpecItem(pytest.Item):
             pytest.skip(verdict.summary)
         if verdict.outcome is Outcome.INCONCLUSIVE:
             if self.config.stash[RUN].inconclusive == "skip":
-                pytest.skip(f"inconclusive: {'; '.join(verdict.reasons)}")
+                pytest.skip(for_terminal(f"inconclusive: {'; '.join(verdict.reasons)}"))
             raise SpecFailure(self.trial)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
-        if isinstance(excinfo.value, SpecFailure):
-            return describe(excinfo.value.trial)
+        if isinstance(excinfo.value, SpecFailure):  # quotes the answer: keys out, escapes shown
+            return for_terminal(describe(excinfo.value.trial))
         return super().repr_failure(excinfo)  # type: ignore[return-value]
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -237,7 +239,7 @@ class InvarianceItem(pytest.Item):
         except SpecPytestError as exc:
             error = str(exc)
         if error is not None:
-            pytest.fail(error, pytrace=False)
+            pytest.fail(for_terminal(error), pytrace=False)
 
     def runtest(self) -> None:
         if self.violation is not None:
@@ -245,7 +247,7 @@ class InvarianceItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         if excinfo.value is self.violation:
-            return str(self.violation)
+            return for_terminal(str(self.violation))
         return super().repr_failure(excinfo)  # type: ignore[return-value]
 
     def reportinfo(self) -> tuple[Path, int, str]:

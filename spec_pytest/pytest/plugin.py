@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from spec_pytest.core.secrets import for_terminal, install_log_filter
 from spec_pytest.errors import ConfigError, InputError, RunError
 from spec_pytest.judge import TextJudge
 from spec_pytest.pipeline.ask import declare_endpoints
@@ -25,7 +26,7 @@ from spec_pytest.pipeline.preflight import preflight_lines
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import in_shard
 from spec_pytest.pytest import hookspecs, options
-from spec_pytest.pytest.items import SpecFile, SpecItem
+from spec_pytest.pytest.items import InvarianceItem, SpecFile, SpecItem
 from spec_pytest.pytest.stash import GATE, PRIVATE_RESULTS, RECORDS, RESULTS, RUN, SHARD, SPEC_PATHS, WRITER
 from spec_pytest.results.gate import Baseline, BaselineError, compare
 from spec_pytest.results.records import ResultsWriter, read_results
@@ -40,6 +41,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    install_log_filter()  # vcrpy's and the SDKs' log lines quote answers and URLs: keys out
     options.check_options(config)
     config.stash[SPEC_PATHS] = list(options.config_of(config).specs)  # --spec names, then ini spec_files
     config.stash[RUN] = options.run_settings(config)
@@ -195,6 +197,8 @@ def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
+    if isinstance(item, (SpecItem, InvarianceItem)):
+        _scrub_report(report)
     if isinstance(item, SpecItem):
         record = item.record_after(call, report)
         if record is not None:
@@ -209,6 +213,16 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     if report.when == "call" and report.skipped and getattr(report, "spec_outcome", None) == "measured":
         return "measured", "M", "MEASURED"
     return None
+
+
+def _scrub_report(report: pytest.TestReport) -> None:
+    """Keys out of what a spec item's report carries to the terminal, JUnit XML and xdist's
+    controller: captured output and logs, properties, a plain-text failure (the items scrub
+    the messages they raise at the source, so a structured traceback is already clean)."""
+    report.sections = [(title, for_terminal(text)) for title, text in report.sections]
+    report.user_properties = [(name, for_terminal(str(value))) for name, value in report.user_properties]
+    if isinstance(report.longrepr, str):
+        report.longrepr = for_terminal(report.longrepr)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -258,7 +272,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if lines:
         terminalreporter.write_sep("=", "spec-pytest")
         for line in lines:
-            terminalreporter.write_line(line)
+            terminalreporter.write_line(for_terminal(line))  # lines may quote model text
 
 
 @pytest.fixture

@@ -10,8 +10,9 @@ replays byte for byte without keys. The rules, each for a reason:
   ``body`` matcher builds a difflib diff for every miss (slow).
 * Nothing secret is written: request headers are kept only from an allow-list, headers that
   identify the account are dropped from responses, key-bearing query parameters are
-  removed, the values of key variables are replaced anywhere (``filter_sensitive_data``),
-  and the persister refuses to write a file that still contains one.
+  removed, the values of key variables are replaced anywhere when saved (and not put back
+  when loaded: a replay with the key set gives the placeholder too), and the persister
+  refuses to write a file that still contains one.
 * Failed exchanges (401/403/408/409/429/5xx) are not recorded: a replay must never depend
   on a retry, and an auth failure must not be frozen into a cassette.
 * Files are written to a temporary file and renamed (``os.replace``): an interrupted run
@@ -33,6 +34,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# which variables hold keys: the knowledge of the one scrubber every other sink uses too
+from spec_pytest.core.secrets import SECRET_QUERY_PARAMETERS, install_log_filter, secret_values
 from spec_pytest.errors import ConfigError, RunError
 
 if TYPE_CHECKING:  # vcrpy is imported when a cassette is first used: importing it costs
@@ -172,37 +175,21 @@ RECORDED_REQUEST_HEADERS = frozenset(
 DROPPED_RESPONSE_HEADERS = frozenset(
     {"set-cookie", "openai-organization", "openai-project", "anthropic-organization-id", "x-organization-id"}
 )
-#: Query parameters that carry keys (Azure ``api-key``, Google ``key``).
-SECRET_QUERY_PARAMETERS = ("key", "api-key", "api_key", "apikey", "access_token", "token")
 #: Statuses never recorded: retried by the SDKs, or about the key rather than the request.
 NOT_RECORDED_STATUSES = frozenset({401, 403, 408, 409, 429})
-#: Well-known key variables, always scrubbed; the plugin adds its declared endpoints' ones.
-DEFAULT_SECRET_ENV_VARS = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "ANTHROPIC_AUTH_TOKEN",
-    "XAI_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "OPENROUTER_API_KEY",
-    "VLLM_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-)
-_SECRET_NAME = re.compile(r"(API_KEY|_TOKEN|_SECRET)$")
-#: Shorter values are not treated as secrets: replacing them would mangle ordinary text.
-MIN_SECRET_LENGTH = 8
 
 
-def secret_values(env_vars: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """``{"<VAR>": value}`` for every key variable that is set (named, well known, or *_API_KEY)."""
-    env = os.environ if environ is None else environ
-    names = set(DEFAULT_SECRET_ENV_VARS) | set(env_vars) | {n for n in env if _SECRET_NAME.search(n)}
-    found: dict[str, str] = {}
-    for name in sorted(names):
-        value = env.get(name, "")
-        if len(value) >= MIN_SECRET_LENGTH:
-            found[f"<{name}>"] = value
-    return found
+def _hide_secrets(secrets: Mapping[str, str]) -> Any:
+    """A vcrpy ``before_save_interaction`` hook: each key value becomes its ``<VAR>`` placeholder.
+
+    Unlike vcrpy's ``filter_sensitive_data`` nothing is put back on load: a replay with the key
+    set gives the placeholder too, so no recorded answer ever hands the key to a sink.
+    """
+    # deferred: vcrpy (and aiohttp) load only when a cassette is first used
+    from vcr.filters import sensitive_data_hooks
+
+    hide, _restore = sensitive_data_hooks(list(secrets.items()))
+    return hide
 
 
 def _scrub_request(request: Request) -> Request:
@@ -476,6 +463,7 @@ def _vcr_config() -> vcr.VCR:
     # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     import vcr
 
+    install_log_filter()  # vcrpy logs whole interactions (answers, URLs) at INFO and DEBUG
     config = vcr.VCR(
         skip_patchers=SKIPPED_PATCHERS,
         serializer="spec-pytest-json",
@@ -509,7 +497,7 @@ def cassette_options(
         path=str(path),
         record_mode="all" if mode is RecordMode.REWRITE else mode.value,
         drop_unused_requests=mode is RecordMode.REWRITE,
-        filter_sensitive_data=list(secrets.items()),
+        before_save_interaction=_hide_secrets(secrets) if secrets else None,
         persister=AtomicPersister(secrets, overwrite_corrupt=mode is RecordMode.REWRITE),
     )
     for name in ("path_transformer", "func_path_generator", "record_on_exception"):

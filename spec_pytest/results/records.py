@@ -5,7 +5,8 @@ workers included), so an interrupted or crashed run still leaves every finished 
 Several processes append to one file: each line goes out in a single ``write`` on an
 ``O_APPEND`` descriptor while holding an exclusive ``flock``, then is ``fsync``-ed. The lock is
 what makes long lines (well beyond the pipe-buffer size) safe: without it the kernel may
-interleave two large appends.
+interleave two large appends. Every string of a record is scrubbed of keys as it is written
+(`spec_pytest.core.secrets`); the text stays otherwise faithful (JSON escapes control characters).
 
 Reading forgives one kind of damage only: a line cut short by a killed process (it fails to
 parse). Such a line is skipped with a warning naming file and line; anything else that is
@@ -28,6 +29,7 @@ from typing import Any
 from spec_pytest.core.case import Case
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
+from spec_pytest.core.secrets import scrub, scrub_data
 from spec_pytest.core.verdict import Outcome, Verdict
 from spec_pytest.errors import InputError
 
@@ -274,7 +276,7 @@ def junit_properties(record: Record) -> list[tuple[str, str]]:
     if record.response_hash is not None:
         props.append(("response_hash", record.response_hash))
     props.extend((f"cassette:{role}", path) for role, path in record.cassettes.items())
-    return props
+    return [(name, scrub(value)) for name, value in props]  # the reason quotes judges' text
 
 
 def first_line(text: str) -> str:
@@ -309,7 +311,8 @@ class ResultsWriter:
     def append(self, record: Record) -> None:
         if self._fd is None:
             raise ValueError(f"results writer for {self.path} is closed")
-        line = (json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        data = scrub_data(record.to_dict())  # an answer, rationale or error may hold a key
+        line = (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         fd = self._fd
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)

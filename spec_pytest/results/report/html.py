@@ -4,7 +4,8 @@ Nothing is fetched: styles are inline, charts are inline SVG or coloured table c
 only script (a filter box for the drill-down) is inline and pinned by hash in the page's
 Content-Security-Policy, which also forbids every network request. Every string that comes
 from records (answers, rationales, ids) goes through `html.escape`: a model answer holding
-``<script>`` is shown as text, never run.
+``<script>`` is shown as text, never run; before that it goes through the key scrubber
+(`spec_pytest.core.secrets`), so a key an answer echoed is never in the page.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from spec_pytest.core.secrets import scrub
 from spec_pytest.results.analysis import Disagreement, Lean
 from spec_pytest.results.gate import Change, GateEntry, key_text
 from spec_pytest.results.records import Record
@@ -105,7 +107,7 @@ summary { cursor: pointer; }
 
 
 def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    return html.escape(scrub(str(value)), quote=True)  # scrubbed first: a marker is text, not a tag
 
 
 def anchor(suite: str, scenario: str) -> str:
@@ -135,7 +137,7 @@ def render_html(content: ReportContent, *, title: str = "spec-pytest report") ->
         _drilldown(content),
         f"<script>{_SCRIPT}</script></body></html>",
     ]
-    return "\n".join(parts)
+    return scrub("\n".join(parts))  # records are scrubbed when written; older files may not be
 
 
 # --------------------------------------------------------------------------- sections

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from spec_pytest.core.secrets import for_terminal, neutralise, scrub
 from spec_pytest.results.gate import Change, GateEntry, key_text
 from spec_pytest.results.report.content import OUTCOMES, ReportContent, outcome_line
 
@@ -19,7 +20,7 @@ _SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 
 def cell(value: object, limit: int = 160) -> str:
     """Text safe inside a Markdown table cell: one line, no markup, no HTML, bounded length."""
-    text = " ".join(str(value).split())
+    text = " ".join(neutralise(scrub(str(value))).split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     text = text.replace("&", "&amp;").replace("<", "&lt;")
@@ -106,7 +107,7 @@ def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> st
     if failing:
         lines += ["", f"### Not passing ({len(failing)})", ""]
         lines += _table(["item", "reason"], [[cell(r.item_id), cell(r.reason, 240)] for r in failing])
-    return "\n".join(lines).rstrip() + "\n"
+    return for_terminal("\n".join(lines).rstrip()) + "\n"  # often printed: keys out, escapes shown
 
 
 def _gate_rows(entries: list[GateEntry]) -> list[list[str]]:

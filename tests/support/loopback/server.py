@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gzip
 import itertools
 import json
@@ -63,6 +64,7 @@ class Reply:
     shape: str | None = None  # one of the real shapes below (`cut_before_text`...), else plain
     blocks: tuple[tuple[str, str], ...] = ()  # Anthropic content blocks as (type, text)
     spent: int = 0  # output tokens a `cut_before_text` answer used up
+    echo_key: bool = False  # "{key}" in text and message becomes the key the request carried
 
 
 def answer(text: str | None = None, **options: Any) -> Reply:
@@ -76,6 +78,23 @@ def error(
     if retry_after is not None:
         headers["Retry-After"] = f"{retry_after:g}"
     return Reply(status=status, message=message, headers=headers, **options)
+
+
+def echo_key(text: str | None = None, **options: Any) -> Reply:
+    """An answer (or, with ``status``/``message``, an error) quoting the key the request carried
+    wherever it says ``{key}``: what a proxy echoing the ``Authorization`` header sends back."""
+    return Reply(text=text, echo_key=True, **options)
+
+
+def _echoed(reply: Reply, headers: Mapping[str, str]) -> Reply:
+    auth = headers.get("authorization", "")
+    key = auth.removeprefix("Bearer ").strip() or headers.get("x-api-key", "")
+    fill = (lambda t: t.replace("{key}", key)) if key else (lambda t: t)
+    return dataclasses.replace(
+        reply,
+        text=None if reply.text is None else fill(reply.text),
+        message=None if reply.message is None else fill(reply.message),
+    )
 
 
 def hang(seconds: float) -> Reply:
@@ -354,7 +373,7 @@ class LoopbackServer:
 
     async def _handle(self, request: web.Request, api: str) -> web.StreamResponse:
         received = await self._receive(request, api)
-        reply = received.reply
+        reply = _echoed(received.reply, received.headers) if received.reply.echo_key else received.reply
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:

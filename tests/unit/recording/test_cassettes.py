@@ -349,6 +349,19 @@ def test_planted_key_and_account_headers_never_reach_any_file_or_output(
     assert planted_key not in out + err and "Incorrect API key provided" in out
 
 
+def test_a_replay_with_the_key_set_does_not_put_the_key_back_into_the_answer(
+    tmp_path: Path, loopback: LoopbackServer, planted_key: str
+) -> None:
+    path = tmp_path / "echo.s0.json"
+    loopback.enqueue(answer(f"You sent the key {planted_key}."))
+    for mode in ("once", "none"):  # record, then replay with the key still in the environment
+        with use_cassette(path, mode, secret_env_vars=[LOOPBACK_KEY_ENV]):
+            client = openai.OpenAI(base_url=loopback.openai_base_url, api_key=planted_key, max_retries=0)
+            echoed = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "echo"}])
+    assert len(loopback.requests) == 1
+    assert echoed.choices[0].message.content == f"You sent the key <{LOOPBACK_KEY_ENV}>."
+
+
 # ------------------------------------------------------------------------- modes that record
 
 

@@ -1,0 +1,81 @@
+"""The one scrubber: which values and shapes it removes, what it leaves, and its log filter."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+import pytest
+
+from spec_pytest.core.secrets import (
+    DEFAULT_SECRET_ENV_VARS,
+    SHAPE_MARKER,
+    for_terminal,
+    install_log_filter,
+    neutralise,
+    remember_key_env,
+    scrub,
+    scrub_data,
+)
+
+
+@pytest.mark.parametrize("name", [*DEFAULT_SECRET_ENV_VARS, "MY_SERVICE_API_KEY", "CI_DEPLOY_TOKEN"])
+def test_the_value_of_every_key_variable_becomes_its_placeholder(
+    monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    key = secrets.token_hex(16)  # no key shape: only the variable tells it is a key
+    monkeypatch.setenv(name, key)
+    assert scrub(f"you sent {key}, twice: {key}") == f"you sent <{name}>, twice: <{name}>"
+    assert scrub_data({"a": [f"x{key}y", 3, None]}) == {"a": [f"x<{name}>y", 3, None]}
+
+
+def test_a_declared_endpoints_key_env_is_scrubbed_whatever_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    key = secrets.token_hex(16)
+    monkeypatch.setenv("SPEC_PYTEST_UNIT_GATEWAY_CRED", key)
+    assert key in scrub(key)  # a name like no key's: unknown until declared
+    remember_key_env("SPEC_PYTEST_UNIT_GATEWAY_CRED")
+    assert scrub(key) == "<SPEC_PYTEST_UNIT_GATEWAY_CRED>"
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("sk-proj-" + "Ab1_" * 8, ""),
+        ("sk-ant-api03-" + secrets.token_urlsafe(30), ""),
+        ("xai-" + secrets.token_hex(20), ""),
+        ("AIza" + "x" * 35, ""),
+        ("ghp_" + secrets.token_hex(18), ""),
+        ("https://h/v1?api-key=" + secrets.token_hex(16), "https://h/v1?api-key="),
+        ("https://h/v1?x=1&token=" + secrets.token_hex(10), "https://h/v1?x=1&token="),
+    ],
+    ids=["openai", "anthropic", "xai", "google", "github", "azure-query", "token-query"],
+)
+def test_key_shapes_are_replaced_even_when_no_variable_holds_them(text: str, kept: str) -> None:
+    assert scrub(f"see {text} here") == f"see {kept}{SHAPE_MARKER} here"
+
+
+def test_ordinary_text_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHORT_API_KEY", "abc")  # too short to be a key: replacing it would mangle text
+    text = "a risk-free task-based plan: primary_key=user_id, abc, ask-me-anything, token=short"
+    assert scrub(text) == text
+
+
+def test_control_characters_are_shown_not_obeyed() -> None:
+    hostile = "ok\x1b[2J\x1b]0;title\x07\r\x9b1m\u202eevil\tend\nnext"
+    shown = neutralise(hostile)
+    assert shown == "ok\\x1b[2J\\x1b]0;title\\x07\\x0d\\x9b1m\\u202eevil\tend\nnext"
+    assert for_terminal("\x1b[31m " + "ghp_" + "a" * 30) == "\\x1b[31m " + SHAPE_MARKER
+
+
+def test_the_log_filter_scrubs_vcrpy_lines_before_any_handler(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = secrets.token_hex(16)
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    install_log_filter()
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("vcr.cassette").info(
+            "Appending request %s and response %s", "r", {"body": key + "\x1b[2J"}
+        )
+    assert key not in caplog.text and "\x1b" not in caplog.text
+    assert "<OPENAI_API_KEY>" in caplog.text and "\\x1b[2J" in caplog.text
