@@ -7,7 +7,10 @@ from tests.support.loopback.server import (
     answer,
     error,
     hang,
+    html,
     malformed,
+    raw_json,
+    trickle,
     truncated,
 )
 
@@ -22,6 +25,9 @@ __all__ = [
     "answer",
     "error",
     "hang",
+    "html",
     "malformed",
+    "raw_json",
+    "trickle",
     "truncated",
 ]
