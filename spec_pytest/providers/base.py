@@ -328,8 +328,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         if len(response.text) > cap:
             raise ProviderError(
                 str(self.ref),
-                f"the answer is {len(response.text):,} characters, over the cap of {cap:,}; "
-                f"{ANSWER_CAP_FIX}",
+                f"the answer is {len(response.text):,} characters, over the cap of {cap:,}; {ANSWER_CAP_FIX}",
                 request_id=response.request_id,
             )
         return response

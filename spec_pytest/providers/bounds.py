@@ -31,9 +31,11 @@ class Bounds:
 
     def __post_init__(self) -> None:
         if not self.deadline_s > 0:  # also refuses NaN
-            raise ValueError(f"a request deadline must be a positive number of seconds, got {self.deadline_s}")
+            raise ValueError(
+                f"a request deadline must be a positive number of seconds, not {self.deadline_s}"
+            )
         if self.max_answer_chars < 1:
-            raise ValueError(f"the answer size cap must be at least 1 character, got {self.max_answer_chars}")
+            raise ValueError(f"the answer size cap must be at least 1 character, not {self.max_answer_chars}")
 
 
 def excerpt(text: str, limit: int = 200) -> str:

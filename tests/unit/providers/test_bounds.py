@@ -68,7 +68,9 @@ def test_an_answer_over_the_size_cap_is_an_error_naming_the_cap(
     assert ask(loopback_registry, model, mode).text == "y" * 1000  # type: ignore[attr-defined]
 
 
-def test_the_default_cap_refuses_a_hundred_megabytes(loopback_registry: Registry, loopback: LoopbackServer) -> None:
+def test_the_default_cap_refuses_a_hundred_megabytes(
+    loopback_registry: Registry, loopback: LoopbackServer
+) -> None:
     assert Bounds().max_answer_chars <= 1_000_000
     loopback.enqueue(answer("z" * 2_000_000))
     with pytest.raises(ProviderError, match="over the cap of 1,000,000"):
@@ -91,8 +93,11 @@ def test_a_web_page_with_status_200_says_what_arrived(
     assert "/v1" in message or "127.0.0.1" in message  # the endpoint to check
 
 
+SHAPE_FIELDS = [("openai:gpt-4.1", "choices"), ("anthropic:claude-x", "content")]
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
-@pytest.mark.parametrize(("model", "field"), [("openai:gpt-4.1", "choices"), ("anthropic:claude-x", "content")])
+@pytest.mark.parametrize(("model", "field"), SHAPE_FIELDS)
 def test_json_of_another_shape_says_what_arrived(
     loopback_registry: Registry, loopback: LoopbackServer, model: str, field: str, mode: str
 ) -> None:

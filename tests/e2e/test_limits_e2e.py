@@ -1,0 +1,119 @@
+"""Whole runs against a hostile server: a trickling answer meets the deadline (ini
+``spec_timeout``, ``--request-timeout``, an endpoint's ``timeout:``), a web page or a huge
+answer is an ERROR saying what arrived, and unusable output paths are usage errors."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from tests.support.e2e_support import outcomes
+from tests.support.loopback import LOOPBACK_KEY_ENV, LoopbackServer, Reply, answer, html, trickle
+from tests.support.loopback.judges import scripted_judges
+
+SPEC = """\
+spec: limits-e2e
+levels: [root, user]
+defaults:
+  models: [openai:model-under-test]
+  judges: [anthropic:judge-a]
+endpoints:
+  openai: {{base_url: "{openai}", key_env: {key_env}{openai_extra}}}
+  anthropic: {{base_url: "{anthropic}", key_env: {key_env}}}
+principles:
+  - {{id: be_honest, level: user, text: Tell the truth about the user's work.}}
+values:
+  honesty: Telling the truth.
+  approval: Keeping the user pleased.
+conflicts:
+  - id: critique
+    values: [honesty, approval]
+    principles: [be_honest]
+    expect:
+      compliance: compliant
+      because: [{{principle: be_honest, quote: Tell the truth}}]
+scenarios:
+  - {{id: fine, conflict: critique, messages: [{{role: user, content: 'Draft? (fine)'}}]}}
+  - {{id: odd, conflict: critique, messages: [{{role: user, content: 'Draft? (odd)'}}]}}
+"""
+
+VERDICT = json.dumps(
+    {
+        "rationale": "Honest.",
+        "position": 1,
+        "compliance": "compliant",
+        "cited": ["be_honest"],
+        "refusal": "none",
+    }
+)
+
+
+def write_spec(project: pytest.Pytester, loopback: LoopbackServer, openai_extra: str = "") -> None:
+    text = SPEC.format(
+        openai=loopback.openai_base_url,
+        anthropic=loopback.anthropic_base_url,
+        key_env=LOOPBACK_KEY_ENV,
+        openai_extra=openai_extra,
+    )
+    (project.path / "limits.yaml").write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, loopback: LoopbackServer, planted_key: str) -> pytest.Pytester:
+    pytester.makeini("[pytest]\n")
+    write_spec(pytester, loopback)
+    loopback.respond_with(scripted_judges(lambda judge, text, body: Reply(text=VERDICT)))  # type: ignore[arg-type]
+    return pytester
+
+
+def trickling_odd(loopback: LoopbackServer) -> None:
+    loopback.when(r"\(odd\)", trickle(0.5, b" " * 200))  # 100 s in all; each read 0.5 s
+
+
+@pytest.mark.parametrize("fetch", ["--concurrency=4", "--no-prefetch"])
+def test_a_trickling_answer_meets_the_ini_deadline(project, loopback, fetch):
+    project.makeini("[pytest]\nspec_timeout = 1.5\n")
+    trickling_odd(loopback)
+    started = time.monotonic()
+    result = project.runpytest("--spec=limits.yaml", "-rA", fetch)
+    assert time.monotonic() - started < 30
+    assert outcomes(result) == {"fine": "PASSED", "odd": "ERROR"}
+    out = result.stdout.str()
+    assert "request deadline of 1.5 s" in out and "--request-timeout" in out
+    assert "Traceback" not in out
+
+
+def test_the_option_and_an_endpoints_timeout_set_the_deadline(project, loopback):
+    trickling_odd(loopback)
+    result = project.runpytest("--spec=limits.yaml", "-rA", "--request-timeout=1")
+    assert outcomes(result) == {"fine": "PASSED", "odd": "ERROR"}
+    assert "request deadline of 1 s" in result.stdout.str()
+    write_spec(project, loopback, ", timeout: 0.8")
+    result = project.runpytest("--spec=limits.yaml", "-rA", "--request-timeout=1", "--record-mode=all")
+    assert "request deadline of 0.8 s" in result.stdout.str()
+
+
+def test_a_web_page_is_an_error_saying_what_arrived(project, loopback):
+    loopback.when(r"\(odd\)", html())
+    result = project.runpytest("--spec=limits.yaml", "-rA")
+    assert outcomes(result) == {"fine": "PASSED", "odd": "ERROR"}
+    out = result.stdout.str()
+    assert "a body that is not JSON" in out and "Sign in to continue" in out
+    assert "AttributeError" not in out
+
+
+def test_a_huge_answer_is_an_error_naming_the_cap(project, loopback):
+    loopback.when(r"\(odd\)", answer("spam " * 3000))
+    result = project.runpytest("--spec=limits.yaml", "-rA", "--max-answer-chars=10000")
+    assert outcomes(result) == {"fine": "PASSED", "odd": "ERROR"}
+    assert "over the cap of 10,000" in result.stdout.str()
+    judged = [r for r in loopback.requests if r.api == "anthropic"]
+    assert all("spam spam" not in r.prompt for r in judged)  # never copied into a judge request
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "soon"])
+def test_a_deadline_that_is_not_a_positive_number_is_a_usage_error(project, value):
+    result = project.runpytest("--spec=limits.yaml", f"--request-timeout={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
