@@ -5,6 +5,8 @@ answer is an ERROR saying what arrived, and unusable output paths are usage erro
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -117,3 +119,32 @@ def test_a_huge_answer_is_an_error_naming_the_cap(project, loopback):
 def test_a_deadline_that_is_not_a_positive_number_is_a_usage_error(project, value):
     result = project.runpytest("--spec=limits.yaml", f"--request-timeout={value}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+@pytest.mark.parametrize("fetch", ["--concurrency=4", "--no-prefetch"])
+def test_two_runs_at_once_pay_once_one_records_the_other_replays(project, loopback, fetch):
+    loopback.always(Reply(delay=1.0))  # slow answers: the two runs overlap
+    command = [sys.executable, "-m", "pytest", "--spec=limits.yaml", "-rA", "-p", "no:cacheprovider", fetch]
+    runs = [subprocess.Popen(command, cwd=project.path, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=120)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    for output in outputs:
+        assert "PASSED" in output and "ERROR" not in output
+    assert len(loopback.requests) == 4  # 2 scenarios x (answer + judge), asked by one run only
+    assert not list(project.path.rglob("*.tmp"))
+
+
+def test_a_killed_writers_leftovers_stay_out_of_git(project, loopback):
+    assert project.runpytest("--spec=limits.yaml").ret == 0
+    work = next(project.path.rglob(".spec-pytest-tmp"))
+    (work / "odd.s0.json.k1ll3d.tmp").write_text("{half", encoding="utf-8")  # what a kill leaves
+    subprocess.run(["git", "init", "-q"], cwd=project.path, check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=project.path,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert ".json" in status  # the cassettes are there to commit
+    assert ".spec-pytest-tmp" not in status and ".tmp" not in status and ".lock" not in status
