@@ -100,7 +100,7 @@ def build_config(
         specs += [Path(p).resolve() for p in ini("spec_files")]
     cassettes = get("spec_cassette_dir") or rootdir / ini("spec_cassette_dir")  # both rootdir-relative
     judge_mode = get("spec_judge_record_mode")
-    return RunConfig(
+    built = RunConfig(
         rootdir=rootdir,
         invocation_dir=invocation_dir,
         cassette_dir=cassettes,
@@ -129,6 +129,8 @@ def build_config(
         suites_dir=suites,
         bounds=bounds_of(get, ini),
     )
+    check_output_paths(built)
+    return built
 
 
 def run_settings_of(
@@ -318,3 +320,35 @@ def _bound(option: Any, ini_value: Any, kind: Callable[[str], Any], flag: str, k
         return kind(str(ini_value).strip())
     except ValueError:
         raise ConfigError(f"ini {key} = {ini_value!r}: expected a number (or give {flag})") from None
+
+
+# -- paths a run writes to --------------------------------------------------------------
+def check_output_paths(config: RunConfig) -> None:
+    """``--results`` must name a regular file (or none yet) and ``--cassette-dir`` a directory
+    (or none yet), under a directory: checked before anything is asked, not on the first write."""
+    if config.results is not None:
+        _check_writable_file(config.results, "--results", "a file such as results.jsonl")
+    cassettes = config.cassette_dir
+    if cassettes.exists() and not cassettes.is_dir():
+        raise ConfigError(
+            f"--cassette-dir {cassettes}: not a directory; give a directory (created if missing), "
+            "e.g. --cassette-dir cassettes"
+        )
+    _check_parent(cassettes, "--cassette-dir", "a directory")
+
+
+def _check_writable_file(path: Path, flag: str, fix: str) -> None:
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path}: is a directory; give {fix}")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{flag} {path}: not a regular file (a device or a pipe); give {fix}")
+    _check_parent(path, flag, fix)
+
+
+def _check_parent(path: Path, flag: str, fix: str) -> None:
+    """The nearest existing ancestor of ``path`` is a directory (the rest is created)."""
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"{flag} {path}: {ancestor} is not a directory; give {fix}")

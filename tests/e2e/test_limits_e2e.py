@@ -148,3 +148,21 @@ def test_a_killed_writers_leftovers_stay_out_of_git(project, loopback):
     ).stdout
     assert ".json" in status  # the cassettes are there to commit
     assert ".spec-pytest-tmp" not in status and ".tmp" not in status and ".lock" not in status
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("--results=/dev/full", "--results /dev/full: not a regular file"),
+        ("--results={tmp}", "is a directory; give a file such as results.jsonl"),
+        ("--results={tmp}/limits.yaml/results.jsonl", "is not a directory"),
+        ("--cassette-dir=/dev/null", "--cassette-dir /dev/null: not a directory"),
+        ("--cassette-dir={tmp}/limits.yaml", "not a directory; give a directory"),
+    ],
+)
+def test_unusable_output_paths_are_usage_errors(project, loopback, option, message):
+    result = project.runpytest("--spec=limits.yaml", option.format(tmp=project.path))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert message.format(tmp=project.path) in result.stderr.str()
+    assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
+    assert loopback.requests == []  # refused before anything was asked
