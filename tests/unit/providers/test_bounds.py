@@ -8,10 +8,13 @@ is an error that shows what arrived, never an AttributeError from deep in the pa
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from pathlib import Path
 
 import pytest
 
+from spec_pytest.errors import ConfigError
 from spec_pytest.providers import ProviderError, ProviderSettings, Registry
 from spec_pytest.providers.bounds import Bounds
 from spec_pytest.spec.model import Message
@@ -35,7 +38,8 @@ def test_a_trickling_server_meets_the_overall_deadline(
     loopback_registry: Registry, loopback: LoopbackServer, model: str, mode: str
 ) -> None:
     loopback_registry.bounds = Bounds(deadline_s=1.0)
-    loopback.enqueue(trickle(0.3, b" " * 100))  # 30 s in all, 0.3 s per read
+    loopback.enqueue(answer("warm"), trickle(0.3, b" " * 100))  # then 30 s in all, 0.3 s per read
+    ask(loopback_registry, model, mode)  # the SDK's imports are not what is timed
     started = time.monotonic()
     with pytest.raises(ProviderError, match=r"request deadline of 1 s.*--request-timeout") as caught:
         ask(loopback_registry, model, mode)
@@ -111,3 +115,35 @@ def test_json_of_another_shape_says_what_arrived(
 def test_bounds_refuse_values_that_would_disable_them(bad: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must be"):
         Bounds(**bad)  # type: ignore[arg-type]
+
+
+def _config(tmp_path: Path, values: dict[str, object], ini: dict[str, str]) -> Bounds:
+    from spec_pytest.config import build_config
+    from spec_pytest.config.table import INI_KEYS
+
+    defaults = {k.name: k.default for k in INI_KEYS}
+    return build_config(values, lambda name: ini.get(name, defaults[name]), tmp_path, tmp_path).bounds
+
+
+def test_the_ini_keys_and_the_options_set_the_bounds(tmp_path: Path) -> None:
+    assert _config(tmp_path, {}, {}) == Bounds()
+    ini = {"spec_timeout": "45", "spec_max_answer_chars": "2000"}
+    assert _config(tmp_path, {}, ini) == Bounds(deadline_s=45.0, max_answer_chars=2000)
+    options = {"spec_request_timeout": 5.0, "spec_max_answer_chars": 10}
+    assert _config(tmp_path, options, ini) == Bounds(deadline_s=5.0, max_answer_chars=10)  # options win
+
+
+@pytest.mark.parametrize(
+    ("values", "ini", "message"),
+    [
+        ({}, {"spec_timeout": "soon"}, "ini spec_timeout = 'soon': expected a number"),
+        ({}, {"spec_max_answer_chars": "1e3x"}, "ini spec_max_answer_chars"),
+        ({"spec_request_timeout": -1.0}, {}, "--request-timeout / ini spec_timeout: a request deadline"),
+        ({"spec_max_answer_chars": 0}, {}, "--max-answer-chars / ini spec_max_answer_chars"),
+    ],
+)
+def test_bad_bound_values_are_config_errors(
+    tmp_path: Path, values: dict[str, object], ini: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        _config(tmp_path, values, ini)
