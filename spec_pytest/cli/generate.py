@@ -136,6 +136,7 @@ def run_generate(args: argparse.Namespace, registry: Registry | None = None) -> 
         declare_endpoints(registry, [spec], config.endpoints)
     elif config.endpoints:
         declare_endpoints(registry, [], config.endpoints)
+    registry.bounds = config.bounds  # --request-timeout, --max-answer-chars
     progress = open(os.devnull, "w", encoding="utf-8") if args.quiet else err  # noqa: SIM115
     try:
         report = generate_bank(pairs, args.out, options, registry, progress=progress)

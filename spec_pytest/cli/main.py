@@ -191,6 +191,7 @@ def _calibrate(args: argparse.Namespace) -> int:
         )
         return 2
     registry = Registry()
+    registry.bounds = config.bounds  # --request-timeout, --max-answer-chars
     try:
         declare_endpoints(registry, [spec], config.endpoints)
         report = calibrate(

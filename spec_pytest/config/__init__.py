@@ -30,6 +30,7 @@ from spec_pytest.pipeline.cost import Price, PriceTableError, Spend, price_table
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import ShardError, parse_shard
 from spec_pytest.providers import Registry
+from spec_pytest.providers.bounds import Bounds
 from spec_pytest.recording.cassettes import RecordMode, resolve_record_mode
 
 #: An ini getter: the value of an ini key as pytest's ``config.getini`` gives it.
@@ -66,6 +67,7 @@ class RunConfig:
     save_baseline: Path | None = None
     threshold: float = 1.5
     suites_dir: Path | None = None
+    bounds: Bounds = field(default_factory=Bounds)
 
 
 def ini_getter(inifile: IniFile) -> IniGetter:
@@ -98,7 +100,7 @@ def build_config(
         specs += [Path(p).resolve() for p in ini("spec_files")]
     cassettes = get("spec_cassette_dir") or rootdir / ini("spec_cassette_dir")  # both rootdir-relative
     judge_mode = get("spec_judge_record_mode")
-    return RunConfig(
+    built = RunConfig(
         rootdir=rootdir,
         invocation_dir=invocation_dir,
         cassette_dir=cassettes,
@@ -125,7 +127,10 @@ def build_config(
         save_baseline=get("spec_save_baseline"),
         threshold=get("spec_threshold"),
         suites_dir=suites,
+        bounds=bounds_of(get, ini),
     )
+    check_output_paths(built)
+    return built
 
 
 def run_settings_of(
@@ -140,6 +145,7 @@ def run_settings_of(
 
     ``workers`` is the number of processes sharing a ``--max-cost`` budget (xdist).
     """
+    registry.bounds = config.bounds
     ask = AskSettings(
         cassette_dir=config.cassette_dir,
         record_mode=config.record_mode,
@@ -274,3 +280,75 @@ def _max_cost(limit: float | None) -> float | None:
     if limit is not None and limit < 0:
         raise ConfigError(f"--max-cost must be 0 or more, got {limit:g}")
     return limit
+
+
+# -- the outer bounds of every provider call -------------------------------------------
+def bounds_of(get: Callable[[str], Any], ini: IniGetter) -> Bounds:
+    """``--request-timeout`` / ini ``spec_timeout`` and ``--max-answer-chars`` / ini
+    ``spec_max_answer_chars`` as `Bounds`; a value that is not a positive number is a usage error."""
+    deadline = _bound(
+        get("spec_request_timeout"), ini("spec_timeout"), float, "--request-timeout", "spec_timeout"
+    )
+    cap = _bound(
+        get("spec_max_answer_chars"),
+        ini("spec_max_answer_chars"),
+        int,
+        "--max-answer-chars",
+        "spec_max_answer_chars",
+    )
+    defaults = Bounds()
+    try:
+        return Bounds(
+            deadline_s=defaults.deadline_s if deadline is None else deadline,
+            max_answer_chars=defaults.max_answer_chars if cap is None else int(cap),
+        )
+    except ValueError as exc:
+        where = (
+            "--request-timeout / ini spec_timeout"
+            if "deadline" in str(exc)
+            else ("--max-answer-chars / ini spec_max_answer_chars")
+        )
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+def _bound(option: Any, ini_value: Any, kind: Callable[[str], Any], flag: str, key: str) -> Any:
+    if option is not None:
+        return option
+    if ini_value in (None, ""):
+        return None
+    try:
+        return kind(str(ini_value).strip())
+    except ValueError:
+        raise ConfigError(f"ini {key} = {ini_value!r}: expected a number (or give {flag})") from None
+
+
+# -- paths a run writes to --------------------------------------------------------------
+def check_output_paths(config: RunConfig) -> None:
+    """``--results`` must name a regular file (or none yet) and ``--cassette-dir`` a directory
+    (or none yet), under a directory: checked before anything is asked, not on the first write."""
+    if config.results is not None:
+        _check_writable_file(config.results, "--results", "a file such as results.jsonl")
+    cassettes = config.cassette_dir
+    if cassettes.exists() and not cassettes.is_dir():
+        raise ConfigError(
+            f"--cassette-dir {cassettes}: not a directory; give a directory (created if missing), "
+            "e.g. --cassette-dir cassettes"
+        )
+    _check_parent(cassettes, "--cassette-dir", "a directory")
+
+
+def _check_writable_file(path: Path, flag: str, fix: str) -> None:
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path}: is a directory; give {fix}")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"{flag} {path}: not a regular file (a device or a pipe); give {fix}")
+    _check_parent(path, flag, fix)
+
+
+def _check_parent(path: Path, flag: str, fix: str) -> None:
+    """The nearest existing ancestor of ``path`` is a directory (the rest is created)."""
+    ancestor = path.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"{flag} {path}: {ancestor} is not a directory; give {fix}")

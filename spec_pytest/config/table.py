@@ -277,6 +277,27 @@ OPTIONS: tuple[Option, ...] = (
         action="store_true",
         default=False,
     ),
+    # -- the outer bounds of every provider call (spec_pytest.providers.bounds) --
+    Option(
+        ("--request-timeout",),
+        "spec_request_timeout",
+        "overall deadline of one model or judge call, SDK retries included (default: ini "
+        "spec_timeout, else 600; an endpoint's `timeout:` wins for that endpoint)",
+        RUN_COMMANDS,
+        type=float,
+        metavar="SECONDS",
+        ini="spec_timeout",
+    ),
+    Option(
+        ("--max-answer-chars",),
+        "spec_max_answer_chars",
+        "an answer longer than this is an ERROR, not judged (default: ini spec_max_answer_chars, "
+        "else 1000000)",
+        RUN_COMMANDS,
+        type=int,
+        metavar="N",
+        ini="spec_max_answer_chars",
+    ),
 )
 
 INI_KEYS: tuple[IniKey, ...] = (
@@ -291,6 +312,9 @@ INI_KEYS: tuple[IniKey, ...] = (
     IniKey("spec_cassette_dir", "where cassettes live (default: cassettes)", default="cassettes"),
     IniKey("spec_endpoints", "extra endpoints, one per line: NAME BASE_URL [KEY_ENV_NAME]", "linelist", []),
     IniKey("spec_rubric", "rubric version the judges rule under (default: the newest built-in version)"),
+    # -- the outer bounds of every provider call --
+    IniKey("spec_timeout", "overall deadline in seconds of one provider call (default: 600)"),
+    IniKey("spec_max_answer_chars", "longest answer accepted, in characters (default: 1000000)"),
 )
 
 

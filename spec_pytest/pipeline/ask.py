@@ -203,6 +203,8 @@ def declare_endpoints(registry: Registry, specs: Iterable[Spec], extra: Iterable
                 options["api"] = decl.api
             if decl.max_concurrency is not None:
                 options["max_concurrency"] = decl.max_concurrency
+            if decl.timeout_s is not None:
+                options["timeout_s"] = float(decl.timeout_s)
             registry.declare(decl.name, base_url=decl.base_url, key_env=decl.key_env, **options)
     for line in extra:
         parts = line.split()

@@ -33,6 +33,7 @@ DEFAULT_MAX_TOKENS = 4096
 
 class AnthropicMessages(SdkProvider["anthropic.Anthropic", "anthropic.AsyncAnthropic"]):
     shape = "Messages"
+    answer_fields = ("content",)
 
     @property
     def sdk(self) -> Any:

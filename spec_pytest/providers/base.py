@@ -4,6 +4,11 @@ A provider turns messages + parameters into a `Response`. The async ``respond`` 
 primary path so a run can fan out many requests at once before items execute; the sync
 ``respond_sync`` is a convenience for code that is not async. Both go through the
 official SDK, whose own retry/backoff (``Retry-After`` honoured) is the only retry loop.
+
+Both paths bound each call from outside the SDK (`spec_pytest.providers.bounds`): an
+overall deadline (the SDK's timeout is per read), a cap on the answer's size, and a check
+that what came back has the API's shape at all (an HTML page with status 200 is not an
+answer), each failing as a `ProviderError` that says what arrived and what to change.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import json
+import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
@@ -21,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_check
 
 from spec_pytest.core.response import Response
 from spec_pytest.core.secrets import scrub
+from spec_pytest.providers.bounds import ANSWER_CAP_FIX, DEADLINE_FIX, excerpt
 from spec_pytest.providers.errors import MissingKeyError, ProviderError
 from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
 from spec_pytest.spec.model import Message
@@ -129,6 +136,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         self.settings = settings
         self._http = http
         self._limit = registry.limit(endpoint.name)
+        self._bounds = registry.bounds
         key = endpoint.api_key(registry.environ)
         if key is None:
             if endpoint.key_required and not settings.replay:
@@ -170,6 +178,8 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
 
     #: The wire format's name, for an answer that does not have its shape.
     shape: str
+    #: Fields every answer of the wire format has as a list (checked before `_parse`).
+    answer_fields: tuple[str, ...] = ()
 
     def _translate(self, err: Exception) -> ProviderError | None:
         """The ProviderError for an SDK exception, or None for anything else."""
@@ -229,14 +239,16 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         async with self._limit.for_loop() if hooks is None else hooks.slot(self, body):
             started = time.perf_counter()
             try:
-                raw = await self._send_async(client, body)
+                raw = await asyncio.wait_for(self._send_async(client, body), self.deadline_s)
+            except asyncio.TimeoutError as err:  # from wait_for (the SDK's own is APITimeoutError)
+                raise self._deadline_error() from err
             except Exception as err:
                 translated = self._translate_any(err)
                 if translated is None:
                     raise  # not an API failure (e.g. a cassette miss): the caller must see it as is
                 raise translated from err
             latency = time.perf_counter() - started
-        return self._without_keys(self._parse(raw, latency))
+        return self._without_keys(self._answer(raw, latency))
 
     def respond_sync(
         self,
@@ -254,14 +266,94 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         with self._limit.for_threads:
             started = time.perf_counter()
             try:
-                raw = self._send_sync(self._sync_client, body)
+                raw = self._send_within_deadline(self._sync_client, body)
             except Exception as err:
                 translated = self._translate_any(err)
                 if translated is None:
                     raise
                 raise translated from err
             latency = time.perf_counter() - started
-        return self._without_keys(self._parse(raw, latency))
+        return self._without_keys(self._answer(raw, latency))
+
+    # -- the outer bounds of one call ----------------------------------------------------
+    @property
+    def deadline_s(self) -> float:
+        """The overall deadline of one call: the endpoint's ``timeout:``, else the run's."""
+        return self.endpoint.timeout_s or self._bounds.deadline_s
+
+    def _deadline_error(self) -> ProviderError:
+        return ProviderError(
+            str(self.ref),
+            f"no complete answer within the request deadline of {self.deadline_s:g} s "
+            f"(the server may be sending slowly or not at all); {DEADLINE_FIX}",
+        )
+
+    def _send_within_deadline(self, client: SyncClient, body: dict[str, Any]) -> Any:
+        """`_send_sync` in a worker thread, given up on at the deadline.
+
+        A blocking read cannot be interrupted, so at the deadline the client is closed
+        (its sockets with it: the worker's read fails and the thread ends) and dropped;
+        the next call builds a new one.
+        """
+        outcome: dict[str, Any] = {}
+        done = threading.Event()
+        context = contextvars.copy_context()
+
+        def send() -> None:
+            try:
+                outcome["raw"] = context.run(self._send_sync, client, body)
+            except BaseException as err:  # handed to the caller's thread as is
+                outcome["error"] = err
+            finally:
+                done.set()
+
+        threading.Thread(target=send, name=f"spec-pytest {self.ref}", daemon=True).start()
+        if not done.wait(self.deadline_s):
+            if self._sync_client is client:
+                self._sync_client = None
+            client.close()  # type: ignore[attr-defined]
+            raise self._deadline_error()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["raw"]
+
+    def _answer(self, raw: Any, latency_s: float) -> Response:
+        """`_parse` of an answer that has the wire format's shape, within the size cap."""
+        problem = self.unexpected_body(raw)
+        if problem is not None:
+            raise ProviderError(
+                str(self.ref),
+                f"the API answered with {problem}; is {self.endpoint.base_url} a {self.shape} endpoint?",
+            )
+        response = self._parse(raw, latency_s)
+        cap = self._bounds.max_answer_chars
+        if len(response.text) > cap:
+            raise ProviderError(
+                str(self.ref),
+                f"the answer is {len(response.text):,} characters, over the cap of {cap:,}; {ANSWER_CAP_FIX}",
+                request_id=response.request_id,
+            )
+        return response
+
+    def unexpected_body(self, raw: Any) -> str | None:
+        """What arrived, when it is not an answer of this wire format (else None).
+
+        Without strict validation the SDKs hand back a non-JSON body as its text and a
+        JSON body of another shape as an object without the answer's fields.
+        """
+        if isinstance(raw, (str, bytes)):
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            return f"a body that is not JSON (HTTP 2xx, not a {self.shape} answer): {self._shown(text)}"
+        missing = [f for f in self.answer_fields if not isinstance(getattr(raw, f, None), list)]
+        if not missing:
+            return None
+        dump = getattr(raw, "model_dump_json", None)
+        shown = self._shown(dump() if callable(dump) else repr(raw))
+        return f"JSON without {', '.join(missing)} (not a {self.shape} answer): {shown}"
+
+    def _shown(self, text: str) -> str:
+        """The first 200 characters of a body, on one line, with this provider's key removed."""
+        return repr(excerpt(self.scrub(text) or ""))
 
     async def aclose(self) -> None:
         """Close the running loop's async client: call before that loop closes."""

@@ -19,6 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from spec_pytest.core.secrets import SECRET_QUERY_PARAMETERS, key_shape_in, remember_key_env
 from spec_pytest.errors import ConfigError
+from spec_pytest.providers.bounds import Bounds
 from spec_pytest.providers.errors import UnknownProviderError
 from spec_pytest.providers.families import DEFAULT_FAMILY, family
 from spec_pytest.providers.limits import EndpointLimit, per_worker_limit, worker_count
@@ -37,6 +38,7 @@ class Endpoint:
     workers. ``developer_role`` says whether the API understands role ``developer``
     (elsewhere it is sent as ``system``); ``max_tokens_field`` is the request field the
     API reads the output limit from (OpenAI's reasoning models reject ``max_tokens``).
+    ``timeout_s`` is this endpoint's overall deadline per call, over the run's (`Bounds`).
     """
 
     name: str
@@ -47,6 +49,7 @@ class Endpoint:
     max_concurrency: int = 16
     developer_role: bool = False
     max_tokens_field: str = "max_tokens"
+    timeout_s: float | None = None
 
     def api_key(self, environ: Mapping[str, str]) -> str | None:
         if self.key_env is None:
@@ -93,12 +96,14 @@ class Registry:
 
     Providers are cached per (model, settings) so that all items of a run share one
     connection pool, and limits per endpoint so that the response model and a judge on the
-    same account share one concurrency budget.
+    same account share one concurrency budget. ``bounds`` (the deadline and answer cap of
+    every call) is the run's; set it before the first provider is built.
     """
 
     def __init__(
         self, endpoints: Iterable[Endpoint] = BUILTIN_ENDPOINTS, environ: Mapping[str, str] | None = None
     ) -> None:
+        self.bounds = Bounds()
         self._endpoints = {e.name: e for e in endpoints}
         self._environ = environ
         self._providers: dict[tuple[ModelRef, ProviderSettings], Provider] = {}

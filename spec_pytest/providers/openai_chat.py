@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 class OpenAIChat(SdkProvider["openai.OpenAI", "openai.AsyncOpenAI"]):
     shape = "Chat Completions"
+    answer_fields = ("choices",)
 
     @property
     def sdk(self) -> Any:

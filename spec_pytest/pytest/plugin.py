@@ -76,7 +76,12 @@ def _open_results(config: pytest.Config) -> None:
         else:
             path = Path(tempfile.mkdtemp(prefix="spec-pytest-")) / "results.jsonl"
             config.stash[PRIVATE_RESULTS] = path
-        ResultsWriter.start(path)
+        try:
+            ResultsWriter.start(path)
+        except OSError as exc:  # read-only, no space, no permission: before anything is asked
+            raise pytest.UsageError(
+                f"--results {path}: cannot write it ({exc.strerror or exc}); give a writable file path"
+            ) from None
     config.stash[RESULTS] = path
     config.stash[WRITER] = ResultsWriter(path)
 

@@ -16,7 +16,9 @@ replays byte for byte without keys. The rules, each for a reason:
 * Failed exchanges (401/403/408/409/429/5xx) are not recorded: a replay must never depend
   on a retry, and an auth failure must not be frozen into a cassette.
 * Files are written to a temporary file and renamed (``os.replace``): an interrupted run
-  or two writers never leave half a file.
+  or two writers never leave half a file. The temporary file is in the cassette's
+  self-ignoring ``.spec-pytest-tmp/`` (`spec_pytest.recording.lock`), so what a killed
+  writer leaves there never reaches ``git add``.
 * A miss is an ERROR with the fix in it: `MissingCassetteError`, `StaleCassetteError`.
 """
 
@@ -27,6 +29,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from enum import Enum
@@ -37,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 # which variables hold keys: the knowledge of the one scrubber every other sink uses too
 from spec_pytest.core.secrets import SECRET_QUERY_PARAMETERS, install_log_filter, secret_values
 from spec_pytest.errors import ConfigError, RunError
+from spec_pytest.recording.lock import work_dir
 
 if TYPE_CHECKING:  # vcrpy is imported when a cassette is first used: importing it costs
     # about 0.15 s (it loads aiohttp), which every pytest start-up and collection would pay
@@ -387,7 +391,9 @@ class AtomicPersister:
 
     A reader (or a second xdist worker) sees the old file or the new one, never a mix;
     an interrupted write leaves the temp file's removal to the ``finally`` below, and a
-    killed process at worst leaves a dot-file that no cassette lookup ever reads.
+    killed process at worst leaves a file in the self-ignoring work directory, which no
+    cassette lookup reads and git never sees. Dot-files that earlier versions left beside
+    the cassette are removed when it is next written.
     """
 
     def __init__(self, secrets: Mapping[str, str], *, overwrite_corrupt: bool = False) -> None:
@@ -430,8 +436,7 @@ class AtomicPersister:
         leaked = [name.strip("<>") for name, value in self._secrets.items() if value in text]
         if leaked:
             raise SecretLeakError(path, leaked)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, tmp = tempfile.mkstemp(dir=work_dir(path), prefix=f"{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
@@ -442,6 +447,19 @@ class AtomicPersister:
         finally:
             with suppress(FileNotFoundError):
                 os.unlink(tmp)
+        _remove_old_leftovers(path)
+
+
+#: A temporary file older than this is a leftover (a write takes milliseconds).
+LEFTOVER_AGE_S = 600.0
+
+
+def _remove_old_leftovers(path: Path) -> None:
+    """The ``.<cassette>.*.tmp`` files killed writers of earlier versions left beside ``path``."""
+    for leftover in path.parent.glob(f".{path.name}.*.tmp"):
+        with suppress(OSError):
+            if time.time() - leftover.stat().st_mtime > LEFTOVER_AGE_S:
+                leftover.unlink()
 
 
 def _has_content(path: Path) -> bool:

@@ -9,7 +9,8 @@ else: vcrpy's process-wide patch for items (`VCR`), a tape chosen by context for
 
 `through_cassette` is the one "call a model through a cassette" sequence: the provider
 (replay-only when the cassette will replay, so no key is needed and a miss fails fast),
-the recorder's scope around the call, the call. The model's answer
+the cassette's lock when it will record (`spec_pytest.recording.lock`: a second run waits,
+then replays what the first recorded), the recorder's scope around the call, the call. The model's answer
 (`spec_pytest.pipeline.ask`) and every judge (`spec_pytest.judge.panel`) go through it.
 """
 
@@ -24,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 from spec_pytest.providers import ProviderSettings, Registry
 from spec_pytest.providers.base import Provider
 from spec_pytest.recording.cassettes import RecordMode, use_cassette, will_replay
+from spec_pytest.recording.lock import CassetteLock
 
 T = TypeVar("T")
 
@@ -97,16 +99,28 @@ async def through_cassette(
 ) -> T:
     """``call(provider)`` for ``model`` with its requests going through the cassette at ``path``.
 
-    ``replay``: `will_replay` of the cassette, when the caller has already read it.
+    ``replay``: `will_replay` of the cassette, when the caller has already read it. A
+    cassette that will record is locked first, and opened only once the lock is held; a
+    tape still to be saved (the fan-out's) takes the lock over and releases it when saved.
     """
     replay = will_replay(path, mode) if replay is None else replay
     provider = registry.provider(model, replace(settings or ProviderSettings(), replay=replay))
-    with recorder(
-        path,
-        mode,
-        rerecord_hint=rerecord_hint,
-        secret_env_vars=registry.key_env_vars(),
-        stage=stage,
-        model=model,
-    ):
-        return await call(provider)
+    lock = None if replay else CassetteLock(path)
+    if lock is not None:
+        await lock.acquire()
+    try:
+        with recorder(
+            path,
+            mode,
+            rerecord_hint=rerecord_hint,
+            secret_env_vars=registry.key_env_vars(),
+            stage=stage,
+            model=model,
+        ) as scope:
+            result = await call(provider)
+        if lock is not None and getattr(scope, "awaiting_save", False):
+            scope.lock, lock = lock, None  # a tape saved later (the fan-out's): released then
+        return result
+    finally:
+        if lock is not None:
+            lock.release()

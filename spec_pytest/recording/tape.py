@@ -26,6 +26,7 @@ from typing import Any
 from vcr.cassette import Cassette
 
 from spec_pytest.recording.cassettes import RecordMode, cassette_error, detached_cassette
+from spec_pytest.recording.lock import CassetteLock
 
 
 @dataclass
@@ -37,10 +38,28 @@ class Tape:
     recorded: int = 0
     #: filled by the transport: (input, output) tokens per model of recorded exchanges
     tokens: dict[str, tuple[int, int]] = field(default_factory=dict)
+    #: the cassette's lock while this tape records (`through_cassette` hands it over):
+    #: held until the tape is saved, so another run waits for the finished file
+    lock: CassetteLock | None = None
+    saved: bool = False
+
+    @property
+    def awaiting_save(self) -> bool:
+        return not self.saved
 
     def save(self) -> None:
         """Write the cassette if it changed: the persister's temp file + rename, secrets checked."""
-        self.cassette._save()  # what vcrpy's context manager calls on a clean exit
+        try:
+            self.cassette._save()  # what vcrpy's context manager calls on a clean exit
+            self.saved = True
+        finally:
+            self.release()
+
+    def release(self) -> None:
+        """Let other runs at the cassette (after `save`, or when the tape is dropped)."""
+        lock, self.lock = self.lock, None
+        if lock is not None:
+            lock.release()
 
 
 #: The tape the current task's requests go through (None: no fan-out context).
@@ -121,5 +140,9 @@ async def save_all(tapes: list[Tape]) -> None:
 
 
 def _save_each(tapes: list[Tape]) -> None:
-    for tape in tapes:
-        tape.save()
+    try:
+        for tape in tapes:
+            tape.save()
+    finally:  # a tape that could not be saved (a secret in it) still lets other runs in
+        for tape in tapes:
+            tape.release()

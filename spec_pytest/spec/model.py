@@ -160,6 +160,7 @@ class EndpointDecl:
     key_env: str | None = None
     api: str | None = None  # None: the built-in endpoint's family, else openai-chat
     max_concurrency: int | None = None
+    timeout_s: float | None = None  # `timeout:`, the overall deadline of one call
 
 
 @dataclass(frozen=True)

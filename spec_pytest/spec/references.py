@@ -142,6 +142,7 @@ def build_spec(main: Document, scenarios: list[Placed], files: tuple[Path, ...])
                 decl.get("key_env"),
                 decl.get("api"),
                 decl.get("max_concurrency"),
+                decl.get("timeout"),
             )
             for name, decl in data.get("endpoints", {}).items()
         },

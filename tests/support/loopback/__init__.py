@@ -11,8 +11,11 @@ from tests.support.loopback.server import (
     echo_key,
     error,
     hang,
+    html,
     malformed,
+    raw_json,
     text_blocks,
+    trickle,
     truncated,
 )
 
@@ -31,7 +34,10 @@ __all__ = [
     "echo_key",
     "error",
     "hang",
+    "html",
     "malformed",
+    "raw_json",
     "text_blocks",
+    "trickle",
     "truncated",
 ]

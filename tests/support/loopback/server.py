@@ -65,6 +65,9 @@ class Reply:
     blocks: tuple[tuple[str, str], ...] = ()  # Anthropic content blocks as (type, text)
     spent: int = 0  # output tokens a `cut_before_text` answer used up
     echo_key: bool = False  # "{key}" in text and message becomes the key the request carried
+    raw_body: bytes | None = None  # sent as is (see `html`, `trickle`)
+    content_type: str = "application/json"
+    trickle_s: float = 0.0  # with raw_body: one byte every trickle_s seconds
 
 
 def answer(text: str | None = None, **options: Any) -> Reply:
@@ -385,6 +388,8 @@ class LoopbackServer:
                 return web.Response(
                     text='{"id": "broken", "choi', content_type="application/json", headers=headers
                 )
+            if reply.raw_body is not None:
+                return await _raw(request, headers, reply)
             body = received.body if isinstance(received.body, dict) else {}
             problem, text, model = compose(api, body, reply)
             if problem is not None:
@@ -635,3 +640,35 @@ def _anthropic_events(body: dict[str, Any], reply: Reply, text: str, model: str)
         event("message_stop", {}),
     ]
     return events
+
+
+# -- hostile replies: a wrong body, a slow body -------------------------------------------
+def html(page: str = "<!DOCTYPE html><html><body><h1>Sign in to continue</h1></body></html>") -> Reply:
+    """Status 200 with a web page (a captive portal, a proxy's login page, a wrong base URL)."""
+    return Reply(raw_body=page.encode(), content_type="text/html")
+
+
+def raw_json(data: Any) -> Reply:
+    """Status 200 with this JSON, whatever its shape."""
+    return Reply(raw_body=json.dumps(data).encode())
+
+
+def trickle(every_s: float, body: bytes = b'{"id": "slow", "choices": []}') -> Reply:
+    """Status 200 whose body arrives one byte every ``every_s`` seconds: each read is quick."""
+    return Reply(raw_body=body, trickle_s=every_s)
+
+
+async def _raw(request: web.Request, headers: dict[str, str], reply: Reply) -> web.StreamResponse:
+    assert reply.raw_body is not None
+    if not reply.trickle_s:
+        return web.Response(body=reply.raw_body, headers=headers, content_type=reply.content_type)
+    response = web.StreamResponse(headers=headers)
+    response.content_type = reply.content_type
+    response.content_length = len(reply.raw_body)
+    await response.prepare(request)
+    with contextlib.suppress(ConnectionResetError):  # the client gave up: the point of the test
+        for i in range(len(reply.raw_body)):
+            await response.write(reply.raw_body[i : i + 1])
+            await asyncio.sleep(reply.trickle_s)
+        await response.write_eof()
+    return response

@@ -329,7 +329,10 @@ def test_planted_key_and_account_headers_never_reach_any_file_or_output(
     # The requests really carried the key, so the scrubbing had something to remove.
     assert all(r.headers["authorization"] == f"Bearer {planted_key}" for r in loopback.requests)
     assert planted_key in loopback.requests[-2].query
-    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    every = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    work = [f for f in every if "/.spec-pytest-tmp/" in f"/{f}"]  # self-ignored: locks, temp files
+    assert all(f.endswith((".gitignore", ".lock")) for f in work), work  # no temp file left
+    files = [f for f in every if f not in work]
     assert files == [
         "suite/anthropic/claude-x/charity.s0.json",
         "suite/echo.s0.json",
@@ -404,7 +407,8 @@ def test_an_interrupted_item_leaves_no_file_and_no_temp_file(
     assert len(loopback.requests) == 1
     assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
     _record(path, loopback_registry, "openai:gpt-4.1")
-    assert [p.name for p in path.parent.iterdir()] == ["interrupted.json"]  # no temp files left
+    assert sorted(p.name for p in path.parent.iterdir()) == [".spec-pytest-tmp", "interrupted.json"]
+    assert not list(tmp_path.rglob("*.tmp"))  # no temp files left, in the work directory either
 
 
 _WRITER = textwrap.dedent(
@@ -436,7 +440,8 @@ def test_two_processes_writing_one_cassette_never_corrupt_it(tmp_path: Path) -> 
             reads += 1
     assert [w.returncode for w in writers] == [0, 0]
     assert reads > 0
-    assert [p.name for p in path.parent.iterdir()] == ["item.json"]
+    assert sorted(p.name for p in path.parent.iterdir()) == [".spec-pytest-tmp", "item.json"]
+    assert not list(tmp_path.rglob("*.tmp"))  # no temp file left, in the work directory either
     (interaction,) = json.loads(path.read_text(encoding="utf-8"))["interactions"]
     assert len(interaction["response"]["body"]["string"]) == 400_000
 
