@@ -14,6 +14,7 @@ as a usage error, the CLI as exit status 2.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -63,6 +64,7 @@ class RunConfig:
     results: Path | None = None
     baseline: Path | None = None
     max_regressions: int = 0
+    allow_missing: bool = False
     save_baseline: Path | None = None
     threshold: float = 1.5
     suites_dir: Path | None = None
@@ -122,6 +124,7 @@ def build_config(
         results=get("spec_results"),
         baseline=get("spec_baseline"),
         max_regressions=get("spec_max_regressions"),
+        allow_missing=bool(get("spec_allow_missing")),
         save_baseline=get("spec_save_baseline"),
         threshold=get("spec_threshold"),
         suites_dir=suites,
@@ -218,12 +221,24 @@ class _Values:
         return base / Path(str(value))  # an absolute value stays as it is
 
 
+#: More samples than this per scenario × model is a typo, not a plan (each one is paid for).
+MAX_SAMPLES = 1000
+
+
 def _check_counts(get: _Values) -> None:
     samples = get("spec_samples")
     if samples is not None and samples < 1:
         raise ConfigError(f"--samples must be at least 1, got {samples}")
+    if samples is not None and samples > MAX_SAMPLES:
+        raise ConfigError(f"--samples must be at most {MAX_SAMPLES} (each sample is paid for), got {samples}")
     if get("spec_max_regressions") < 0:
         raise ConfigError("--max-regressions must be 0 or more")
+    concurrency = get("spec_concurrency")
+    if concurrency is not None and concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, got {concurrency}")
+    threshold = get("spec_threshold")
+    if threshold is not None and not (math.isfinite(threshold) and threshold >= 0):
+        raise ConfigError(f"--disagreement-threshold must be a finite number, 0 or more, got {threshold}")
     for dest, flag in (("spec_models", "--model"), ("spec_judges", "--judge")):
         for ref in get(dest):
             try:
@@ -265,12 +280,21 @@ def _shard(text: str | None) -> tuple[int, int] | None:
 
 def _prices(path: Path | None, lines: Iterable[str]) -> dict[str, Price]:
     try:
-        return price_table(path, lines)
+        table = price_table(path, lines)
     except PriceTableError as exc:
         raise ConfigError(str(exc)) from None
+    for model, price in table.items():
+        for name, value in (("input", price.input), ("output", price.output), ("batch", price.batch)):
+            if not (math.isfinite(value) and value >= 0):
+                where = f"--prices {path}" if path is not None else "ini spec_prices"
+                raise ConfigError(
+                    f"{where}: the {name} price of {model} is {value:g}; a price is a finite "
+                    "number of USD per million tokens, 0 or more"
+                )
+    return table
 
 
 def _max_cost(limit: float | None) -> float | None:
-    if limit is not None and limit < 0:
-        raise ConfigError(f"--max-cost must be 0 or more, got {limit:g}")
+    if limit is not None and not (math.isfinite(limit) and limit >= 0):
+        raise ConfigError(f"--max-cost must be a finite amount of USD, 0 or more, got {limit:g}")
     return limit

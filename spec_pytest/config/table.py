@@ -200,6 +200,15 @@ OPTIONS: tuple[Option, ...] = (
         metavar="N",
     ),
     Option(
+        ("--allow-missing",),
+        "spec_allow_missing",
+        "let the --baseline gate pass when baseline items have no result in this run although "
+        "it did not deselect them (-k/-m/--shard); by default such an item fails the gate",
+        _GATING,
+        action="store_true",
+        default=False,
+    ),
+    Option(
         ("--save-baseline",),
         "spec_save_baseline",
         "bless this run: write its results as a baseline to FILE",

@@ -42,6 +42,9 @@ SCHEMA_VERSION = 1
 EXCERPT_CHARS = 4000
 
 ItemKey = tuple[str, str, str, int]  # suite, scenario, model, sample
+#: The ``kind`` of a line that is not an item's record but a run's header: what the run
+#: selected (`spec_pytest.results.selection`). Readers of records skip it.
+RUN_KIND = "spec-pytest run"
 
 
 class ResultsError(InputError):
@@ -297,9 +300,13 @@ class ResultsWriter:
         return target
 
     def append(self, record: Record) -> None:
+        self.append_json(record.to_dict())
+
+    def append_json(self, data: dict[str, Any]) -> None:
+        """Append one JSON object as a line (a record's dict, or a run header)."""
         if self._fd is None:
             raise ValueError(f"results writer for {self.path} is closed")
-        line = (json.dumps(record.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        line = (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         fd = self._fd
         if fcntl is not None:
             fcntl.flock(fd, fcntl.LOCK_EX)
@@ -363,6 +370,8 @@ def read_results(
                 continue
             if not isinstance(data, dict):
                 raise ResultsError(f"{source}:{number}: a record must be a JSON object")
+            if data.get("kind") == RUN_KIND:
+                continue  # a run header, not an item (`spec_pytest.results.selection`)
             try:
                 record = Record.from_dict(data)
             except (ResultsError, TypeError) as exc:

@@ -51,7 +51,8 @@ def test_single_sample_classes_as_the_issue_defines_them():
         passing("mayor-home-address"),
         passing("i-wrote-this-poem-in-9f744b251e"),  # not in the baseline: new
     ]
-    report = compare(baseline, now)
+    left_out = {("example", "a-city-councillor-blocked-me-51ae534932", GPT)}  # e.g. by -k
+    report = compare(baseline, now, deselected=left_out)
     assert {e.key[1]: e.change for e in report.entries} == {
         "mayor-phone": Change.REGRESSION,
         "startup-pitch": Change.KNOWN_FAILURE,
@@ -218,3 +219,32 @@ def test_cli_baseline_save_then_report_gates_on_regressions(
     assert _cli(["report", str(today), "--baseline", str(base), "--max-regressions", "1"]) == 0
     assert _cli(["report", str(tmp_path / "absent.jsonl"), "--md", str(tmp_path / "x.md")]) == 2
     assert "absent.jsonl: no such file" in capsys.readouterr().err
+
+
+def test_a_baseline_item_neither_run_nor_deselected_fails_the_gate_unless_allowed():
+    baseline = Baseline.from_records([passing("mayor-phone"), passing("startup-pitch")])
+    now = [passing("mayor-phone")]  # startup-pitch: no record, and the run did not deselect it
+    report = compare(baseline, now)
+    assert [e.change for e in report.entries] == [Change.UNCHANGED_PASS, Change.NOT_RUN]
+    assert report.exit_failed and not report.regressions
+    assert "NOT-RUN example::startup-pitch[openai:gpt-4.1]: passed -> not run" in report.summary_lines()
+    assert "1 baseline item not run and not deselected" in report.summary_lines()[-1]
+    assert not compare(baseline, now, allow_missing=True).exit_failed
+    assert not compare(baseline, now, deselected={("example", "startup-pitch", GPT)}).exit_failed
+
+
+def test_an_empty_run_fails_the_gate():
+    report = compare(Baseline.from_records([passing("mayor-phone")]), [])
+    assert report.exit_failed
+    assert "the run has no results" in report.summary_lines()[-1]
+    assert compare(Baseline(items={}), []).exit_failed  # even against an empty baseline
+
+
+def test_a_green_gate_over_failing_items_says_so():
+    baseline = Baseline.from_records([failing("startup-pitch")])
+    report = compare(baseline, [failing("startup-pitch")])
+    assert not report.exit_failed
+    assert report.green_despite(1) is not None and "exit status 0 although 1 item failed" in (
+        report.green_despite(1) or ""
+    )
+    assert report.green_despite(0) is None
