@@ -25,12 +25,13 @@ from spec_pytest.config.table import INI_KEYS, OPTIONS, PYTEST, ROOTDIR, Option
 from spec_pytest.core.case import Case, CaseError, check_model_ref
 from spec_pytest.errors import ConfigError
 from spec_pytest.judge import RUBRIC_VERSION, RUBRICS
+from spec_pytest.judge.judge import TIMEOUT_KEY, check_timeout
 from spec_pytest.pipeline.ask import AskSettings, parse_params
 from spec_pytest.pipeline.budget import Budget
 from spec_pytest.pipeline.cost import Price, PriceTableError, Spend, price_table
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import ShardError, parse_shard
-from spec_pytest.providers import Registry
+from spec_pytest.providers import ModelParams, Registry
 from spec_pytest.recording.cassettes import RecordMode, resolve_record_mode
 
 #: An ini getter: the value of an ini key as pytest's ``config.getini`` gives it.
@@ -50,6 +51,7 @@ class RunConfig:
     samples: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     judges: tuple[str, ...] = ()
+    judge_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # "" = every judge
     rubric: str = RUBRIC_VERSION
     judge_record_mode: RecordMode | None = None
     inconclusive: str = "fail"
@@ -110,6 +112,7 @@ def build_config(
         samples=get("spec_samples"),
         params=_params(get("spec_model_params")),
         judges=tuple(get("spec_judges")),
+        judge_params=judge_params_of(get("spec_judge_params")),
         rubric=_rubric(get("spec_rubric"), ini("spec_rubric")),
         judge_record_mode=RecordMode(judge_mode) if judge_mode else None,
         inconclusive=get("spec_inconclusive"),
@@ -158,6 +161,7 @@ def run_settings_of(
         inconclusive=config.inconclusive,
         budget=budget_of(config, workers),
         rubric=config.rubric,
+        judge_params=config.judge_params,
     )
     if judge_hint is not None:
         settings.judge_hint = judge_hint
@@ -259,6 +263,38 @@ def _params(items: Iterable[str]) -> dict[str, Any]:
         return parse_params(items)
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
+
+
+#: The keys a judge takes: a model's request parameters, and the request timeout.
+JUDGE_KEYS = frozenset({*ModelParams.__dataclass_fields__, TIMEOUT_KEY})
+
+
+def judge_params_of(items: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``--judge-param`` values by judge: ``KEY=VALUE`` under ``""`` (every judge),
+    ``PROVIDER:MODEL:KEY=VALUE`` under ``PROVIDER:MODEL`` (the last colon before ``=`` splits,
+    since model names hold colons: ``ollama:llama3.1:8b:temperature=0``)."""
+    found: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, value = item.partition("=")
+        judge, colon, key = target.rpartition(":")
+        if colon:
+            try:
+                check_model_ref(judge)
+            except CaseError as exc:
+                raise ConfigError(f"--judge-param {item!r}: {exc}") from None
+        try:
+            parsed = parse_params([f"{key}{sep}{value}"])
+        except ConfigError:
+            raise ConfigError(
+                f"--judge-param {item!r}: expected KEY=VALUE or PROVIDER:MODEL:KEY=VALUE, "
+                "e.g. max_tokens=4000 or openai:o3:reasoning_effort=low"
+            ) from None
+        unknown = set(parsed) - JUDGE_KEYS
+        if unknown:
+            raise ConfigError(f"--judge-param {item!r}: unknown key; known: {', '.join(sorted(JUDGE_KEYS))}")
+        check_timeout(f"--judge-param {item!r}", parsed.get(TIMEOUT_KEY))
+        found.setdefault(judge if colon else "", {}).update(parsed)
+    return found
 
 
 def _rubric(option: str | None, ini: str | None) -> str:
