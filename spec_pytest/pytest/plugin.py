@@ -41,7 +41,13 @@ from spec_pytest.pytest.stash import (
 )
 from spec_pytest.results.gate import Baseline, BaselineError, compare
 from spec_pytest.results.records import ResultsWriter, read_results
-from spec_pytest.results.selection import Selection, deselected_keys, read_selections, shard_note
+from spec_pytest.results.selection import (
+    Selection,
+    deselected_keys,
+    read_selections,
+    selection_path,
+    shard_note,
+)
 from spec_pytest.results.summary import summary_lines
 from spec_pytest.spec.load import load_spec_cached
 from spec_pytest.spec.model import Spec
@@ -136,6 +142,7 @@ def _open_results(config: pytest.Config) -> None:
             path = Path(tempfile.mkdtemp(prefix="spec-pytest-")) / "results.jsonl"
             config.stash[PRIVATE_RESULTS] = path
         ResultsWriter.start(path)
+        ResultsWriter.start(selection_path(path))  # what this run deselects, written at collection
     config.stash[RESULTS] = path
     config.stash[WRITER] = ResultsWriter(path)
 
@@ -214,8 +221,8 @@ def pytest_deselected(items: list[pytest.Item]) -> None:
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Every collecting process (the run, or each xdist worker) writes what it left out first."""
     config = session.config
-    writer = config.stash.get(WRITER, None)
-    if writer is None or not config.stash.get(SPEC_PATHS, None):
+    results = config.stash.get(RESULTS, None)
+    if results is None or not config.stash.get(SPEC_PATHS, None):
         return
     sharded_out: list[tuple[str, str, str, int]] = config.stash[SHARDED_OUT]
     sharded = set(sharded_out)
@@ -229,7 +236,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         markexpr=config.getoption("markexpr", None) or None,
         worker=getattr(config, "workerinput", {}).get("workerid"),
     )
-    writer.append_json(selection.to_dict())
+    with ResultsWriter(selection_path(results)) as sidecar:
+        sidecar.append_json(selection.to_dict())
 
 
 def _run_batch(config: pytest.Config, run: RunSettings, cases: list[Any]) -> None:

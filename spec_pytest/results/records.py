@@ -42,9 +42,6 @@ SCHEMA_VERSION = 1
 EXCERPT_CHARS = 4000
 
 ItemKey = tuple[str, str, str, int]  # suite, scenario, model, sample
-#: The ``kind`` of a line that is not an item's record but a run's header: what the run
-#: selected (`spec_pytest.results.selection`). Readers of records skip it.
-RUN_KIND = "spec-pytest run"
 
 
 class ResultsError(InputError):
@@ -303,7 +300,7 @@ class ResultsWriter:
         self.append_json(record.to_dict())
 
     def append_json(self, data: dict[str, Any]) -> None:
-        """Append one JSON object as a line (a record's dict, or a run header)."""
+        """Append one JSON object as a line (a record's dict, or a run's selection)."""
         if self._fd is None:
             raise ValueError(f"results writer for {self.path} is closed")
         line = (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
@@ -370,8 +367,6 @@ def read_results(
                 continue
             if not isinstance(data, dict):
                 raise ResultsError(f"{source}:{number}: a record must be a JSON object")
-            if data.get("kind") == RUN_KIND:
-                continue  # a run header, not an item (`spec_pytest.results.selection`)
             try:
                 record = Record.from_dict(data)
             except (ResultsError, TypeError) as exc:

@@ -1,12 +1,14 @@
-"""What a run chose not to run: the header line a results file carries, so the gate can tell
-an item deliberately left out (``-k``, ``-m``, ``--shard``, ``--lf``) from one that is simply
-missing (a crashed xdist worker, an interrupted run, a scenario dropped from the spec).
+"""What a run chose not to run, beside its results file: so the gate can tell an item
+deliberately left out (``-k``, ``-m``, ``--lf``, ``--shard``) from one that is simply missing
+(a crashed xdist worker, an interrupted run, a scenario dropped from the spec).
 
-Every process that collects items (the run itself, or each xdist worker) appends one header
-line ``{"kind": "spec-pytest run", ...}`` to the results file before its first item: the
-items deselected, the shard, the ``-k``/``-m`` expressions. Record readers skip these lines
-(`spec_pytest.results.records.RUN_KIND`), so the record fields stay as they were. Several
-headers in one file (one per worker) or several files (shards) are read as their union.
+Every process that collects items (the run itself, or each xdist worker) appends one line
+``{"kind": "spec-pytest run", ...}`` to the results file's sidecar, ``RESULTS.selection``
+(`selection_path`), before its first item: the items deselected, those of other shards, the
+shard, the ``-k``/``-m`` expressions. A sidecar keeps the results file a file of records only
+(its readers and fields unchanged). Several lines (one per worker) or several files (shards)
+are read as their union; a results file without a sidecar deselected nothing, so every
+baseline item it lacks is not run (fail closed).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from spec_pytest.results.records import RUN_KIND, ItemKey, ResultsError
+from spec_pytest.results.records import ItemKey, ResultsError
 
+RUN_KIND = "spec-pytest run"
 SELECTION_SCHEMA = 1
 GateKey = tuple[str, str, str]  # suite, scenario, model
 
@@ -71,20 +74,26 @@ def _keys(items: Iterable[Sequence[Any]]) -> tuple[ItemKey, ...]:
     return tuple((str(s), str(c), str(m), int(n)) for s, c, m, n in items)
 
 
+def selection_path(results: str | os.PathLike[str]) -> Path:
+    """The sidecar of a results file: ``run.jsonl`` -> ``run.jsonl.selection``."""
+    path = Path(results)
+    return path.with_name(path.name + ".selection")
+
+
 def read_selections(paths: Iterable[str | os.PathLike[str]]) -> list[Selection]:
-    """The run headers of results files, in order (none for files written before headers)."""
+    """The selections beside results files, in order (none where a file has no sidecar)."""
     found: list[Selection] = []
     for path in paths:
-        source = Path(path)
+        source = selection_path(path)
         if not source.is_file():
-            raise ResultsError(f"{source}: no such results file")
+            continue
         for number, raw in enumerate(source.read_bytes().split(b"\n"), start=1):
             if RUN_KIND.encode() not in raw:
                 continue
             try:
                 data = json.loads(raw)
             except ValueError:
-                continue  # a torn line: the record reader reports it
+                continue  # a line cut short by a killed process: that process's choice is unknown
             if isinstance(data, dict) and data.get("kind") == RUN_KIND:
                 found.append(Selection.from_dict(data, f"{source}:{number}"))
     return found

@@ -98,10 +98,14 @@ def test_a_deselected_baseline_item_does_not_fail_the_gate_and_the_results_say_s
         "--spec=e2e.yaml", "--baseline=baseline.json", "-k", "poem", "--results=run.jsonl"
     )
     assert result.ret == 0, result.stdout.str()
-    lines = [json.loads(line) for line in (project.path / "run.jsonl").read_text("utf-8").splitlines()]
-    headers = [line for line in lines if line.get("kind") == "spec-pytest run"]
-    assert headers and ["e2e", "pitch", "openai:model-under-test", 0] in headers[0]["deselected"]
+    sidecar = (project.path / "run.jsonl.selection").read_text("utf-8").splitlines()
+    headers = [json.loads(line) for line in sidecar]
+    assert [h["kind"] for h in headers] == ["spec-pytest run"]
+    assert ["e2e", "pitch", "openai:model-under-test", 0] in headers[0]["deselected"]
     assert headers[0]["keyword"] == "poem"
+    # the results file itself holds records only, as before
+    lines = [json.loads(line) for line in (project.path / "run.jsonl").read_text("utf-8").splitlines()]
+    assert [line["scenario"] for line in lines] == ["poem"]
     assert [r.scenario for r in read_results([project.path / "run.jsonl"])] == ["poem"]
 
 
