@@ -248,3 +248,27 @@ def test_a_green_gate_over_failing_items_says_so():
         report.green_despite(1) or ""
     )
     assert report.green_despite(0) is None
+
+
+def test_shard_selections_are_deliberate_only_while_the_shard_set_is_incomplete(tmp_path):
+    from spec_pytest.results.selection import (
+        Selection,
+        deselected_keys,
+        read_selections,
+        selection_path,
+        shard_gap,
+    )
+
+    other = ("example", "startup-pitch", GPT, 0)
+    one = Selection(sharded_out=(other,), shard=(1, 2))
+    assert "missing 2/2" in (shard_gap([one]) or "")
+    assert deselected_keys([one]) == {other[:3]}  # shard 1 gated alone: shard 2's items left out
+    two = Selection(sharded_out=(("example", "mayor-phone", GPT, 0),), shard=(2, 2))
+    assert shard_gap([one, two]) is None
+    assert deselected_keys([one, two]) == set()  # every shard here: a missing item was not run
+    results = tmp_path / "run.jsonl"
+    results.write_text("", encoding="utf-8")
+    assert read_selections([results]) == []  # no sidecar: nothing was deselected
+    with ResultsWriter(selection_path(results)) as sidecar:
+        sidecar.append_json(one.to_dict())
+    assert read_selections([results]) == [one]
