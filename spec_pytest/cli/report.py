@@ -9,6 +9,7 @@ Exit codes: 0 done (and the gate, if any, passed); 1 the gate failed or an input
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from spec_pytest.results.records import ResultsError, read_results
 from spec_pytest.results.report.content import ReportContent, build
 from spec_pytest.results.report.html import render_html
 from spec_pytest.results.report.markdown import render_markdown
+from spec_pytest.results.selection import deselected_keys, read_selections, shard_gap
 
 PathLike = str | os.PathLike[str]
 
@@ -47,13 +49,22 @@ def write_report(
     threshold: float = HIGH_DISAGREEMENT,
     *,
     max_regressions: int = 0,
+    allow_missing: bool = False,
     warn: Callable[[str], None] | None = None,
 ) -> ReportContent:
     """Read results, compare with ``baseline`` if given, write the HTML and/or Markdown report.
 
-    Returns the computed content (its ``gate`` says whether regressions exceed the allowance).
+    Returns the computed content (its ``gate`` says whether the run may ship). With a baseline,
+    results holding only some shards of a sharded run are refused (`ResultsError`): the gate
+    would see the other shards' items as deliberately left out. Baseline items the results
+    neither hold nor deselected fail the gate unless ``allow_missing``; so do empty results.
     """
     records = read_results(results_paths, warn=warn)
+    selections = read_selections(results_paths)
+    if baseline is not None:
+        gap = shard_gap(selections)
+        if gap is not None:
+            raise ResultsError(f"cannot gate a partial shard set: {gap}")
     content = build(
         records,
         sources=[str(p) for p in results_paths],
@@ -61,6 +72,8 @@ def write_report(
         baseline_name=str(baseline) if baseline is not None else None,
         max_regressions=max_regressions,
         threshold=threshold,
+        deselected=deselected_keys(selections),
+        allow_missing=allow_missing,
     )
     if html is not None:
         _write(html, render_html(content))
@@ -127,6 +140,13 @@ def _report(args: argparse.Namespace) -> int:
     if args.spec_max_regressions < 0:
         print("spec-pytest report: --max-regressions must be 0 or more", file=sys.stderr)
         return 2
+    if not (math.isfinite(args.spec_threshold) and args.spec_threshold >= 0):
+        print(
+            "spec-pytest report: --disagreement-threshold must be a finite number, 0 or more, "
+            f"got {args.spec_threshold}",
+            file=sys.stderr,
+        )
+        return 2
     if args.html is None and args.md is None and baseline is None:
         print(
             "spec-pytest report: nothing to do: give --html FILE, --md FILE or --baseline FILE",
@@ -141,6 +161,7 @@ def _report(args: argparse.Namespace) -> int:
             baseline=baseline,
             threshold=args.spec_threshold,
             max_regressions=args.spec_max_regressions,
+            allow_missing=args.spec_allow_missing,
             warn=_warn,
         )
     except SpecPytestError as exc:
@@ -152,6 +173,9 @@ def _report(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
     if content.gate is not None:
         print("\n".join(content.gate.summary_lines()))
+        despite = content.gate.green_despite(len(content.failing))
+        if despite:
+            print(despite)
         return int(content.gate.exit_failed)
     return 0
 

@@ -14,6 +14,7 @@ as a usage error, the CLI as exit status 2.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,12 +25,13 @@ from spec_pytest.config.table import INI_KEYS, OPTIONS, PYTEST, ROOTDIR, Option
 from spec_pytest.core.case import Case, CaseError, check_model_ref
 from spec_pytest.errors import ConfigError
 from spec_pytest.judge import RUBRIC_VERSION, RUBRICS
+from spec_pytest.judge.judge import TIMEOUT_KEY, check_timeout
 from spec_pytest.pipeline.ask import AskSettings, parse_params
 from spec_pytest.pipeline.budget import Budget
 from spec_pytest.pipeline.cost import Price, PriceTableError, Spend, price_table
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import ShardError, parse_shard
-from spec_pytest.providers import Registry
+from spec_pytest.providers import ModelParams, Registry
 from spec_pytest.providers.bounds import Bounds
 from spec_pytest.recording.cassettes import RecordMode, resolve_record_mode
 
@@ -50,6 +52,7 @@ class RunConfig:
     samples: int | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
     judges: tuple[str, ...] = ()
+    judge_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # "" = every judge
     rubric: str = RUBRIC_VERSION
     judge_record_mode: RecordMode | None = None
     inconclusive: str = "fail"
@@ -64,6 +67,7 @@ class RunConfig:
     results: Path | None = None
     baseline: Path | None = None
     max_regressions: int = 0
+    allow_missing: bool = False
     save_baseline: Path | None = None
     threshold: float = 1.5
     suites_dir: Path | None = None
@@ -110,6 +114,7 @@ def build_config(
         samples=get("spec_samples"),
         params=_params(get("spec_model_params")),
         judges=tuple(get("spec_judges")),
+        judge_params=judge_params_of(get("spec_judge_params")),
         rubric=_rubric(get("spec_rubric"), ini("spec_rubric")),
         judge_record_mode=RecordMode(judge_mode) if judge_mode else None,
         inconclusive=get("spec_inconclusive"),
@@ -124,6 +129,7 @@ def build_config(
         results=get("spec_results"),
         baseline=get("spec_baseline"),
         max_regressions=get("spec_max_regressions"),
+        allow_missing=bool(get("spec_allow_missing")),
         save_baseline=get("spec_save_baseline"),
         threshold=get("spec_threshold"),
         suites_dir=suites,
@@ -161,6 +167,7 @@ def run_settings_of(
         inconclusive=config.inconclusive,
         budget=budget_of(config, workers),
         rubric=config.rubric,
+        judge_params=config.judge_params,
     )
     if judge_hint is not None:
         settings.judge_hint = judge_hint
@@ -224,12 +231,24 @@ class _Values:
         return base / Path(str(value))  # an absolute value stays as it is
 
 
+#: More samples than this per scenario × model is a typo, not a plan (each one is paid for).
+MAX_SAMPLES = 1000
+
+
 def _check_counts(get: _Values) -> None:
     samples = get("spec_samples")
     if samples is not None and samples < 1:
         raise ConfigError(f"--samples must be at least 1, got {samples}")
+    if samples is not None and samples > MAX_SAMPLES:
+        raise ConfigError(f"--samples must be at most {MAX_SAMPLES} (each sample is paid for), got {samples}")
     if get("spec_max_regressions") < 0:
         raise ConfigError("--max-regressions must be 0 or more")
+    concurrency = get("spec_concurrency")
+    if concurrency is not None and concurrency < 1:
+        raise ConfigError(f"--concurrency must be at least 1, got {concurrency}")
+    threshold = get("spec_threshold")
+    if threshold is not None and not (math.isfinite(threshold) and threshold >= 0):
+        raise ConfigError(f"--disagreement-threshold must be a finite number, 0 or more, got {threshold}")
     for dest, flag in (("spec_models", "--model"), ("spec_judges", "--judge")):
         for ref in get(dest):
             try:
@@ -252,6 +271,38 @@ def _params(items: Iterable[str]) -> dict[str, Any]:
         raise ConfigError(str(exc)) from None
 
 
+#: The keys a judge takes: a model's request parameters, and the request timeout.
+JUDGE_KEYS = frozenset({*ModelParams.__dataclass_fields__, TIMEOUT_KEY})
+
+
+def judge_params_of(items: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """``--judge-param`` values by judge: ``KEY=VALUE`` under ``""`` (every judge),
+    ``PROVIDER:MODEL:KEY=VALUE`` under ``PROVIDER:MODEL`` (the last colon before ``=`` splits,
+    since model names hold colons: ``ollama:llama3.1:8b:temperature=0``)."""
+    found: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, value = item.partition("=")
+        judge, colon, key = target.rpartition(":")
+        if colon:
+            try:
+                check_model_ref(judge)
+            except CaseError as exc:
+                raise ConfigError(f"--judge-param {item!r}: {exc}") from None
+        try:
+            parsed = parse_params([f"{key}{sep}{value}"])
+        except ConfigError:
+            raise ConfigError(
+                f"--judge-param {item!r}: expected KEY=VALUE or PROVIDER:MODEL:KEY=VALUE, "
+                "e.g. max_tokens=4000 or openai:o3:reasoning_effort=low"
+            ) from None
+        unknown = set(parsed) - JUDGE_KEYS
+        if unknown:
+            raise ConfigError(f"--judge-param {item!r}: unknown key; known: {', '.join(sorted(JUDGE_KEYS))}")
+        check_timeout(f"--judge-param {item!r}", parsed.get(TIMEOUT_KEY))
+        found.setdefault(judge if colon else "", {}).update(parsed)
+    return found
+
+
 def _rubric(option: str | None, ini: str | None) -> str:
     name = option or ini or RUBRIC_VERSION
     if name not in RUBRICS:
@@ -271,14 +322,23 @@ def _shard(text: str | None) -> tuple[int, int] | None:
 
 def _prices(path: Path | None, lines: Iterable[str]) -> dict[str, Price]:
     try:
-        return price_table(path, lines)
+        table = price_table(path, lines)
     except PriceTableError as exc:
         raise ConfigError(str(exc)) from None
+    for model, price in table.items():
+        for name, value in (("input", price.input), ("output", price.output), ("batch", price.batch)):
+            if not (math.isfinite(value) and value >= 0):
+                where = f"--prices {path}" if path is not None else "ini spec_prices"
+                raise ConfigError(
+                    f"{where}: the {name} price of {model} is {value:g}; a price is a finite "
+                    "number of USD per million tokens, 0 or more"
+                )
+    return table
 
 
 def _max_cost(limit: float | None) -> float | None:
-    if limit is not None and limit < 0:
-        raise ConfigError(f"--max-cost must be 0 or more, got {limit:g}")
+    if limit is not None and not (math.isfinite(limit) and limit >= 0):
+        raise ConfigError(f"--max-cost must be a finite amount of USD, 0 or more, got {limit:g}")
     return limit
 
 

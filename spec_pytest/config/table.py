@@ -124,6 +124,17 @@ OPTIONS: tuple[Option, ...] = (
         metavar="PROVIDER:MODEL",
     ),
     Option(
+        ("--judge-param",),
+        "spec_judge_params",
+        "request parameter for the judges, over the spec's models: params for the judge model "
+        "(repeatable): KEY=VALUE for every judge, PROVIDER:MODEL:KEY=VALUE for one; keys as "
+        "--model-param plus timeout (seconds); KEY=null sends none (default: the judge family's, "
+        "e.g. temperature=0 max_tokens=1024, or no temperature and room to reason for o3/gpt-5)",
+        _ASKING,
+        action="append",
+        metavar="[MODEL:]KEY=VALUE",
+    ),
+    Option(
         ("--rubric",),
         "spec_rubric",
         "rubric version the judges rule under (default: ini spec_rubric, else the newest built-in "
@@ -198,6 +209,15 @@ OPTIONS: tuple[Option, ...] = (
         type=int,
         default=0,
         metavar="N",
+    ),
+    Option(
+        ("--allow-missing",),
+        "spec_allow_missing",
+        "let the --baseline gate pass when baseline items have no result in this run although "
+        "it did not deselect them (-k/-m/--shard); by default such an item fails the gate",
+        _GATING,
+        action="store_true",
+        default=False,
     ),
     Option(
         ("--save-baseline",),

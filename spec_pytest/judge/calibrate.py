@@ -26,7 +26,7 @@ from typing import Any
 from spec_pytest.core.verdict import majority
 from spec_pytest.errors import InputError
 from spec_pytest.judge.agreement import cohen_kappa, fleiss_kappa
-from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS, JudgeError
+from spec_pytest.judge.judge import JudgeError
 from spec_pytest.judge.panel import JudgePanel, example_item
 from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject
 from spec_pytest.providers import ModelParams, ProviderError, Registry
@@ -223,7 +223,7 @@ def calibrate(
     record_mode: RecordMode | str,
     registry: Registry,
     *,
-    params: ModelParams = DEFAULT_JUDGE_PARAMS,
+    params: ModelParams | None = None,  # None: each judge's family defaults
     rubric: str = RUBRIC_VERSION,
     rerecord_hint: str | None = None,
     progress: Callable[[int, int], None] | None = None,

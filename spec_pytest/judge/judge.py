@@ -9,19 +9,55 @@ from a real ruling in every report downstream.
 from __future__ import annotations
 
 import asyncio
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
-from spec_pytest.errors import RunError
+from spec_pytest.errors import ConfigError, RunError
 from spec_pytest.judge.answer import UnusableAnswer, read_answer
 from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject, build_prompt
-from spec_pytest.providers import ModelParams, Provider
+from spec_pytest.providers import ModelParams, ModelRef, Provider, Registry
 
-#: Judges rule, they do not create: deterministic sampling, and room for one paragraph.
+#: Judges rule, they do not create: deterministic sampling, and room for one paragraph. What a
+#: judge that does not reason sends by default (`judge_params` asks the judge's family).
 DEFAULT_JUDGE_PARAMS = ModelParams(temperature=0.0, max_tokens=1024)
+#: The judge parameter that is not a request field: the request timeout, in seconds.
+TIMEOUT_KEY = "timeout"
 #: How much of an unusable answer an error message shows.
 EXCERPT_CHARS = 200
+
+
+def judge_params(
+    registry: Registry, judge: str, given: Mapping[str, Any] = {}
+) -> tuple[ModelParams, float | None]:
+    """The request parameters and timeout (None: the default) ``judge`` rules with.
+
+    ``given`` holds the user's keys (the spec's ``models:`` params for the judge model, then
+    ``--judge-param``): the same keys as a model's, plus ``timeout``. The judge's family fills
+    in the rest (`Family.judge_params`: no temperature for a reasoning model, an output limit
+    with room for its reasoning); a key set to ``null`` sends nothing for it. Raises ConfigError.
+    """
+    keys = dict(given)
+    timeout = check_timeout(f"judge {judge}", keys.pop(TIMEOUT_KEY, None))
+    ref = ModelRef.parse(judge)
+    defaults = registry.endpoint(ref.provider).family.judge_params(ref.model, keys)
+    try:
+        params = ModelParams.from_mapping({**defaults, **keys})
+    except ConfigError as exc:
+        raise ConfigError(f"judge {judge}: {exc} (or {TIMEOUT_KEY})") from None
+    return params, timeout
+
+
+def check_timeout(where: str, value: object) -> float | None:
+    """A judge's ``timeout`` in seconds (None: not set); ConfigError unless a number above 0."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < math.inf:
+        return float(value)
+    raise ConfigError(f"{where}: timeout must be a number of seconds above 0, got {value!r}")
 
 
 class JudgeError(RunError):

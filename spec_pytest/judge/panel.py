@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Coroutine, Iterable
+from collections.abc import Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,7 +32,7 @@ from spec_pytest.core.case import Case
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
 from spec_pytest.errors import ConfigError
-from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS, Judge, JudgeError
+from spec_pytest.judge.judge import Judge, JudgeError, judge_params
 from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject
 from spec_pytest.providers import ModelParams, ModelRef, ProviderError, ProviderSettings, Registry
 from spec_pytest.providers.base import Provider
@@ -40,6 +40,11 @@ from spec_pytest.recording.cassettes import RecordMode, safe_component
 from spec_pytest.recording.recorder import VCR, Recorder, through_cassette
 
 JUDGES_DIR = "_judges"
+#: Added to a judge's HTTP 400: what it was asked with is the user's to change.
+JUDGE_400_HINT = (
+    "; the API rejected the judge's request parameters: set them with --judge-param "
+    "[PROVIDER:MODEL:]KEY=VALUE (KEY=null sends none) or the spec's `models:` params for the judge"
+)
 
 #: Opens a judge's cassette around its requests (a `Recorder`); vcrpy (`VCR`) by default.
 CassetteScope = Recorder
@@ -102,13 +107,15 @@ class JudgePanel:
     cassette_root: Path
     suite: str
     record_mode: RecordMode = RecordMode.ONCE
-    params: ModelParams = field(default_factory=lambda: DEFAULT_JUDGE_PARAMS)
+    params: ModelParams | None = None  # None: each judge's own (`judge_params`, `judge_keys`)
     rubric: str = RUBRIC_VERSION
     max_retries: int = 2
     timeout_s: float = 120.0
     rerecord_hint: str | None = None
     cassettes: CassetteScope = VCR
     concurrent: bool = False  # only with a scope that does not patch the process
+    #: Per judge reference, the user's parameters (spec ``models:`` params, --judge-param).
+    judge_keys: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.judges:
@@ -116,6 +123,19 @@ class JudgePanel:
         self.judges = tuple(str(ModelRef.parse(j)) for j in self.judges)
         self.record_mode = RecordMode(self.record_mode)
         self.cassette_root = Path(self.cassette_root)
+
+    def params_for(self, judge: str) -> ModelParams:
+        """What ``judge`` is asked with: ``params`` if set, else its family's defaults under
+        the user's keys (see `spec_pytest.judge.judge.judge_params`)."""
+        return self._request(judge)[0]
+
+    def _request(self, judge: str) -> tuple[ModelParams, ProviderSettings]:
+        if self.params is not None and not self.judge_keys.get(judge):
+            params, timeout = self.params, None
+        else:
+            params, timeout = judge_params(self.registry, judge, self.judge_keys.get(judge, {}))
+        settings = ProviderSettings(max_retries=self.max_retries, timeout_s=timeout or self.timeout_s)
+        return params, settings
 
     def cassette(self, judge: str, item: str) -> Path:
         return judge_cassette_path(self.cassette_root, self.suite, judge, item, self.rubric)
@@ -162,15 +182,17 @@ class JudgePanel:
     async def judge_one(self, judge: str, subject: Subject, item: str) -> Judgement:
         """One judge's ruling through its cassette; the `Judgement` names the cassette."""
         path = self.cassette(judge, item)
+        params, settings = self._request(judge)
 
         async def ruling(provider: Provider) -> Judgement:
             try:
-                return await Judge(provider, self.params, self.rubric).judge(subject)
+                return await Judge(provider, params, self.rubric).judge(subject)
             except ProviderError as err:
                 # Say it was the judge that failed: the judge may be the very model under test.
+                hint = JUDGE_400_HINT if err.status_code == 400 else ""
                 raise ProviderError(
                     err.model_ref,
-                    f"(as judge) {err.summary}",
+                    f"(as judge) {err.summary}{hint}",
                     provider_message=err.provider_message,
                     status_code=err.status_code,
                     request_id=err.request_id,
@@ -185,7 +207,7 @@ class JudgePanel:
             ruling,
             stage="judges",
             rerecord_hint=self.rerecord_hint,
-            settings=ProviderSettings(max_retries=self.max_retries, timeout_s=self.timeout_s),
+            settings=settings,
         )
         return replace(judgement, cassette=str(path))
 

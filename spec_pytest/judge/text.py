@@ -25,7 +25,6 @@ from pathlib import Path
 from spec_pytest.core.response import Response
 from spec_pytest.core.verdict import Verdict, decide
 from spec_pytest.errors import ConfigError
-from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS
 from spec_pytest.judge.panel import JudgePanel
 from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject
 from spec_pytest.providers import DEFAULT_REGISTRY, ModelParams, Registry
@@ -45,7 +44,7 @@ class TextJudge:
     judges: tuple[str, ...] = ()
     record_mode: RecordMode = RecordMode.ONCE
     registry: Registry = DEFAULT_REGISTRY
-    params: ModelParams = DEFAULT_JUDGE_PARAMS
+    params: ModelParams | None = None  # None: each judge's family defaults
     rubric: str = RUBRIC_VERSION
     rerecord_hint: str | None = None
 

@@ -293,7 +293,13 @@ def judge_estimates(panel: JudgePanel, subject: Subject, item: str) -> list[Esti
     prompt = build_prompt(subject, panel.rubric)
     return [
         request_estimate(
-            panel.registry, "judges", judge, str(path), prompt.messages, panel.params, prompt.output
+            panel.registry,
+            "judges",
+            judge,
+            str(path),
+            prompt.messages,
+            panel.params_for(judge),
+            prompt.output,
         )
         for judge in panel.judges
         if not will_replay(path := panel.cassette(judge, item), panel.record_mode)

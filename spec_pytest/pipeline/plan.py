@@ -241,7 +241,7 @@ def case_requests(
     prompt = build_prompt(Subject.of_scenario(case.spec, case.scenario, answer_text), panel.rubric)
     for judge, cassette in panel.case_cassettes(case).items():
         judge_provider = ask_settings.registry.provider(judge, ProviderSettings(replay=True))
-        judge_body = judge_provider.request_body(prompt.messages, panel.params, prompt.output)
+        judge_body = judge_provider.request_body(prompt.messages, panel.params_for(judge), prompt.output)
         judge_max = max_output_tokens(judge_body)
         out.append(
             PlannedRequest(

@@ -6,7 +6,7 @@ hand and call `run_case_blocking` to get the same `Trial` an item gets.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,8 @@ class RunSettings:
     judge_hint: Callable[[Case], str] = field(default=lambda case: "re-run with --judge-record-mode=rewrite")
     budget: Budget | None = None  # --max-cost
     rubric: str = RUBRIC_VERSION  # --rubric: the version judges rule under (names their cassettes)
+    #: --judge-param: by judge reference, "" for every judge (over the spec's `models:` params)
+    judge_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def judges_for(self, case: Case) -> tuple[str, ...]:
         judges = self.judges or case.spec.defaults.judges
@@ -60,7 +62,14 @@ class RunSettings:
             record_mode=self.judge_record_mode or self.ask.record_mode,
             rerecord_hint=self.judge_hint(case),
             rubric=self.rubric,
+            judge_keys={judge: self.judge_keys(case, judge) for judge in self.judges_for(case)},
         )
+
+    def judge_keys(self, case: Case, judge: str) -> dict[str, Any]:
+        """A judge's parameters: the spec's `models:` params for its model (not `defaults.params`,
+        which are the models' under test), then --judge-param for every judge, then for it."""
+        given = self.judge_params
+        return {**case.spec.model_params.get(judge, {}), **given.get("", {}), **given.get(judge, {})}
 
 
 def batch_failure(settings: RunSettings, case: Case) -> str | None:

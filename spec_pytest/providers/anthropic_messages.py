@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 from spec_pytest.core.response import Ending, Response, Usage
 from spec_pytest.providers.base import HttpClients, Provider, SdkProvider, split_system
 from spec_pytest.providers.errors import UnsupportedParameterError
-from spec_pytest.providers.family import AnswerUsage, message_texts, positive_int, text_tokens
+from spec_pytest.providers.family import (
+    PLAIN_JUDGE_PARAMS,
+    AnswerUsage,
+    message_texts,
+    positive_int,
+    text_tokens,
+)
 from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
 from spec_pytest.spec.model import Message
 
@@ -176,6 +182,14 @@ class AnthropicMessagesFamily:
         from spec_pytest.providers.anthropic_batch import AnthropicBatches  # deferred: imports the SDK
 
         return AnthropicBatches.connect(endpoint, client_options)
+
+    def judge_params(self, model: str, given: Mapping[str, Any]) -> dict[str, Any]:
+        budget = given.get("thinking_budget")
+        if isinstance(budget, int) and budget > 0:
+            # Extended thinking takes no modified temperature, and its budget counts against
+            # max_tokens: leave the ruling its paragraph on top of the thinking.
+            return {"max_tokens": budget + int(PLAIN_JUDGE_PARAMS["max_tokens"])}
+        return dict(PLAIN_JUDGE_PARAMS)
 
 
 ANTHROPIC_MESSAGES = AnthropicMessagesFamily()

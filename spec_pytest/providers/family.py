@@ -84,6 +84,19 @@ class Family(Protocol):
         """The batch client for ``endpoint`` (SDK client options given), or None: no batch API."""
         ...
 
+    def judge_params(self, model: str, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The request parameters ``model`` judges with by default (`ModelParams` keys), given
+        the ones the user set (``given``, which win): deterministic sampling where the model
+        takes it, an output limit that leaves room for any reasoning."""
+        ...
+
+
+#: Judges rule, they do not create: deterministic sampling, and room for one paragraph.
+PLAIN_JUDGE_PARAMS: dict[str, Any] = {"temperature": 0.0, "max_tokens": 1024}
+#: The output limit of a judge that reasons (its reasoning counts against the limit): the
+#: room OpenAI advises reserving for reasoning and output when starting with such models.
+REASONING_JUDGE_TOKENS = 25_000
+
 
 def text_tokens(text: str) -> int:
     """Estimated tokens of ``text`` (characters / `CHARS_PER_TOKEN`, rounded up, at least 1)."""

@@ -9,13 +9,21 @@ stream anyway, so streaming would buy nothing but a second code path.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spec_pytest.core.response import Ending, Response, Usage
 from spec_pytest.providers.base import HttpClients, Provider, SdkProvider
 from spec_pytest.providers.errors import ProviderError, UnsupportedParameterError
-from spec_pytest.providers.family import AnswerUsage, message_texts, positive_int, text_tokens
+from spec_pytest.providers.family import (
+    PLAIN_JUDGE_PARAMS,
+    REASONING_JUDGE_TOKENS,
+    AnswerUsage,
+    message_texts,
+    positive_int,
+    text_tokens,
+)
 from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
 from spec_pytest.spec.model import Message
 
@@ -177,6 +185,21 @@ class OpenAIChatFamily:
         from spec_pytest.providers.openai_batch import OpenAIBatches  # deferred: imports the SDK
 
         return OpenAIBatches.connect(endpoint, client_options)
+
+    def judge_params(self, model: str, given: Mapping[str, Any]) -> dict[str, Any]:
+        if reasoning_model(model) or given.get("reasoning_effort") is not None:
+            return {"max_tokens": REASONING_JUDGE_TOKENS}  # these models refuse a temperature
+        return dict(PLAIN_JUDGE_PARAMS)
+
+
+#: OpenAI's reasoning models: o1, o3, o4-mini..., gpt-5 and its variants (``gpt-5-chat`` is not one).
+_REASONING = re.compile(r"(o\d+(-.*)?|gpt-5(?!-chat)(\.\d+)?(-.*)?)")
+
+
+def reasoning_model(model: str) -> bool:
+    """Whether ``model`` (``o3``, ``gpt-5-mini``, ``openai/o4-mini`` through a router) reasons:
+    it answers a ``temperature`` with a 400 and spends output tokens on reasoning."""
+    return _REASONING.fullmatch(model.rsplit("/", 1)[-1].lower()) is not None
 
 
 OPENAI_CHAT = OpenAIChatFamily()

@@ -17,8 +17,9 @@ from typing import Any
 
 import pytest
 
+from spec_pytest.core.case import expand
 from spec_pytest.core.secrets import for_terminal, install_log_filter
-from spec_pytest.errors import ConfigError, InputError, RunError
+from spec_pytest.errors import ConfigError, InputError, RunError, SpecPytestError
 from spec_pytest.judge import TextJudge
 from spec_pytest.pipeline.ask import declare_endpoints
 from spec_pytest.pipeline.plan import TO_SEND, case_requests
@@ -27,9 +28,27 @@ from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import in_shard
 from spec_pytest.pytest import hookspecs, options
 from spec_pytest.pytest.items import InvarianceItem, SpecFile, SpecItem
-from spec_pytest.pytest.stash import GATE, PRIVATE_RESULTS, RECORDS, RESULTS, RUN, SHARD, SPEC_PATHS, WRITER
+from spec_pytest.pytest.stash import (
+    DESELECTED,
+    GATE,
+    PRIVATE_RESULTS,
+    RECORDS,
+    RESULTS,
+    RUN,
+    SHARD,
+    SHARDED_OUT,
+    SPEC_PATHS,
+    WRITER,
+)
 from spec_pytest.results.gate import Baseline, BaselineError, compare
 from spec_pytest.results.records import ResultsWriter, read_results
+from spec_pytest.results.selection import (
+    Selection,
+    deselected_keys,
+    read_selections,
+    selection_path,
+    shard_note,
+)
 from spec_pytest.results.summary import summary_lines
 from spec_pytest.spec.load import load_spec_cached
 from spec_pytest.spec.model import Spec
@@ -46,6 +65,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SPEC_PATHS] = list(options.config_of(config).specs)  # --spec names, then ini spec_files
     config.stash[RUN] = options.run_settings(config)
     config.stash[SHARD] = options.shard_of(config)
+    config.stash[DESELECTED] = []
+    config.stash[SHARDED_OUT] = []
+    if config.stash[SPEC_PATHS] and not hasattr(config, "workerinput"):
+        _check_before_sending(config)
     _open_results(config)
     if config.stash[SPEC_PATHS] and not config.option.collectonly:
         # deferred: the fan-out loads vcrpy, which a listing or a non-spec run need not pay
@@ -54,6 +77,50 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)
     if config.getoption("spec_files"):
         _select_spec_args(config, config.stash[SPEC_PATHS])
+
+
+def _check_before_sending(config: pytest.Config) -> None:
+    """What must hold before the first request, checked once (in the xdist controller too):
+    a --baseline that reads, and a price for every model and judge a --max-cost run would pay."""
+    baseline = config.getoption("spec_baseline")
+    if baseline:
+        try:
+            Baseline.load(baseline)
+        except BaselineError as exc:
+            raise pytest.UsageError(f"--baseline: {exc}") from None
+    run = config.stash[RUN]
+    if run.budget is None or config.option.collectonly:
+        return
+    cases = []
+    for path in config.stash[SPEC_PATHS]:
+        try:
+            spec = load_spec_cached(path)
+            declare_endpoints(run.ask.registry, [spec], options.endpoints_of(config))
+            cases += list(expand(spec, config.getoption("spec_models"), config.getoption("spec_samples")))
+        except SpecPytestError:
+            continue  # the spec's own collection reports it, as an error of that file
+    _refuse_unpriced(run, cases)
+
+
+def _refuse_unpriced(run: RunSettings, cases: list[Any]) -> None:
+    """--max-cost: a UsageError naming every model and judge to be paid for without a price."""
+    if run.budget is None or not cases:
+        return
+    try:
+        sent = {
+            r.model
+            for case in cases
+            for r in case_requests(case, run, recorded_answers=False)  # models only: no replay
+            if r.status == TO_SEND
+        }
+    except SpecPytestError:
+        return  # a case that cannot be planned errors as its item, before anything is sent
+    unpriced = run.budget.unpriced(sent)
+    if unpriced:
+        raise pytest.UsageError(
+            f"--max-cost: no price for {', '.join(unpriced)}; add it with --prices FILE or a "
+            "spec_prices ini line (MODEL INPUT OUTPUT, USD per million tokens)"
+        )
 
 
 def _open_results(config: pytest.Config) -> None:
@@ -78,6 +145,7 @@ def _open_results(config: pytest.Config) -> None:
             config.stash[PRIVATE_RESULTS] = path
         try:
             ResultsWriter.start(path)
+            ResultsWriter.start(selection_path(path))  # what this run deselects, written at collection
         except OSError as exc:  # read-only, no space, no permission: before anything is asked
             raise pytest.UsageError(
                 f"--results {path}: cannot write it ({exc.strerror or exc}); give a writable file path"
@@ -134,25 +202,49 @@ def pytest_collection_modifyitems(
             key = item.case if isinstance(item, SpecItem) else item.nodeid
             (keep if in_shard(key, *shard) else drop).append(item)
         if drop:
+            config.stash[SHARDED_OUT] += [_item_key(i) for i in drop if isinstance(i, SpecItem)]
             config.hook.pytest_deselected(items=drop)
             items[:] = keep
     cases = [item.case for item in items if isinstance(item, SpecItem)]
     run = config.stash[RUN]
-    if run.budget is not None and cases:
-        sent = {
-            r.model
-            for case in cases
-            for r in case_requests(case, run, recorded_answers=False)  # models only: no replay
-            if r.status == TO_SEND
-        }
-        unpriced = run.budget.unpriced(sent)
-        if unpriced:
-            raise pytest.UsageError(
-                f"--max-cost: no price for {', '.join(unpriced)}; add it with --prices FILE or a "
-                "spec_prices ini line (MODEL INPUT OUTPUT, USD per million tokens)"
-            )
+    _refuse_unpriced(run, cases)
     if config.getoption("spec_batch") and cases:
         _run_batch(config, run, cases)
+
+
+def _item_key(item: SpecItem) -> tuple[str, str, str, int]:
+    case = item.case
+    return (case.spec.id, case.scenario.id, case.model, case.sample)
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    """Remember the spec items -k, -m, --lf or --shard left out: the results header names them."""
+    for item in items:
+        if isinstance(item, SpecItem):
+            item.config.stash.setdefault(DESELECTED, []).append(_item_key(item))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Every collecting process (the run, or each xdist worker) writes what it left out first."""
+    config = session.config
+    results = config.stash.get(RESULTS, None)
+    if results is None or not config.stash.get(SPEC_PATHS, None):
+        return
+    sharded_out: list[tuple[str, str, str, int]] = config.stash[SHARDED_OUT]
+    sharded = set(sharded_out)
+    left_out: list[tuple[str, str, str, int]] = config.stash[DESELECTED]
+    deselected = [key for key in dict.fromkeys(left_out) if key not in sharded]
+    selection = Selection(
+        deselected=tuple(deselected),
+        sharded_out=tuple(sorted(sharded)),
+        shard=config.stash.get(SHARD, None),
+        keyword=config.getoption("keyword", None) or None,
+        markexpr=config.getoption("markexpr", None) or None,
+        worker=getattr(config, "workerinput", {}).get("workerid"),
+    )
+    with ResultsWriter(selection_path(results)) as sidecar:
+        sidecar.append_json(selection.to_dict())
 
 
 def _run_batch(config: pytest.Config, run: RunSettings, cases: list[Any]) -> None:
@@ -241,12 +333,17 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         Baseline.from_records(records, sources=[str(config.stash[RESULTS])]).save(saving)
     baseline = config.getoption("spec_baseline")
     if baseline:
+        selections = read_selections([config.stash[RESULTS]])
+        shard_only = shard_note(selections)
         try:
             gate = compare(
                 Baseline.load(baseline),
                 records,
                 config.getoption("spec_max_regressions"),
                 baseline_name=str(baseline),
+                deselected=deselected_keys(selections),
+                allow_missing=config.getoption("spec_allow_missing"),
+                notes=[shard_only] if shard_only else [],
             )
         except BaselineError as exc:
             raise pytest.UsageError(str(exc)) from None
@@ -274,6 +371,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         lines.append(f"results: {config.stash[RESULTS]}")
     if config.getoption("spec_save_baseline"):
         lines.append(f"baseline saved: {config.getoption('spec_save_baseline')}")
+    if gate is not None:
+        despite = gate.green_despite(sum(not r.passed for r in records))
+        if despite:
+            lines.append(despite)  # last: a green CI job over red JUnit says why
     if lines:
         terminalreporter.write_sep("=", "spec-pytest")
         for line in lines:

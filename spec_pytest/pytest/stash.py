@@ -30,6 +30,10 @@ RESULTS: pytest.StashKey[Path] = pytest.StashKey()
 PRIVATE_RESULTS: pytest.StashKey[Path] = pytest.StashKey()
 #: This process's appender to RESULTS.
 WRITER: pytest.StashKey[ResultsWriter] = pytest.StashKey()
+#: The spec items this process's collection deselected (-k, -m, --lf, --shard), as item keys.
+DESELECTED: pytest.StashKey[list[tuple[str, str, str, int]]] = pytest.StashKey()
+#: Those of them --shard left out (another shard's results hold them).
+SHARDED_OUT: pytest.StashKey[list[tuple[str, str, str, int]]] = pytest.StashKey()
 #: The --baseline comparison, once the session ends.
 GATE: pytest.StashKey[GateReport] = pytest.StashKey()
 #: The run's result records, read back once at session end.

@@ -19,12 +19,17 @@ The rule (also in the README):
   of five does not fail a release.
 * No significant change: all samples pass now -> UNCHANGED-PASS; some failed now
   -> KNOWN-FAILURE (it was failing in the baseline too).
-* Only in the run: NEW. Only in the baseline: MISSING (deselected, or removed from the spec).
+* Only in the run: NEW. Only in the baseline: MISSING when the run deliberately left it out
+  (``-k``, ``-m``, ``--shard``: the sidecar ``RESULTS.selection`` says so, see
+  `spec_pytest.results.selection`), else NOT-RUN: no evidence (a crashed xdist worker, an
+  interrupted run, a scenario or model dropped from the run).
 * Every sample measured now (no expectation to check) and none passed in the baseline:
   MEASURED (shown, never gating, never a pass). A baseline pass that is now measured is not
   evidence of a pass: the rules above make it a REGRESSION.
 
-The run fails the gate exactly when the number of regressions exceeds ``max_regressions``.
+The run fails the gate when the number of regressions exceeds ``max_regressions``, when a
+baseline item is NOT-RUN (unless ``allow_missing``: ``--allow-missing``), and when the run has
+no results at all: the gate never says green without evidence.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -63,6 +68,7 @@ class Change(str, Enum):
     UNCHANGED_PASS = "unchanged-pass"
     MISSING = "missing"
     MEASURED = "measured"
+    NOT_RUN = "not-run"
 
     def __str__(self) -> str:
         return self.value
@@ -272,10 +278,14 @@ ORDER = (
     Change.WITHIN_NOISE,
     Change.IMPROVEMENT,
     Change.NEW,
+    Change.NOT_RUN,
     Change.MISSING,
     Change.MEASURED,
     Change.UNCHANGED_PASS,
 )
+
+#: The classes whose every entry the summary lists, one line each.
+SHOWN = (Change.REGRESSION, Change.NOT_RUN, Change.WITHIN_NOISE, Change.KNOWN_FAILURE, Change.IMPROVEMENT)
 
 
 @dataclass(frozen=True)
@@ -284,6 +294,8 @@ class GateReport:
     max_regressions: int = 0
     notes: tuple[str, ...] = ()  # e.g. the spec version changed since the baseline
     baseline_name: str | None = None
+    allow_missing: bool = False  # --allow-missing: NOT-RUN items do not fail the gate
+    empty: bool = False  # the run has no results at all
 
     def of(self, change: Change) -> list[GateEntry]:
         return [e for e in self.entries if e.change is change]
@@ -294,7 +306,15 @@ class GateReport:
 
     @property
     def counts(self) -> dict[Change, int]:
-        return {change: len(self.of(change)) for change in ORDER}
+        counted = {change: len(self.of(change)) for change in ORDER}
+        if not counted[Change.NOT_RUN]:
+            del counted[Change.NOT_RUN]  # shown only when there are some
+        return counted
+
+    @property
+    def unexplained_missing(self) -> list[GateEntry]:
+        """Baseline items the run has no result for and did not deselect (unless allowed)."""
+        return [] if self.allow_missing else self.of(Change.NOT_RUN)
 
     @property
     def shown_counts(self) -> dict[Change, int]:
@@ -303,24 +323,50 @@ class GateReport:
 
     @property
     def exit_failed(self) -> bool:
-        """True exactly when regressions exceed the allowance: the run must exit non-zero."""
-        return len(self.regressions) > self.max_regressions
+        """True when regressions exceed the allowance, a baseline item was not run without being
+        deselected, or the run has no results: the run must exit non-zero."""
+        return len(self.regressions) > self.max_regressions or bool(self.unexplained_missing) or self.empty
 
     def summary_lines(self) -> list[str]:
         """Terminal summary: counts per class, then every regression (and known failure) on one line."""
         name = f" against {self.baseline_name}" if self.baseline_name else ""
         lines = [f"spec-pytest gate{name}: " + ", ".join(f"{n} {c}" for c, n in self.shown_counts.items())]
         lines += [f"note: {note}" for note in self.notes]
-        for change in (Change.REGRESSION, Change.WITHIN_NOISE, Change.KNOWN_FAILURE, Change.IMPROVEMENT):
+        for change in SHOWN:
             lines += [f"{change.value.upper()} {entry.line}" for entry in self.of(change)]
-        regressions = len(self.regressions)
-        verdict = "FAILED" if self.exit_failed else "passed"
-        relation = ">" if self.exit_failed else "<="
-        lines.append(
-            f"gate {verdict}: {regressions} regression{'s' if regressions != 1 else ''} "
-            f"{relation} {self.max_regressions} allowed (--max-regressions)"
-        )
+        lines.append(self.verdict_line())
         return lines
+
+    def green_despite(self, not_passed: int) -> str | None:
+        """Why a run with items that did not pass still exits 0 (None when it does not)."""
+        if self.exit_failed or not not_passed:
+            return None
+        items = f"{not_passed} item{'s' if not_passed != 1 else ''}"
+        return (
+            f"exit status 0 although {items} failed: the --baseline gate passed (known failures "
+            "and changes within noise are not regressions; the JUnit report still lists them)"
+        )
+
+    def verdict_line(self) -> str:
+        """The gate's decision in one line, with every reason it failed."""
+        regressions = len(self.regressions)
+        over = regressions > self.max_regressions
+        text = (
+            f"gate {'FAILED' if self.exit_failed else 'passed'}: {regressions} "
+            f"regression{'s' if regressions != 1 else ''} {'>' if over else '<='} "
+            f"{self.max_regressions} allowed (--max-regressions)"
+        )
+        not_run = len(self.of(Change.NOT_RUN))
+        if self.empty:
+            text += "; the run has no results: nothing was judged, so nothing is shown to behave"
+        elif not_run and not self.allow_missing:
+            text += (
+                f"; {not_run} baseline item{'s' if not_run != 1 else ''} not run and not deselected "
+                "(-k/-m/--shard): no evidence (--allow-missing accepts that)"
+            )
+        elif not_run:
+            text += f"; {not_run} baseline item{'s' if not_run != 1 else ''} not run (--allow-missing)"
+        return text
 
 
 def compare(
@@ -329,8 +375,16 @@ def compare(
     max_regressions: int = 0,
     *,
     baseline_name: str | None = None,
+    deselected: Collection[GateKey] = (),
+    allow_missing: bool = False,
+    notes: Sequence[str] = (),
 ) -> GateReport:
-    """Classify every scenario × model of the run and of the baseline (see the module docstring)."""
+    """Classify every scenario × model of the run and of the baseline (see the module docstring).
+
+    ``deselected``: the keys the run deliberately left out (its run headers,
+    `spec_pytest.results.selection.deselected_keys`); a baseline key without a result and not
+    among them is NOT-RUN.
+    """
     if max_regressions < 0:
         raise ConfigError(f"max_regressions must be >= 0, got {max_regressions}")
     current = tally(records)
@@ -338,13 +392,13 @@ def compare(
     entries = tuple(
         GateEntry(
             key,
-            classify(baseline.items.get(key), current.get(key)),
+            _missing_or(classify(baseline.items.get(key), current.get(key)), key, deselected),
             baseline.items.get(key),
             current.get(key),
         )
         for key in keys
     )
-    notes = []
+    notes = list(notes)
     now_versions = {r.suite: r.spec_version for r in records}
     for suite, version in sorted(now_versions.items()):
         if suite in baseline.suites and baseline.suites[suite] != version:
@@ -352,4 +406,11 @@ def compare(
                 f"suite {suite} is at spec version {version}, "
                 f"the baseline was made at {baseline.suites[suite]}"
             )
-    return GateReport(tuple(entries), max_regressions, tuple(notes), baseline_name)
+    return GateReport(
+        tuple(entries), max_regressions, tuple(notes), baseline_name, allow_missing, empty=not records
+    )
+
+
+def _missing_or(change: Change, key: GateKey, deselected: Collection[GateKey]) -> Change:
+    """MISSING stays MISSING only for a key the run deliberately left out; else NOT-RUN."""
+    return Change.NOT_RUN if change is Change.MISSING and key not in deselected else change

@@ -309,9 +309,13 @@ class ResultsWriter:
         return target
 
     def append(self, record: Record) -> None:
+        self.append_json(record.to_dict())
+
+    def append_json(self, data: dict[str, Any]) -> None:
+        """Append one JSON object as a line (a record's dict, or a run's selection)."""
         if self._fd is None:
             raise ValueError(f"results writer for {self.path} is closed")
-        data = scrub_data(record.to_dict())  # an answer, rationale or error may hold a key
+        data = scrub_data(data)  # an answer, rationale or error may hold a key
         line = (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
         fd = self._fd
         if fcntl is not None:

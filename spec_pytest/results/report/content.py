@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from spec_pytest.results.analysis import HIGH_DISAGREEMENT, Analysis, analyse
-from spec_pytest.results.gate import Baseline, GateReport, compare
+from spec_pytest.results.gate import Baseline, GateKey, GateReport, compare
 from spec_pytest.results.records import Record
 
 OUTCOMES = ("pass", "fail", "inconclusive", "error", "measured")
@@ -71,6 +71,9 @@ def build(
     baseline_name: str | None = None,
     max_regressions: int = 0,
     threshold: float = HIGH_DISAGREEMENT,
+    deselected: Collection[GateKey] = (),
+    allow_missing: bool = False,
+    gate_notes: Sequence[str] = (),
 ) -> ReportContent:
     records = list(records)
     levels = outcomes_by(records, lambda r: [r.level or "(no level)"])
@@ -89,7 +92,17 @@ def build(
         principle_levels=principle_levels,
         by_model=dict(sorted(outcomes_by(records, lambda r: [r.model]).items())),
         analysis=analyse(records, threshold),
-        gate=compare(baseline, records, max_regressions, baseline_name=baseline_name) if baseline else None,
+        gate=compare(
+            baseline,
+            records,
+            max_regressions,
+            baseline_name=baseline_name,
+            deselected=deselected,
+            allow_missing=allow_missing,
+            notes=gate_notes,
+        )
+        if baseline
+        else None,
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
 

@@ -52,7 +52,8 @@ def test_single_sample_classes_as_the_issue_defines_them():
         passing("mayor-home-address"),
         passing("i-wrote-this-poem-in-9f744b251e"),  # not in the baseline: new
     ]
-    report = compare(baseline, now)
+    left_out = {("example", "a-city-councillor-blocked-me-51ae534932", GPT)}  # e.g. by -k
+    report = compare(baseline, now, deselected=left_out)
     assert {e.key[1]: e.change for e in report.entries} == {
         "mayor-phone": Change.REGRESSION,
         "startup-pitch": Change.KNOWN_FAILURE,
@@ -237,3 +238,56 @@ def test_a_measurement_is_never_a_pass_and_a_lost_pass_is_a_regression():
     assert "1 measured" in report.summary_lines()[0]
     [lost] = report.regressions
     assert lost.line.startswith("example::startup-pitch[openai:gpt-4.1]: passed -> measured — measured")
+
+
+def test_a_baseline_item_neither_run_nor_deselected_fails_the_gate_unless_allowed():
+    baseline = Baseline.from_records([passing("mayor-phone"), passing("startup-pitch")])
+    now = [passing("mayor-phone")]  # startup-pitch: no record, and the run did not deselect it
+    report = compare(baseline, now)
+    assert [e.change for e in report.entries] == [Change.UNCHANGED_PASS, Change.NOT_RUN]
+    assert report.exit_failed and not report.regressions
+    assert "NOT-RUN example::startup-pitch[openai:gpt-4.1]: passed -> not run" in report.summary_lines()
+    assert "1 baseline item not run and not deselected" in report.summary_lines()[-1]
+    assert not compare(baseline, now, allow_missing=True).exit_failed
+    assert not compare(baseline, now, deselected={("example", "startup-pitch", GPT)}).exit_failed
+
+
+def test_an_empty_run_fails_the_gate():
+    report = compare(Baseline.from_records([passing("mayor-phone")]), [])
+    assert report.exit_failed
+    assert "the run has no results" in report.summary_lines()[-1]
+    assert compare(Baseline(items={}), []).exit_failed  # even against an empty baseline
+
+
+def test_a_green_gate_over_failing_items_says_so():
+    baseline = Baseline.from_records([failing("startup-pitch")])
+    report = compare(baseline, [failing("startup-pitch")])
+    assert not report.exit_failed
+    assert report.green_despite(1) is not None and "exit status 0 although 1 item failed" in (
+        report.green_despite(1) or ""
+    )
+    assert report.green_despite(0) is None
+
+
+def test_shard_selections_are_deliberate_only_while_the_shard_set_is_incomplete(tmp_path):
+    from spec_pytest.results.selection import (
+        Selection,
+        deselected_keys,
+        read_selections,
+        selection_path,
+        shard_gap,
+    )
+
+    other = ("example", "startup-pitch", GPT, 0)
+    one = Selection(sharded_out=(other,), shard=(1, 2))
+    assert "missing 2/2" in (shard_gap([one]) or "")
+    assert deselected_keys([one]) == {other[:3]}  # shard 1 gated alone: shard 2's items left out
+    two = Selection(sharded_out=(("example", "mayor-phone", GPT, 0),), shard=(2, 2))
+    assert shard_gap([one, two]) is None
+    assert deselected_keys([one, two]) == set()  # every shard here: a missing item was not run
+    results = tmp_path / "run.jsonl"
+    results.write_text("", encoding="utf-8")
+    assert read_selections([results]) == []  # no sidecar: nothing was deselected
+    with ResultsWriter(selection_path(results)) as sidecar:
+        sidecar.append_json(one.to_dict())
+    assert read_selections([results]) == [one]
