@@ -167,6 +167,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     # deferred: `validate` and `import` start without the pipeline and judges (~0.1 s)
     from spec_pytest.config import ConfigError
     from spec_pytest.judge import calibrate
+    from spec_pytest.judge.judge import judge_keys
     from spec_pytest.pipeline.ask import declare_endpoints
     from spec_pytest.providers import Registry
 
@@ -201,6 +202,7 @@ def _calibrate(args: argparse.Namespace) -> int:
             config.record_mode,
             registry,
             rubric=config.rubric,
+            judge_keys={j: judge_keys(spec.model_params, config.judge_params, j) for j in judges},
             rerecord_hint=f"spec-pytest calibrate --spec {args.spec} --record-mode=rewrite",
             progress=None if args.json else _progress,
         )

@@ -130,7 +130,7 @@ OPTIONS: tuple[Option, ...] = (
         "(repeatable): KEY=VALUE for every judge, PROVIDER:MODEL:KEY=VALUE for one; keys as "
         "--model-param plus timeout (seconds); KEY=null sends none (default: the judge family's, "
         "e.g. temperature=0 max_tokens=1024, or no temperature and room to reason for o3/gpt-5)",
-        _ASKING,
+        _ASKING | {CALIBRATE},
         action="append",
         metavar="[MODEL:]KEY=VALUE",
     ),

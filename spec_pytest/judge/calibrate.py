@@ -18,7 +18,7 @@ import json
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,6 +225,7 @@ def calibrate(
     *,
     params: ModelParams | None = None,  # None: each judge's family defaults
     rubric: str = RUBRIC_VERSION,
+    judge_keys: Mapping[str, Mapping[str, Any]] | None = None,  # per judge: --judge-param, spec params
     rerecord_hint: str | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> CalibrationReport:
@@ -243,6 +244,7 @@ def calibrate(
         params=params,
         rubric=rubric,
         rerecord_hint=rerecord_hint,
+        judge_keys=dict(judge_keys or {}),
     )
     work = list(_labelled(spec))
     if not work:

@@ -30,6 +30,14 @@ TIMEOUT_KEY = "timeout"
 EXCERPT_CHARS = 200
 
 
+def judge_keys(
+    spec_params: Mapping[str, Mapping[str, Any]], given: Mapping[str, Mapping[str, Any]], judge: str
+) -> dict[str, Any]:
+    """A judge's parameters: the spec's `models:` params for its model (not `defaults.params`,
+    which are the models' under test), then --judge-param for every judge (key ""), then for it."""
+    return {**spec_params.get(judge, {}), **given.get("", {}), **given.get(judge, {})}
+
+
 def judge_params(
     registry: Registry, judge: str, given: Mapping[str, Any] = {}
 ) -> tuple[ModelParams, float | None]:

@@ -15,6 +15,7 @@ from spec_pytest.core.case import Case
 from spec_pytest.core.response import Response
 from spec_pytest.errors import ConfigError
 from spec_pytest.judge import RUBRIC_VERSION, JudgePanel
+from spec_pytest.judge.judge import judge_keys
 from spec_pytest.judge.panel import run_blocking
 from spec_pytest.pipeline import case_run
 from spec_pytest.pipeline.ask import AskSettings, model_cassette
@@ -66,10 +67,8 @@ class RunSettings:
         )
 
     def judge_keys(self, case: Case, judge: str) -> dict[str, Any]:
-        """A judge's parameters: the spec's `models:` params for its model (not `defaults.params`,
-        which are the models' under test), then --judge-param for every judge, then for it."""
-        given = self.judge_params
-        return {**case.spec.model_params.get(judge, {}), **given.get("", {}), **given.get(judge, {})}
+        """A judge's parameters for ``case`` (see `spec_pytest.judge.judge.judge_keys`)."""
+        return judge_keys(case.spec.model_params, self.judge_params, judge)
 
 
 def batch_failure(settings: RunSettings, case: Case) -> str | None:

@@ -72,3 +72,15 @@ def test_calibrate_usage_errors(tmp_path, capsys):
     )
     assert main(["calibrate", "--spec", str(tmp_path / "nojudge.yaml")]) == 2
     assert "no judge" in capsys.readouterr().err
+
+
+def test_judge_params_reach_the_judges_of_a_calibration(spec_file, loopback):
+    assert main(["calibrate", "--spec", str(spec_file), "--judge-param", "temperature=0.7"]) == 0
+    judged = [r.body for r in loopback.requests if isinstance(r.body, dict)]
+    assert judged and all(body.get("temperature") == 0.7 for body in judged)
+
+
+def test_a_bad_judge_param_is_a_usage_error_in_calibrate(spec_file, loopback, capsys):
+    assert main(["calibrate", "--spec", str(spec_file), "--judge-param", "oops"]) == 2
+    assert "--judge-param" in capsys.readouterr().err
+    assert not loopback.requests
