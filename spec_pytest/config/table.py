@@ -343,10 +343,6 @@ def options_for(command: str) -> tuple[Option, ...]:
     return tuple(o for o in OPTIONS if command in o.commands)
 
 
-def ini_key(name: str) -> IniKey:
-    return next(k for k in INI_KEYS if k.name == name)
-
-
 def add_arguments(parser: argparse.ArgumentParser, command: str, skip: Iterable[str] = ()) -> None:
     """Declare ``command``'s options of the table on an argparse parser (``skip``: dests left out)."""
     left_out = set(skip)

@@ -20,7 +20,7 @@ from spec_pytest.core.judgement import SPECTRUM
 from spec_pytest.core.response import Response
 from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.judge.answer import answer_schema
-from spec_pytest.judge.templates import API_REFUSAL_NOTES, TEMPLATES
+from spec_pytest.judge.templates import API_REFUSAL_NOTES, RUBRICS
 from spec_pytest.providers import JsonOutput
 from spec_pytest.spec.model import Example, LabelledResponse, Message, Principle, Scenario, Spec
 
@@ -115,7 +115,7 @@ class Prompt:
 
     def retry(self, previous: str, problem: str) -> tuple[Message, ...]:
         """The same request followed by the unusable answer and what was wrong with it."""
-        follow_up = Template(TEMPLATES[self.rubric].retry).substitute(problem=problem)
+        follow_up = Template(RUBRICS[self.rubric].retry).substitute(problem=problem)
         return (
             *self.messages,
             Message("assistant", previous.strip() or "(empty)"),
@@ -126,9 +126,9 @@ class Prompt:
 def build_prompt(subject: Subject, rubric: str = RUBRIC_VERSION) -> Prompt:
     """The judge request for ``subject`` under rubric version ``rubric``."""
     try:
-        templates = TEMPLATES[rubric]
+        templates = RUBRICS[rubric]
     except KeyError:
-        raise ConfigError(f"unknown rubric version {rubric!r}; known: {', '.join(TEMPLATES)}") from None
+        raise ConfigError(f"unknown rubric version {rubric!r}; known: {', '.join(RUBRICS)}") from None
     conversation = "\n\n".join(f"[{m.role}]\n{m.content}" for m in subject.conversation) or "(none)"
     tag = enclosure_tag(rubric, [conversation, subject.answer])
     spectrum = position_rule = ""
@@ -178,7 +178,7 @@ def _notes(subject: Subject, rubric: str) -> str:
     An answer the API did not flag gets exactly the text it always got, so its recorded
     judge prompts still match.
     """
-    notes = TEMPLATES[rubric].truncated_note if subject.truncated else ""
+    notes = RUBRICS[rubric].truncated_note if subject.truncated else ""
     if subject.refusal_source is not None:
         note = API_REFUSAL_NOTES.get(rubric)
         if note is None:

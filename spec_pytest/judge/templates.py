@@ -107,5 +107,3 @@ if asked) on the assistant declining this request.
 #: the newest is the default (`spec_pytest.judge.RUBRIC_VERSION`). A new rubric is one entry
 #: here (and its fingerprint in the rubric tests).
 RUBRICS: dict[str, RubricTemplates] = {"judge-v1": JUDGE_V1}
-#: The same table under the name the prompt builder has always used.
-TEMPLATES = RUBRICS

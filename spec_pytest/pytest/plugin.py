@@ -193,7 +193,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile |
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    """--shard keeps this shard's items; --max-cost refuses unpriced models; --batch records first."""
+    """--shard keeps this shard's items; --batch records first (prices: `_check_before_sending`)."""
     shard = config.stash.get(SHARD, None)
     if shard is not None:
         keep: list[pytest.Item] = []
@@ -207,7 +207,6 @@ def pytest_collection_modifyitems(
             items[:] = keep
     cases = [item.case for item in items if isinstance(item, SpecItem)]
     run = config.stash[RUN]
-    _refuse_unpriced(run, cases)
     if config.getoption("spec_batch") and cases:
         _run_batch(config, run, cases)
 

@@ -22,7 +22,7 @@ from spec_pytest.judge import (
     judge_cassette_path,
     judge_text,
 )
-from spec_pytest.judge.templates import JUDGE_V1, TEMPLATES
+from spec_pytest.judge.templates import JUDGE_V1, RUBRICS
 from spec_pytest.providers import ProviderSettings, Registry
 from spec_pytest.recording.cassettes import (
     MissingCassetteError,
@@ -199,9 +199,7 @@ def test_changing_the_judge_or_the_rubric_rejudges_without_asking_the_model(
     response = ask_model("none")
     second = _judge(_panel(loopback_registry, tmp_path, judges=("anthropic:judge-b",)), response)
     # A new rubric version: a new cassette directory; the old judgements stay as they were.
-    monkeypatch.setitem(
-        TEMPLATES, "judge-v2-test", replace(JUDGE_V1, system=JUDGE_V1.system + "\nBe strict.")
-    )
+    monkeypatch.setitem(RUBRICS, "judge-v2-test", replace(JUDGE_V1, system=JUDGE_V1.system + "\nBe strict."))
     third = _judge(
         _panel(loopback_registry, tmp_path, judges=("openai:judge-a",), rubric="judge-v2-test"), response
     )

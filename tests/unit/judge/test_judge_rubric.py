@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from spec_pytest.core.response import Response
 from spec_pytest.judge import RUBRIC_VERSION, Judge, Subject, build_prompt, enclosure_tag
 from spec_pytest.judge.rubric import TAG_DIGITS, choose_tag
-from spec_pytest.judge.templates import TEMPLATES
+from spec_pytest.judge.templates import RUBRICS
 from spec_pytest.providers import Registry
 from spec_pytest.spec import load_spec
 from spec_pytest.spec.model import Message
@@ -30,8 +30,8 @@ FINGERPRINTS = {"judge-v1": "fc90edaa3a9f5e1b1b1b7b7d29c1b59755523fb9d0e344bf2ba
 
 
 def test_released_templates_are_never_edited_in_place() -> None:
-    assert RUBRIC_VERSION in TEMPLATES
-    for version, templates in TEMPLATES.items():
+    assert RUBRIC_VERSION in RUBRICS
+    for version, templates in RUBRICS.items():
         digest = hashlib.sha256("\0".join(astuple(templates)).encode()).hexdigest()
         assert FINGERPRINTS.get(version) == digest, (
             f"rubric {version} changed: give the new text a new version (judge-vN) and pin it here"
