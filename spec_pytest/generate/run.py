@@ -39,7 +39,13 @@ from spec_pytest.generate.screen import Screened, screen
 from spec_pytest.generate.templates import TEMPLATE_VERSION, context_prompt, lean_prompt, neutral_prompt
 from spec_pytest.pipeline.cost import PRICES, Price, Tally
 from spec_pytest.providers import ModelParams, ModelRef, ProviderSettings, Registry
-from spec_pytest.recording.cassettes import RecordMode, safe_component, use_cassette, will_replay
+from spec_pytest.recording.cassettes import (
+    EndpointSite,
+    RecordMode,
+    safe_component,
+    use_cassette,
+    will_replay,
+)
 from spec_pytest.spec.importers import dump_yaml, values_path
 from spec_pytest.spec.model import Message
 
@@ -141,7 +147,10 @@ class _Generator:
         replay = will_replay(path, self.mode)
         provider = self.registry.provider(self.options.generator, ProviderSettings(replay=replay))
         hint, secrets = self.options.rerecord_hint, self.registry.key_env_vars()
-        with use_cassette(path, self.mode, rerecord_hint=hint, secret_env_vars=secrets) as cassette:
+        endpoint = self.registry.endpoint(ModelRef.parse(self.options.generator).provider)
+        site = EndpointSite(endpoint.name, endpoint.base_url)
+        cassette_scope = use_cassette(path, self.mode, rerecord_hint=hint, secret_env_vars=secrets, site=site)
+        with cassette_scope as cassette:
             response = provider.respond_sync(messages, self.options.params)
         self.tally.add(response, replayed=replay)
         return response, _recorded_date(cassette), path

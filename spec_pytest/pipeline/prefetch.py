@@ -48,7 +48,7 @@ from spec_pytest.pipeline.progress import Progress
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers.base import ASYNC_HOOKS, SdkProvider
 from spec_pytest.providers.families import input_tokens, output_limit
-from spec_pytest.recording.cassettes import RecordMode
+from spec_pytest.recording.cassettes import EndpointSite, RecordMode
 from spec_pytest.recording.tape import TapeRecorder, save_all
 from spec_pytest.recording.transport import CURRENT_REF, CaptureTransport, UsageObserver, retry_after
 
@@ -277,10 +277,17 @@ class _Tapes(TapeRecorder):
         secret_env_vars: Iterable[str] = (),
         stage: str = "answers",
         model: str = "",
+        site: EndpointSite | None = None,
     ) -> AbstractContextManager[Any]:
         _KIND.set("judge" if stage == "judges" else "answer")
         return super().__call__(
-            path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars, stage=stage, model=model
+            path,
+            mode,
+            rerecord_hint=rerecord_hint,
+            secret_env_vars=secret_env_vars,
+            stage=stage,
+            model=model,
+            site=site,
         )
 
 

@@ -139,9 +139,10 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         self._bounds = registry.bounds
         key = endpoint.api_key(registry.environ)
         if key is None:
-            if endpoint.key_required and not settings.replay:
-                assert endpoint.key_env is not None
+            if endpoint.key_required and endpoint.key_env is not None and not settings.replay:
                 raise MissingKeyError(str(ref), endpoint.key_env)
+            # Keyless (or replaying): the SDKs insist on some key, and left to themselves would
+            # read OPENAI_API_KEY / ANTHROPIC_API_KEY and send that to whatever server this is.
             key = NO_KEY
         self._key = key
         self._sync_client: SyncClient | None = None

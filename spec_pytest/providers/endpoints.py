@@ -134,6 +134,10 @@ class Registry:
         ModelRef.parse(f"{name}:x")  # the same naming rule as in model references
         if "api" in options:
             family(options["api"], endpoint=name)  # an unknown family fails here, where it is declared
+        if key_env is None:
+            # A server without a key (llama.cpp, vLLM, Ollama, a local proxy): nothing to ask
+            # for, and the SDKs get a placeholder (`base.NO_KEY`), never some other variable's key.
+            options.setdefault("key_required", False)
         base = self._endpoints.get(name)
         if base is not None:
             endpoint = replace(base, base_url=base_url, key_env=key_env, **options)

@@ -8,6 +8,12 @@ replays byte for byte without keys. The rules, each for a reason:
 * Matching on method, URL and a hash of the *canonical* body (parsed JSON, sorted, volatile
   fields dropped), never on headers: headers carry per-machine noise, and vcrpy's own
   ``body`` matcher builds a difflib diff for every miss (slow).
+* Matching does not depend on where the server listens: a cassette notes the endpoint it
+  was recorded against (``metadata.endpoint``: name and base URL, for information), and on
+  loading, each recorded URL under that base URL is moved onto the endpoint's base URL of
+  this run (`EndpointSite`). So the URL compared is, in effect, the endpoint's name (the
+  cassette's path holds it) and the API path below the base URL: a recording against
+  ``127.0.0.1:46827`` replays against ``127.0.0.1:42425``, a proxy or another host.
 * Nothing secret is written: request headers are kept only from an allow-list, headers that
   identify the account are dropped from responses, key-bearing query parameters are
   removed, the values of key variables are replaced anywhere when saved (and not put back
@@ -32,10 +38,12 @@ import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 # which variables hold keys: the knowledge of the one scrubber every other sink uses too
 from spec_pytest.core.secrets import SECRET_QUERY_PARAMETERS, install_log_filter, secret_values
@@ -167,6 +175,55 @@ def body_hash(r1: Request, r2: Request) -> None:
     """vcrpy matcher: the canonical bodies are equal (its name appears in vcrpy's messages)."""
     if body_fingerprint(_body_bytes(r1)) != body_fingerprint(_body_bytes(r2)):
         raise AssertionError("canonical request bodies differ")
+
+
+# --------------------------------------------------------------------------- where the server is
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSite:
+    """The endpoint a cassette's exchanges go to in this run: its name and base URL.
+
+    Recorded in the cassette's metadata for information only; see `rebased`.
+    """
+
+    name: str
+    base_url: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "base_url": self.base_url}
+
+
+def rebased(uri: str, recorded: Mapping[str, Any] | None, site: EndpointSite) -> str:
+    """``uri`` (recorded against the endpoint ``recorded`` names) moved onto ``site``'s base URL.
+
+    With the recorded base URL known (``recorded``, the cassette's ``metadata.endpoint``),
+    the API path below it is kept and put under the current base URL: a different port, host
+    or base path no longer matters. A cassette of an earlier version has no such note: its
+    URL keeps its path and takes the current scheme, host and port when the path lies under
+    the current base path (a moved port replays; a moved base path needs a re-record). An
+    endpoint of another name, or a URL outside the recorded base URL, is left as it is (so
+    a miss still shows the URL as recorded).
+    """
+    if recorded is not None:
+        if recorded.get("name") != site.name:
+            return uri
+        base = str(recorded.get("base_url") or "")
+        rest = _below(uri, base)
+        return uri if rest is None else site.base_url.rstrip("/") + rest
+    old, now = urlsplit(uri), urlsplit(site.base_url)
+    if _below(old.path, now.path.rstrip("/") or "/") is None and now.path.strip("/"):
+        return uri
+    return urlunsplit((now.scheme, now.netloc, old.path, old.query, old.fragment))
+
+
+def _below(uri: str, base: str) -> str | None:
+    """What follows ``base`` in ``uri`` (the API path and query), None if ``uri`` is not under it."""
+    base = base.rstrip("/")
+    if not base or not uri.startswith(base):
+        return None
+    rest = uri[len(base) :]
+    return rest if rest == "" or rest[0] in "/?#" else None
 
 
 # --------------------------------------------------------------------------- scrubbing
@@ -396,9 +453,16 @@ class AtomicPersister:
     the cassette are removed when it is next written.
     """
 
-    def __init__(self, secrets: Mapping[str, str], *, overwrite_corrupt: bool = False) -> None:
+    def __init__(
+        self,
+        secrets: Mapping[str, str],
+        *,
+        overwrite_corrupt: bool = False,
+        site: EndpointSite | None = None,
+    ) -> None:
         self._secrets = dict(secrets)
         self._overwrite_corrupt = overwrite_corrupt  # rewrite mode replaces the file anyway
+        self._site = site  # where the endpoint listens in this run (None: URLs as recorded)
 
     def load_cassette(self, cassette_path: str, serializer: Any) -> Any:
         # deferred: vcrpy (and aiohttp) load only when a cassette is first used
@@ -415,9 +479,14 @@ class AtomicPersister:
         if not text.strip():
             raise CassetteNotFoundError()
         try:
-            return deserialize(text, serializer)
+            requests, responses, *metadata = deserialize(text, serializer)
         except (ValueError, KeyError, TypeError) as err:
             return self._corrupt(path, err)
+        if self._site is not None:
+            noted = metadata[0].get("endpoint") if metadata and isinstance(metadata[0], dict) else None
+            for request in requests:
+                request.uri = rebased(request.uri, noted if isinstance(noted, dict) else None, self._site)
+        return (requests, responses, *metadata)
 
     def _corrupt(self, path: Path, reason: Exception) -> Any:
         # deferred: vcrpy (and aiohttp) load only when a cassette is first used
@@ -432,6 +501,9 @@ class AtomicPersister:
         from vcr.serialize import serialize
 
         path = Path(cassette_path)
+        if self._site is not None:  # where it was recorded, for a reader: never matched on
+            metadata = {**(cassette_dict.get("metadata") or {}), "endpoint": self._site.to_dict()}
+            cassette_dict = {**cassette_dict, "metadata": metadata}
         text = serialize(cassette_dict, serializer)
         leaked = [name.strip("<>") for name, value in self._secrets.items() if value in text]
         if leaked:
@@ -503,6 +575,7 @@ def cassette_options(
     *,
     secret_env_vars: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
+    site: EndpointSite | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments of the vcrpy `Cassette` for ``path`` in ``mode``.
 
@@ -516,7 +589,7 @@ def cassette_options(
         record_mode="all" if mode is RecordMode.REWRITE else mode.value,
         drop_unused_requests=mode is RecordMode.REWRITE,
         before_save_interaction=_hide_secrets(secrets) if secrets else None,
-        persister=AtomicPersister(secrets, overwrite_corrupt=mode is RecordMode.REWRITE),
+        persister=AtomicPersister(secrets, overwrite_corrupt=mode is RecordMode.REWRITE, site=site),
     )
     for name in ("path_transformer", "func_path_generator", "record_on_exception"):
         merged.pop(name, None)  # context-manager arguments, not the cassette's
@@ -530,6 +603,7 @@ def detached_cassette(
     rerecord_hint: str | None = None,
     secret_env_vars: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
+    site: EndpointSite | None = None,
 ) -> Cassette:
     """The cassette `use_cassette` would open, loaded, but with no HTTP library patched.
 
@@ -545,7 +619,8 @@ def detached_cassette(
     # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.cassette import Cassette
 
-    return Cassette.load(**cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ))
+    options = cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ, site=site)
+    return Cassette.load(**options)
 
 
 @contextmanager
@@ -556,6 +631,7 @@ def use_cassette(
     rerecord_hint: str | None = None,
     secret_env_vars: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
+    site: EndpointSite | None = None,
 ) -> Iterator[Cassette]:
     """Run the block with every httpx2 (SDK) request going through the cassette at ``path``.
 
@@ -563,6 +639,8 @@ def use_cassette(
     command that re-records just this item; it goes into `MissingCassetteError` and
     `StaleCassetteError`, which replace vcrpy's miss here (also when an SDK wrapped it).
     ``secret_env_vars`` names extra key variables to scrub (declared endpoints' ones).
+    ``site``: the endpoint the block's requests go to; recorded URLs are moved onto its base
+    URL (`rebased`) and the cassette notes it (None: URLs match as recorded).
     Nothing is saved when the block raises: a failed item leaves the cassette as it was.
     """
     mode = RecordMode(mode)
@@ -572,7 +650,7 @@ def use_cassette(
     # deferred: vcrpy (and aiohttp) load only when a cassette is first used
     from vcr.cassette import Cassette
 
-    options = cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ)
+    options = cassette_options(path, mode, secret_env_vars=secret_env_vars, environ=environ, site=site)
     context = Cassette.use(**options, record_on_exception=False)
     try:
         with context as cassette:

@@ -22,9 +22,9 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, Protocol, TypeVar
 
-from spec_pytest.providers import ProviderSettings, Registry
+from spec_pytest.providers import ModelRef, ProviderSettings, Registry
 from spec_pytest.providers.base import Provider
-from spec_pytest.recording.cassettes import RecordMode, use_cassette, will_replay
+from spec_pytest.recording.cassettes import EndpointSite, RecordMode, use_cassette, will_replay
 from spec_pytest.recording.lock import CassetteLock
 
 T = TypeVar("T")
@@ -32,6 +32,9 @@ T = TypeVar("T")
 
 class Recorder(Protocol):
     """Opens the cassette at ``path`` around one exchange (``stage``: answers | judges).
+
+    ``site`` is the endpoint ``model`` is asked on in this run: the cassette matches its
+    recorded URLs against that base URL, wherever they were recorded (`EndpointSite`).
 
     ``concurrent``: scopes may be open at once (nothing is patched process-wide), so a
     panel's judges may run together. ``batch``: exchanges are billed at batch prices.
@@ -54,6 +57,7 @@ class Recorder(Protocol):
         secret_env_vars: Iterable[str] = (),
         stage: str = "answers",
         model: str = "",
+        site: EndpointSite | None = None,
     ) -> AbstractContextManager[Any]: ...
 
     def pending(self, path: str | os.PathLike[str]) -> bool: ...
@@ -74,8 +78,11 @@ class VcrRecorder:
         secret_env_vars: Iterable[str] = (),
         stage: str = "answers",
         model: str = "",
+        site: EndpointSite | None = None,
     ) -> AbstractContextManager[Any]:
-        return use_cassette(path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars)
+        return use_cassette(
+            path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars, site=site
+        )
 
     def pending(self, path: str | os.PathLike[str]) -> bool:
         return False
@@ -105,6 +112,7 @@ async def through_cassette(
     """
     replay = will_replay(path, mode) if replay is None else replay
     provider = registry.provider(model, replace(settings or ProviderSettings(), replay=replay))
+    endpoint = registry.endpoint(ModelRef.parse(model).provider)
     lock = None if replay else CassetteLock(path)
     if lock is not None:
         await lock.acquire()
@@ -116,6 +124,7 @@ async def through_cassette(
             secret_env_vars=registry.key_env_vars(),
             stage=stage,
             model=model,
+            site=EndpointSite(endpoint.name, endpoint.base_url),
         ) as scope:
             result = await call(provider)
         if lock is not None and getattr(scope, "awaiting_save", False):

@@ -25,7 +25,7 @@ from typing import Any
 
 from vcr.cassette import Cassette
 
-from spec_pytest.recording.cassettes import RecordMode, cassette_error, detached_cassette
+from spec_pytest.recording.cassettes import EndpointSite, RecordMode, cassette_error, detached_cassette
 from spec_pytest.recording.lock import CassetteLock
 
 
@@ -75,6 +75,7 @@ def tape_scope(
     secret_env_vars: Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
     finished: list[Tape] | None = None,
+    site: EndpointSite | None = None,
 ) -> Iterator[Tape]:
     """`use_cassette`'s contract, for the fan-out: requests in the block go through ``path``.
 
@@ -84,7 +85,7 @@ def tape_scope(
     (`save_all`), so serialising and fsync never stall the other requests.
     """
     cassette = detached_cassette(
-        path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars, environ=environ
+        path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars, environ=environ, site=site
     )
     tape = Tape(Path(path), cassette)
     token = CURRENT_TAPE.set(tape)
@@ -121,9 +122,15 @@ class TapeRecorder:
         secret_env_vars: Iterable[str] = (),
         stage: str = "answers",
         model: str = "",
+        site: EndpointSite | None = None,
     ) -> AbstractContextManager[Any]:
         return tape_scope(
-            path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars, finished=self.finished
+            path,
+            mode,
+            rerecord_hint=rerecord_hint,
+            secret_env_vars=secret_env_vars,
+            finished=self.finished,
+            site=site,
         )
 
     def pending(self, path: str | os.PathLike[str]) -> bool:

@@ -21,8 +21,7 @@ def batch_api(registry: Registry, endpoint_name: str) -> BatchApi:
     endpoint = registry.endpoint(endpoint_name)
     family = endpoint.family
     key = endpoint.api_key(registry.environ)
-    if key is None and endpoint.key_required:
-        assert endpoint.key_env is not None
+    if key is None and endpoint.key_required and endpoint.key_env is not None:
         raise MissingKeyError(f"{endpoint_name} (batch)", endpoint.key_env)
     options = {
         "api_key": key or NO_KEY,

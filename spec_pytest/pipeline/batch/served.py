@@ -29,7 +29,7 @@ from spec_pytest.judge import JudgeError
 from spec_pytest.providers import ModelRef, ProviderError, ProviderSettings, Registry
 from spec_pytest.providers.base import Provider
 from spec_pytest.providers.batch import BatchResult
-from spec_pytest.recording.cassettes import RecordMode, body_fingerprint, use_cassette
+from spec_pytest.recording.cassettes import EndpointSite, RecordMode, body_fingerprint, use_cassette
 
 #: What the transport answers for a request that has no batch result yet (never recorded).
 UNANSWERED_MESSAGE = "spec-pytest --batch: this request waits for a batch result"
@@ -145,12 +145,15 @@ class ServedRecorder:
         secret_env_vars: Iterable[str] = (),
         stage: str = "answers",
         model: str = "",
+        site: EndpointSite | None = None,
     ) -> Iterator[None]:
         served = self.served
         served.current = Exchange(stage, model, Path(path))
         served.hits.clear()
         try:
-            with use_cassette(path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars):
+            with use_cassette(
+                path, mode, rerecord_hint=rerecord_hint, secret_env_vars=secret_env_vars, site=site
+            ):
                 yield
         except ProviderError:
             if stage == "judges" and self.pending(path):

@@ -23,12 +23,15 @@ from spec_pytest.providers import ModelParams, ProviderError, ProviderSettings, 
 from spec_pytest.recording.cassettes import (
     AtomicPersister,
     CorruptCassetteError,
+    EndpointSite,
     JsonSerializer,
     MissingCassetteError,
     RecordMode,
     SecretLeakError,
     StaleCassetteError,
     cassette_path,
+    detached_cassette,
+    rebased,
     resolve_record_mode,
     safe_component,
     use_cassette,
@@ -480,3 +483,79 @@ def test_pytest_recording_installed_alongside_does_not_break_anything(pytester: 
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+# --------------------------------------------------------------------------- where the server is
+
+HERE = EndpointSite("local", "http://127.0.0.1:42425/v1")
+
+
+@pytest.mark.parametrize(
+    ("uri", "noted", "expected"),
+    [
+        # noted base URL: the API path below it moves under today's base URL (port, host, base path)
+        (
+            "http://127.0.0.1:46827/v1/chat/completions",
+            {"name": "local", "base_url": "http://127.0.0.1:46827/v1"},
+            "http://127.0.0.1:42425/v1/chat/completions",
+        ),
+        (
+            "https://proxy.internal/openai/v1/chat/completions?x=1",
+            {"name": "local", "base_url": "https://proxy.internal/openai/v1/"},
+            "http://127.0.0.1:42425/v1/chat/completions?x=1",
+        ),
+        # another endpoint's recording, or a URL outside the noted base: left as recorded
+        (
+            "http://127.0.0.1:46827/v1/chat/completions",
+            {"name": "other", "base_url": "http://127.0.0.1:46827/v1"},
+            "http://127.0.0.1:46827/v1/chat/completions",
+        ),
+        (
+            "http://127.0.0.1:46827/v10/chat/completions",
+            {"name": "local", "base_url": "http://127.0.0.1:46827/v1"},
+            "http://127.0.0.1:46827/v10/chat/completions",
+        ),
+        # a cassette of an earlier version (no note): a moved port or host replays, a moved base path does not
+        ("http://127.0.0.1:46827/v1/chat/completions", None, "http://127.0.0.1:42425/v1/chat/completions"),
+        (
+            "https://proxy.internal/openai/v1/chat/completions",
+            None,
+            "https://proxy.internal/openai/v1/chat/completions",
+        ),
+    ],
+)
+def test_recorded_urls_move_onto_the_current_base_url(uri: str, noted: dict | None, expected: str) -> None:
+    assert rebased(uri, noted, HERE) == expected
+
+
+def test_an_earlier_cassette_without_a_note_replays_on_a_moved_port(tmp_path: Path) -> None:
+    """Cassettes written before the endpoint note stay readable: the same request, another port."""
+    path = tmp_path / "old.json"
+    old = {
+        "version": 1,
+        "interactions": [
+            {
+                "request": {
+                    "method": "POST",
+                    "uri": "http://127.0.0.1:46827/v1/chat/completions",
+                    "body": '{"model": "m", "messages": []}',
+                    "headers": {},
+                },
+                "response": {
+                    "status": {"code": 200, "message": "OK"},
+                    "headers": {},
+                    "body": {"string": "{}"},
+                },
+            }
+        ],
+    }
+    path.write_text(json.dumps(old), encoding="utf-8")
+    cassette = detached_cassette(path, RecordMode.NONE, site=HERE)
+    moved = Request(
+        "POST", "http://127.0.0.1:42425/v1/chat/completions", b'{"messages": [], "model": "m"}', {}
+    )
+    assert cassette.can_play_response_for(moved)
+    elsewhere = Request(
+        "POST", "http://127.0.0.1:42425/v2/chat/completions", b'{"messages": [], "model": "m"}', {}
+    )
+    assert not cassette.can_play_response_for(elsewhere)
