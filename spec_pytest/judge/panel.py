@@ -184,9 +184,14 @@ class JudgePanel:
         path = self.cassette(judge, item)
         params, settings = self._request(judge)
 
-        async def ruling(provider: Provider) -> Judgement:
+        async def ruling(provider: Provider) -> Judgement | JudgeError:
             try:
                 return await Judge(provider, params, self.rubric).judge(subject)
+            except JudgeError as err:
+                # Returned, not raised: the cassette keeps the exchanges that led to it (it saves
+                # only a block that ends cleanly), so a replay reads the same unusable answers
+                # and ends in the same ERROR, and a `once` run does not ask the judge again.
+                return err
             except ProviderError as err:
                 # Say it was the judge that failed: the judge may be the very model under test.
                 hint = JUDGE_400_HINT if err.status_code == 400 else ""
@@ -209,6 +214,8 @@ class JudgePanel:
             rerecord_hint=self.rerecord_hint,
             settings=settings,
         )
+        if isinstance(judgement, JudgeError):
+            raise judgement
         return replace(judgement, cassette=str(path))
 
     def judge_sync(self, subject: Subject, item: str) -> tuple[Judgement, ...]:

@@ -126,9 +126,10 @@ def test_calibrate_scores_a_panel_on_the_real_labelled_examples_and_replays_it(
     replayed = calibrate(SPEC, JUDGES, tmp_path, "none", offline)
     assert len(loopback.requests) == sent
     assert [i.rulings for i in replayed.items if i.error is None] == [i.rulings for i in report.judged]
-    # The broken item has no complete recording (nothing unusable is frozen): a clear miss.
-    [missing] = replayed.errors
-    assert "no cassette at" in missing.error and "contrarian" in missing.error
+    # The broken item's unusable exchanges are recorded too: the replay ends in the same error.
+    [broken] = report.errors
+    [again] = replayed.errors
+    assert again.error == broken.error and "answered something unusable" in again.error
 
 
 def test_a_spec_without_examples_cannot_be_calibrated(tmp_path: Path, loopback_registry: Registry) -> None:

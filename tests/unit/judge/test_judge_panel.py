@@ -222,11 +222,18 @@ def test_a_failing_judge_makes_the_panel_an_error_but_the_others_are_recorded(
     panel = _panel(loopback_registry, tmp_path)
     with pytest.raises(
         JudgeError, match=r"^judge anthropic:judge-b answered something unusable: the answer is not valid"
-    ):
+    ) as first:
         _judge(panel)
     item = case_item(SCENARIO.id, MODEL, 0)
     assert panel.cassette("openai:judge-a", item).exists() and panel.cassette("openai:judge-c", item).exists()
-    assert not panel.cassette("anthropic:judge-b", item).exists()  # nothing unusable is frozen
+    # The unusable exchanges are recorded too: a rerun (record mode once) asks nobody again and
+    # ends in the same error, not in "no cassette".
+    assert panel.cassette("anthropic:judge-b", item).exists()
+    asked = len(loopback.requests)
+    loopback.stop()
+    with pytest.raises(JudgeError) as again:
+        _judge(_panel(loopback_registry, tmp_path))
+    assert str(again.value) == str(first.value) and len(loopback.requests) == asked
 
 
 # --------------------------------------------------------------- the `judge` fixture's engine
