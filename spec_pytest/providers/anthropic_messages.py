@@ -14,7 +14,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spec_pytest.core.response import Ending, Response, Usage
-from spec_pytest.providers.base import HttpClients, Provider, SdkProvider, split_system
+from spec_pytest.providers.base import (
+    HttpClients,
+    Provider,
+    SdkProvider,
+    split_system,
+    with_schema_in_prompt,
+)
 from spec_pytest.providers.errors import UnsupportedParameterError
 from spec_pytest.providers.family import (
     PLAIN_JUDGE_PARAMS,
@@ -23,7 +29,14 @@ from spec_pytest.providers.family import (
     positive_int,
     text_tokens,
 )
-from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
+from spec_pytest.providers.ref import (
+    JSON_OBJECT,
+    PROMPTED,
+    JsonOutput,
+    ModelParams,
+    ModelRef,
+    ProviderSettings,
+)
 from spec_pytest.spec.model import Message
 
 if TYPE_CHECKING:
@@ -58,6 +71,14 @@ class AnthropicMessages(SdkProvider["anthropic.Anthropic", "anthropic.AsyncAnthr
     ) -> dict[str, Any]:
         if params.seed is not None:
             raise UnsupportedParameterError(f"{self.ref}: the Messages API has no seed; remove `seed`")
+        mode = self.endpoint.structured_output
+        if output is not None and mode == JSON_OBJECT:
+            raise UnsupportedParameterError(
+                f"{self.ref}: the Messages API has no JSON mode; declare endpoint "
+                f"{self.endpoint.name!r} with structured_output json_schema or none"
+            )
+        if output is not None and mode == PROMPTED:
+            messages, output = with_schema_in_prompt(messages, output), None
         system, rest = split_system(messages, params)
         body: dict[str, Any] = {
             "model": self.ref.model,

@@ -406,12 +406,42 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
 
 
 def error_message(body: object, fallback: str) -> str:
-    """The human-readable message inside an error body of either wire format."""
+    """The human-readable message inside an error body of either wire format, or of a
+    FastAPI server's validation error (``{"detail": [{"loc": [...], "msg": ...}]}``, e.g.
+    llama-cpp-python's server)."""
     while isinstance(body, dict):
         if isinstance(body.get("message"), str):
             return body["message"]
+        detail = body.get("detail")
+        if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
+            return "; ".join(
+                f"{'.'.join(map(str, d.get('loc') or []))}: {d.get('msg', '')}".lstrip(": ") for d in detail
+            )
+        if isinstance(detail, str):
+            return detail
         body = body.get("error")
     return body if isinstance(body, str) and body else fallback
+
+
+#: What a judge is told when the endpoint cannot hold it to the schema itself (`JSON_OBJECT`,
+#: `PROMPTED`): the answer is still validated against the schema, with the usual retry.
+SCHEMA_INSTRUCTION = (
+    "Answer with one JSON object and nothing else: no code fence, no text before or after it. "
+    "The object must follow this JSON schema:\n{schema}"
+)
+
+
+def with_schema_in_prompt(messages: Sequence[Message], output: JsonOutput) -> list[Message]:
+    """``messages`` with the output schema spelled out at the end of the last user message
+    (not as a message of its own: many chat templates require user and assistant turns to
+    alternate)."""
+    instruction = SCHEMA_INSTRUCTION.format(schema=json.dumps(dict(output.schema), sort_keys=True))
+    out = list(messages)
+    for i in range(len(out) - 1, -1, -1):
+        if out[i].role == "user":
+            out[i] = Message("user", f"{out[i].content}\n\n{instruction}")
+            return out
+    return [*out, Message("user", instruction)]
 
 
 def split_system(messages: Sequence[Message], params: ModelParams) -> tuple[list[str], list[Message]]:
