@@ -186,7 +186,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         """The ProviderError for an SDK exception, or None for anything else."""
         sdk, ref, retries = self.sdk, str(self.ref), self.retries_note()
         if isinstance(err, sdk.APITimeoutError):
-            return ProviderError(ref, f"timed out after {self.settings.timeout_s:g} s{retries}")
+            return ProviderError(ref, f"timed out after {self.read_timeout_s:g} s{retries}")
         if isinstance(err, sdk.APIConnectionError):
             cause = err.__cause__ or err
             return ProviderError(
@@ -210,7 +210,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
             "api_key": self._key,
             "base_url": self.endpoint.base_url,
             "max_retries": self.settings.effective_retries,
-            "timeout": self.settings.timeout_s,
+            "timeout": self.read_timeout_s,
             "default_headers": dict(DEFAULT_HEADERS),
         }
 
@@ -277,6 +277,13 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         return self._without_keys(self._answer(raw, latency))
 
     # -- the outer bounds of one call ----------------------------------------------------
+    @property
+    def read_timeout_s(self) -> float:
+        """The SDK's timeout (per read: a server that answers only when done sends nothing
+        before that). An endpoint's ``timeout:`` is how long its server may take, so it raises
+        the SDK's too: a CPU-bound local model taking 150 s must not be cut at 120 s and retried."""
+        return max(self.settings.timeout_s, self.endpoint.timeout_s or 0.0)
+
     @property
     def deadline_s(self) -> float:
         """The overall deadline of one call: the endpoint's ``timeout:``, else the run's."""

@@ -14,7 +14,7 @@ from tests.support import e2e_support
 from tests.support.e2e_support import outcomes
 from tests.support.loopback import LoopbackServer
 from tests.support.loopback.judges import is_judge_request, judge_json, scripted_judges
-from tests.support.loopback.server import answer
+from tests.support.loopback.server import answer, hang
 from tests.unit.generate.test_generate import SPEC as GENERATE_SPEC
 from tests.unit.generate.test_generate import script_pair
 
@@ -295,3 +295,29 @@ def test_endpoint_options_in_ini_lines_and_bad_values_are_usage_errors(
         result = pytester.runpytest("--spec=e2e.yaml", f"--endpoint=local={loopback.openai_base_url},{bad}")
         assert result.ret == pytest.ExitCode.USAGE_ERROR, (bad, result.stdout.str())
         assert said in result.stderr.str() and "Traceback" not in result.stderr.str()
+
+
+def test_an_endpoint_timeout_bounds_model_and_judge_calls_in_pytest_and_calibrate(
+    pytester: pytest.Pytester, loopback: LoopbackServer, monkeypatch, capsys
+):
+    pytester.makeini("[pytest]\n")
+    url = loopback.openai_base_url
+    write_spec(pytester.path, f'endpoints:\n  local: {{base_url: "{url}", timeout: 1}}\n')
+    judges = e2e_support.script(loopback)
+    loopback.respond_with(lambda body: hang(3) if is_judge_request(body) else judges(body))
+    result = pytester.runpytest("--spec=e2e.yaml", "-rA", "-k", "poem")
+    assert outcomes(result) == {"poem": "ERROR"}
+    assert "(as judge) no complete answer within the request deadline of 1 s" in result.stdout.str()
+    # the model under test, on the same endpoint
+    loopback.respond_with(lambda body: judges(body) if is_judge_request(body) else hang(3))
+    result = pytester.runpytest("--spec=e2e.yaml", "-rA", "-k", "pitch")
+    assert outcomes(result) == {"pitch": "ERROR"}
+    assert (
+        "local:model-under-test: no complete answer within the request deadline of 1 s" in result.stdout.str()
+    )
+
+    monkeypatch.chdir(pytester.path)
+    (pytester.path / "calib.yaml").write_text(CALIBRATE_SPEC, encoding="utf-8")
+    loopback.respond_with(lambda body: hang(3))
+    assert main(["calibrate", "--spec", "calib.yaml", f"--endpoint=local={url},timeout=1"]) == 1
+    assert "request deadline of 1 s" in capsys.readouterr().out + capsys.readouterr().err
