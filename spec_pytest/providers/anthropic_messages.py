@@ -18,6 +18,7 @@ from spec_pytest.providers.base import (
     HttpClients,
     Provider,
     SdkProvider,
+    Sent,
     split_system,
     with_schema_in_prompt,
 )
@@ -105,11 +106,13 @@ class AnthropicMessages(SdkProvider["anthropic.Anthropic", "anthropic.AsyncAnthr
             body["extra_body"] = extra
         return body
 
-    def _send_sync(self, client: anthropic.Anthropic, body: dict[str, Any]) -> WireMessage:
-        return client.messages.create(**body)
+    def _send_sync(self, client: anthropic.Anthropic, body: dict[str, Any]) -> Sent:
+        raw = client.messages.with_raw_response.create(**body)
+        return raw.parse(), raw.headers
 
-    async def _send_async(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> WireMessage:
-        return await client.messages.create(**body)
+    async def _send_async(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> Sent:
+        raw = await client.messages.with_raw_response.create(**body)
+        return await raw.parse(), raw.headers
 
     def _parse(self, raw: WireMessage, latency_s: float) -> Response:
         text = answer_text([(block.type, getattr(block, "text", "")) for block in raw.content])

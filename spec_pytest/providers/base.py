@@ -20,7 +20,7 @@ import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
@@ -37,6 +37,12 @@ if TYPE_CHECKING:
 
 #: vcrpy cannot decode zstd (which httpx2 advertises when available): ask for gzip only.
 DEFAULT_HEADERS = {"Accept-Encoding": "gzip"}
+#: A response header the fan-out adds to a recorded answer (never sent by an API): how long
+#: the API took, in seconds. A replay reports it as the answer's latency, not the replay's.
+RECORDED_LATENCY_HEADER = "x-spec-pytest-latency-s"
+#: What a family's send returns: the SDK's parsed answer, and the HTTP response's headers.
+Sent = tuple[Any, Mapping[str, str]]
+
 #: Sent when no key is needed (local servers) or none is used (replay); never a real key.
 NO_KEY = "no-key-configured"
 
@@ -164,10 +170,10 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         """The SDK call's keyword arguments (also what the cassette matches on)."""
 
     @abstractmethod
-    def _send_sync(self, client: SyncClient, body: dict[str, Any]) -> Any: ...
+    def _send_sync(self, client: SyncClient, body: dict[str, Any]) -> Sent: ...
 
     @abstractmethod
-    async def _send_async(self, client: AsyncClient, body: dict[str, Any]) -> Any: ...
+    async def _send_async(self, client: AsyncClient, body: dict[str, Any]) -> Sent: ...
 
     @abstractmethod
     def _parse(self, raw: Any, latency_s: float) -> Response: ...
@@ -240,7 +246,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         async with self._limit.for_loop() if hooks is None else hooks.slot(self, body):
             started = time.perf_counter()
             try:
-                raw = await asyncio.wait_for(self._send_async(client, body), self.deadline_s)
+                raw, headers = await asyncio.wait_for(self._send_async(client, body), self.deadline_s)
             except asyncio.TimeoutError as err:  # from wait_for (the SDK's own is APITimeoutError)
                 raise self._deadline_error() from err
             except Exception as err:
@@ -248,7 +254,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
                 if translated is None:
                     raise  # not an API failure (e.g. a cassette miss): the caller must see it as is
                 raise translated from err
-            latency = time.perf_counter() - started
+            latency = recorded_latency(headers) or time.perf_counter() - started
         return self._without_keys(self._answer(raw, latency))
 
     def respond_sync(
@@ -267,13 +273,13 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         with self._limit.for_threads:
             started = time.perf_counter()
             try:
-                raw = self._send_within_deadline(self._sync_client, body)
+                raw, headers = self._send_within_deadline(self._sync_client, body)
             except Exception as err:
                 translated = self._translate_any(err)
                 if translated is None:
                     raise
                 raise translated from err
-            latency = time.perf_counter() - started
+            latency = recorded_latency(headers) or time.perf_counter() - started
         return self._without_keys(self._answer(raw, latency))
 
     # -- the outer bounds of one call ----------------------------------------------------
@@ -410,6 +416,15 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
             return text
         placeholder = f"<{self.endpoint.key_env}>" if self.endpoint.key_env else "<key>"
         return scrub(text, {} if self._key == NO_KEY else {placeholder: self._key})
+
+
+def recorded_latency(headers: Mapping[str, str]) -> float | None:
+    """The API's latency noted in a recorded answer (`RECORDED_LATENCY_HEADER`), if any."""
+    try:
+        value = float(headers.get(RECORDED_LATENCY_HEADER) or "")
+    except ValueError:
+        return None
+    return value if 0 <= value < float("inf") else None
 
 
 def error_message(body: object, fallback: str) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spec_pytest.core.response import Ending, Response, Usage
-from spec_pytest.providers.base import HttpClients, Provider, SdkProvider, with_schema_in_prompt
+from spec_pytest.providers.base import HttpClients, Provider, SdkProvider, Sent, with_schema_in_prompt
 from spec_pytest.providers.errors import ProviderError, UnsupportedParameterError
 from spec_pytest.providers.family import (
     PLAIN_JUDGE_PARAMS,
@@ -95,11 +95,13 @@ class OpenAIChat(SdkProvider["openai.OpenAI", "openai.AsyncOpenAI"]):
             body["extra_body"] = dict(params.extra_body)
         return body
 
-    def _send_sync(self, client: openai.OpenAI, body: dict[str, Any]) -> ChatCompletion:
-        return client.chat.completions.create(**body)
+    def _send_sync(self, client: openai.OpenAI, body: dict[str, Any]) -> Sent:
+        raw = client.chat.completions.with_raw_response.create(**body)
+        return raw.parse(), raw.headers
 
-    async def _send_async(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> ChatCompletion:
-        return await client.chat.completions.create(**body)
+    async def _send_async(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> Sent:
+        raw = await client.chat.completions.with_raw_response.create(**body)
+        return raw.parse(), raw.headers
 
     def _parse(self, raw: ChatCompletion, latency_s: float) -> Response:
         request_id = getattr(raw, "_request_id", None)

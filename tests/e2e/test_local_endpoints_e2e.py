@@ -321,3 +321,26 @@ def test_an_endpoint_timeout_bounds_model_and_judge_calls_in_pytest_and_calibrat
     loopback.respond_with(lambda body: hang(3))
     assert main(["calibrate", "--spec", "calib.yaml", f"--endpoint=local={url},timeout=1"]) == 1
     assert "request deadline of 1 s" in capsys.readouterr().out + capsys.readouterr().err
+
+
+def test_results_report_the_apis_latency_not_the_replays(pytester: pytest.Pytester, loopback: LoopbackServer):
+    """The fan-out records, the items replay: the latency in the results is the API's, in the
+    recording run and in every replay after it."""
+    pytester.makeini("[pytest]\n")
+    write_spec(pytester.path, keyless(loopback.openai_base_url))
+    judges = e2e_support.script(loopback)
+    loopback.respond_with(
+        lambda body: judges(body) if is_judge_request(body) else answer("HONEST: fine.", delay=0.6)
+    )
+
+    def latencies(*extra: str) -> list[float]:
+        result = pytester.runpytest("--spec=e2e.yaml", "--results=r.jsonl", *extra)
+        lines = (pytester.path / "r.jsonl").read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 3, result.stdout.str()
+        return sorted(json.loads(line)["latency_s"] for line in lines)
+
+    recorded = latencies()
+    assert all(0.6 <= s < 5 for s in recorded), recorded
+    loopback.stop()
+    assert latencies("--record-mode=none") == recorded
+    assert latencies("--record-mode=none", "--no-prefetch") == recorded
