@@ -33,6 +33,7 @@ from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import ShardError, parse_shard
 from spec_pytest.providers import ModelParams, Registry
 from spec_pytest.providers.bounds import Bounds
+from spec_pytest.providers.endpoints import parse_endpoint_line
 from spec_pytest.recording.cassettes import RecordMode, resolve_record_mode
 
 #: An ini getter: the value of an ini key as pytest's ``config.getini`` gives it.
@@ -195,22 +196,35 @@ def find_spec(name: str, invocation_dir: Path, suites_dir: Path) -> Path:
 
 
 def endpoint_line(value: str) -> str:
-    """``--endpoint NAME=BASE_URL[,KEY_ENV]`` as an ini ``spec_endpoints`` line."""
+    """``--endpoint NAME=BASE_URL[,KEY_ENV][,OPTION=VALUE...]`` as an ini ``spec_endpoints`` line."""
     name, sep, rest = value.partition("=")
-    url, comma, key_env = rest.rpartition(",")
-    if not comma or not key_env.strip().isidentifier():
-        url, key_env = rest, ""
-    if not sep or not name.strip() or not url.strip() or len(url.split()) != 1:
+    url, *more = rest.split(",")
+    keys = [m.strip() for m in more if "=" not in m]
+    options = [m.strip() for m in more if "=" in m]
+    if (
+        not sep
+        or not name.strip()
+        or not url.strip()
+        or len(url.split()) != 1
+        or len(keys) > 1
+        or any(not k.isidentifier() for k in keys)
+        or any(len(o.split()) != 1 for o in options)
+    ):
         raise ConfigError(
-            f"--endpoint {value!r}: expected NAME=BASE_URL[,KEY_ENV_NAME], "
-            "e.g. local=http://localhost:8000/v1,LOCAL_KEY"
+            f"--endpoint {value!r}: expected NAME=BASE_URL[,KEY_ENV_NAME][,OPTION=VALUE...], "
+            "e.g. local=http://localhost:8000/v1,LOCAL_KEY or "
+            "llamacpp=http://127.0.0.1:8080/v1,structured_output=json_object,timeout=300"
         )
-    return " ".join(part for part in (name.strip(), url.strip(), key_env.strip()) if part)
+    return " ".join([name.strip(), url.strip(), *keys, *options])
 
 
 def endpoint_lines(ini_lines: Iterable[str], option_values: Iterable[str]) -> tuple[str, ...]:
-    """The extra endpoints of a run: ini ``spec_endpoints`` lines, then ``--endpoint`` values."""
-    return (*ini_lines, *map(endpoint_line, option_values))
+    """The extra endpoints of a run: ini ``spec_endpoints`` lines, then ``--endpoint`` values,
+    each checked (a bad line or option is a usage error before anything runs)."""
+    lines = (*ini_lines, *map(endpoint_line, option_values))
+    for line in lines:
+        parse_endpoint_line(line)
+    return lines
 
 
 class _Values:

@@ -179,10 +179,12 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         ("--endpoint",),
         "spec_endpoints",
-        "extra endpoint NAME=BASE_URL[,KEY_ENV_NAME] (repeatable), over the spec's and ini spec_endpoints",
+        "extra endpoint NAME=BASE_URL[,KEY_ENV_NAME][,OPTION=VALUE...] (repeatable), over the spec's "
+        "and ini spec_endpoints; options: structured_output=json_schema|json_object|none, "
+        "token_param=max_tokens|max_completion_tokens, timeout=SECONDS, max_concurrency=N",
         RUN_COMMANDS,
         action="append",
-        metavar="NAME=URL[,KEY_ENV]",
+        metavar="NAME=URL[,KEY_ENV][,OPT=VAL]",
         ini="spec_endpoints",
     ),
     Option(
@@ -330,7 +332,13 @@ INI_KEYS: tuple[IniKey, ...] = (
     IniKey("spec_files", "spec files collected as if given with --spec", "paths", []),
     IniKey("spec_suites_dir", "directory where bare --spec names are looked up", default="spec_suites"),
     IniKey("spec_cassette_dir", "where cassettes live (default: cassettes)", default="cassettes"),
-    IniKey("spec_endpoints", "extra endpoints, one per line: NAME BASE_URL [KEY_ENV_NAME]", "linelist", []),
+    IniKey(
+        "spec_endpoints",
+        "extra endpoints, one per line: NAME BASE_URL [KEY_ENV_NAME] [OPTION=VALUE ...] (the options "
+        "of --endpoint)",
+        "linelist",
+        [],
+    ),
     IniKey("spec_rubric", "rubric version the judges rule under (default: the newest built-in version)"),
     # -- the outer bounds of every provider call --
     IniKey("spec_timeout", "overall deadline in seconds of one provider call (default: 600)"),

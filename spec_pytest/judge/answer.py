@@ -11,6 +11,7 @@ be quoted back to the judge.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -77,7 +78,7 @@ def read_answer(
             "the answer stopped at the token limit before it was complete; keep the rationale "
             "to one short paragraph"
         )
-    stripped = text.strip()
+    stripped = _unfenced(text.strip())
     if not stripped:
         raise UnusableAnswer("the answer was empty; it must be one JSON object")
     try:
@@ -100,6 +101,16 @@ def read_answer(
         position=data["position"] if with_position else None,
         cited=tuple(data["cited"]),
     )
+
+
+_FENCE = re.compile(r"```(?:json)?[ \t]*\n(.*)\n```", re.S | re.I)
+
+
+def _unfenced(text: str) -> str:
+    """The JSON inside one Markdown code fence, when that fence is the whole answer: what a
+    model asked for JSON in the prompt (no API-enforced format) often wraps it in."""
+    match = _FENCE.fullmatch(text)
+    return match.group(1).strip() if match else text
 
 
 def _key_problems(data: dict[str, Any], keys: Sequence[str]) -> list[str]:

@@ -36,6 +36,7 @@ from spec_pytest.judge.judge import Judge, JudgeError, judge_params
 from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject
 from spec_pytest.providers import ModelParams, ModelRef, ProviderError, ProviderSettings, Registry
 from spec_pytest.providers.base import Provider
+from spec_pytest.providers.ref import JSON_SCHEMA
 from spec_pytest.recording.cassettes import RecordMode, safe_component
 from spec_pytest.recording.recorder import VCR, Recorder, through_cassette
 
@@ -195,6 +196,7 @@ class JudgePanel:
             except ProviderError as err:
                 # Say it was the judge that failed: the judge may be the very model under test.
                 hint = JUDGE_400_HINT if err.status_code == 400 else ""
+                hint += _structured_output_hint(self.registry, judge, err)
                 raise ProviderError(
                     err.model_ref,
                     f"(as judge) {err.summary}{hint}",
@@ -235,6 +237,25 @@ class JudgePanel:
     def judge_case_sync(self, case: Case, response: Response) -> tuple[Judgement, ...]:
         """Blocking form of `judge_case` (what a pytest item calls)."""
         return run_blocking(self.judge_case(case, response))
+
+
+def _structured_output_hint(registry: Registry, judge: str, err: ProviderError) -> str:
+    """What to set when the judge's server refused a strict JSON schema (llama-cpp-python's
+    server answers 422, older llama.cpp and vLLM 400 or 500 naming ``json_schema``)."""
+    endpoint = registry.endpoint(ModelRef.parse(judge).provider)
+    said = (err.provider_message or "").lower()
+    refused = err.status_code in (400, 422) or "json_schema" in said or "response_format" in said
+    if endpoint.structured_output != JSON_SCHEMA or not refused or err.status_code is None:
+        return ""
+    name = endpoint.name
+    return (
+        f"; if the server of endpoint {name!r} does not take a strict JSON schema "
+        f"(response_format json_schema), declare the endpoint with structured_output: json_object "
+        f"(JSON mode, the schema in the prompt) or none (the schema in the prompt only): in the "
+        f"spec's endpoints: ({name}: {{base_url: ..., structured_output: json_object}}), the ini "
+        f"line 'spec_endpoints = {name} URL structured_output=json_object' or "
+        f"--endpoint {name}=URL,structured_output=json_object"
+    )
 
 
 def _is_other_error(outcome: object) -> bool:

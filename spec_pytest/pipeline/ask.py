@@ -25,6 +25,7 @@ from spec_pytest.errors import ConfigError, RunError
 from spec_pytest.judge.panel import run_blocking
 from spec_pytest.providers import ModelParams, ModelRef, ProviderSettings, Registry
 from spec_pytest.providers.base import Provider, SdkProvider
+from spec_pytest.providers.endpoints import endpoint_options, parse_endpoint_line
 from spec_pytest.recording.cassettes import RecordMode, cassette_path
 from spec_pytest.recording.recorder import VCR, Recorder, through_cassette
 from spec_pytest.spec.model import Message, Spec
@@ -198,16 +199,15 @@ def declare_endpoints(registry: Registry, specs: Iterable[Spec], extra: Iterable
                 raise ConfigError(
                     f"endpoint '{decl.name}' is declared differently by two specs ({spec.path})"
                 )
-            options: dict[str, Any] = {}
-            if decl.api is not None:
-                options["api"] = decl.api
-            if decl.max_concurrency is not None:
-                options["max_concurrency"] = decl.max_concurrency
-            if decl.timeout_s is not None:
-                options["timeout_s"] = float(decl.timeout_s)
+            given: dict[str, object] = {
+                "api": decl.api,
+                "max_concurrency": decl.max_concurrency,
+                "timeout": decl.timeout_s,
+                "structured_output": decl.structured_output,
+                "token_param": decl.token_param,
+            }
+            options = endpoint_options(decl.name, given)
             registry.declare(decl.name, base_url=decl.base_url, key_env=decl.key_env, **options)
     for line in extra:
-        parts = line.split()
-        if len(parts) not in (2, 3):
-            raise ConfigError(f"spec_endpoints line {line!r}: expected NAME BASE_URL [KEY_ENV]")
-        registry.declare(parts[0], base_url=parts[1], key_env=parts[2] if len(parts) == 3 else None)
+        name, url, key_env, line_options = parse_endpoint_line(line)
+        registry.declare(name, base_url=url, key_env=key_env, **endpoint_options(name, line_options))

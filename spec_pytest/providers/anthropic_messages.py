@@ -14,7 +14,14 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spec_pytest.core.response import Ending, Response, Usage
-from spec_pytest.providers.base import HttpClients, Provider, SdkProvider, split_system
+from spec_pytest.providers.base import (
+    HttpClients,
+    Provider,
+    SdkProvider,
+    Sent,
+    split_system,
+    with_schema_in_prompt,
+)
 from spec_pytest.providers.errors import UnsupportedParameterError
 from spec_pytest.providers.family import (
     PLAIN_JUDGE_PARAMS,
@@ -23,7 +30,14 @@ from spec_pytest.providers.family import (
     positive_int,
     text_tokens,
 )
-from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
+from spec_pytest.providers.ref import (
+    JSON_OBJECT,
+    PROMPTED,
+    JsonOutput,
+    ModelParams,
+    ModelRef,
+    ProviderSettings,
+)
 from spec_pytest.spec.model import Message
 
 if TYPE_CHECKING:
@@ -58,6 +72,14 @@ class AnthropicMessages(SdkProvider["anthropic.Anthropic", "anthropic.AsyncAnthr
     ) -> dict[str, Any]:
         if params.seed is not None:
             raise UnsupportedParameterError(f"{self.ref}: the Messages API has no seed; remove `seed`")
+        mode = self.endpoint.structured_output
+        if output is not None and mode == JSON_OBJECT:
+            raise UnsupportedParameterError(
+                f"{self.ref}: the Messages API has no JSON mode; declare endpoint "
+                f"{self.endpoint.name!r} with structured_output json_schema or none"
+            )
+        if output is not None and mode == PROMPTED:
+            messages, output = with_schema_in_prompt(messages, output), None
         system, rest = split_system(messages, params)
         body: dict[str, Any] = {
             "model": self.ref.model,
@@ -84,11 +106,13 @@ class AnthropicMessages(SdkProvider["anthropic.Anthropic", "anthropic.AsyncAnthr
             body["extra_body"] = extra
         return body
 
-    def _send_sync(self, client: anthropic.Anthropic, body: dict[str, Any]) -> WireMessage:
-        return client.messages.create(**body)
+    def _send_sync(self, client: anthropic.Anthropic, body: dict[str, Any]) -> Sent:
+        raw = client.messages.with_raw_response.create(**body)
+        return raw.parse(), raw.headers
 
-    async def _send_async(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> WireMessage:
-        return await client.messages.create(**body)
+    async def _send_async(self, client: anthropic.AsyncAnthropic, body: dict[str, Any]) -> Sent:
+        raw = await client.messages.with_raw_response.create(**body)
+        return await raw.parse(), raw.headers
 
     def _parse(self, raw: WireMessage, latency_s: float) -> Response:
         text = answer_text([(block.type, getattr(block, "text", "")) for block in raw.content])

@@ -20,7 +20,7 @@ import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
@@ -37,6 +37,12 @@ if TYPE_CHECKING:
 
 #: vcrpy cannot decode zstd (which httpx2 advertises when available): ask for gzip only.
 DEFAULT_HEADERS = {"Accept-Encoding": "gzip"}
+#: A response header the fan-out adds to a recorded answer (never sent by an API): how long
+#: the API took, in seconds. A replay reports it as the answer's latency, not the replay's.
+RECORDED_LATENCY_HEADER = "x-spec-pytest-latency-s"
+#: What a family's send returns: the SDK's parsed answer, and the HTTP response's headers.
+Sent = tuple[Any, Mapping[str, str]]
+
 #: Sent when no key is needed (local servers) or none is used (replay); never a real key.
 NO_KEY = "no-key-configured"
 
@@ -164,10 +170,10 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         """The SDK call's keyword arguments (also what the cassette matches on)."""
 
     @abstractmethod
-    def _send_sync(self, client: SyncClient, body: dict[str, Any]) -> Any: ...
+    def _send_sync(self, client: SyncClient, body: dict[str, Any]) -> Sent: ...
 
     @abstractmethod
-    async def _send_async(self, client: AsyncClient, body: dict[str, Any]) -> Any: ...
+    async def _send_async(self, client: AsyncClient, body: dict[str, Any]) -> Sent: ...
 
     @abstractmethod
     def _parse(self, raw: Any, latency_s: float) -> Response: ...
@@ -186,7 +192,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         """The ProviderError for an SDK exception, or None for anything else."""
         sdk, ref, retries = self.sdk, str(self.ref), self.retries_note()
         if isinstance(err, sdk.APITimeoutError):
-            return ProviderError(ref, f"timed out after {self.settings.timeout_s:g} s{retries}")
+            return ProviderError(ref, f"timed out after {self.read_timeout_s:g} s{retries}")
         if isinstance(err, sdk.APIConnectionError):
             cause = err.__cause__ or err
             return ProviderError(
@@ -210,7 +216,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
             "api_key": self._key,
             "base_url": self.endpoint.base_url,
             "max_retries": self.settings.effective_retries,
-            "timeout": self.settings.timeout_s,
+            "timeout": self.read_timeout_s,
             "default_headers": dict(DEFAULT_HEADERS),
         }
 
@@ -240,7 +246,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         async with self._limit.for_loop() if hooks is None else hooks.slot(self, body):
             started = time.perf_counter()
             try:
-                raw = await asyncio.wait_for(self._send_async(client, body), self.deadline_s)
+                raw, headers = await asyncio.wait_for(self._send_async(client, body), self.deadline_s)
             except asyncio.TimeoutError as err:  # from wait_for (the SDK's own is APITimeoutError)
                 raise self._deadline_error() from err
             except Exception as err:
@@ -248,7 +254,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
                 if translated is None:
                     raise  # not an API failure (e.g. a cassette miss): the caller must see it as is
                 raise translated from err
-            latency = time.perf_counter() - started
+            latency = recorded_latency(headers) or time.perf_counter() - started
         return self._without_keys(self._answer(raw, latency))
 
     def respond_sync(
@@ -267,16 +273,23 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         with self._limit.for_threads:
             started = time.perf_counter()
             try:
-                raw = self._send_within_deadline(self._sync_client, body)
+                raw, headers = self._send_within_deadline(self._sync_client, body)
             except Exception as err:
                 translated = self._translate_any(err)
                 if translated is None:
                     raise
                 raise translated from err
-            latency = time.perf_counter() - started
+            latency = recorded_latency(headers) or time.perf_counter() - started
         return self._without_keys(self._answer(raw, latency))
 
     # -- the outer bounds of one call ----------------------------------------------------
+    @property
+    def read_timeout_s(self) -> float:
+        """The SDK's timeout (per read: a server that answers only when done sends nothing
+        before that). An endpoint's ``timeout:`` is how long its server may take, so it raises
+        the SDK's too: a CPU-bound local model taking 150 s must not be cut at 120 s and retried."""
+        return max(self.settings.timeout_s, self.endpoint.timeout_s or 0.0)
+
     @property
     def deadline_s(self) -> float:
         """The overall deadline of one call: the endpoint's ``timeout:``, else the run's."""
@@ -405,13 +418,52 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
         return scrub(text, {} if self._key == NO_KEY else {placeholder: self._key})
 
 
+def recorded_latency(headers: Mapping[str, str]) -> float | None:
+    """The API's latency noted in a recorded answer (`RECORDED_LATENCY_HEADER`), if any."""
+    try:
+        value = float(headers.get(RECORDED_LATENCY_HEADER) or "")
+    except ValueError:
+        return None
+    return value if 0 <= value < float("inf") else None
+
+
 def error_message(body: object, fallback: str) -> str:
-    """The human-readable message inside an error body of either wire format."""
+    """The human-readable message inside an error body of either wire format, or of a
+    FastAPI server's validation error (``{"detail": [{"loc": [...], "msg": ...}]}``, e.g.
+    llama-cpp-python's server)."""
     while isinstance(body, dict):
         if isinstance(body.get("message"), str):
             return body["message"]
+        detail = body.get("detail")
+        if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
+            return "; ".join(
+                f"{'.'.join(map(str, d.get('loc') or []))}: {d.get('msg', '')}".lstrip(": ") for d in detail
+            )
+        if isinstance(detail, str):
+            return detail
         body = body.get("error")
     return body if isinstance(body, str) and body else fallback
+
+
+#: What a judge is told when the endpoint cannot hold it to the schema itself (`JSON_OBJECT`,
+#: `PROMPTED`): the answer is still validated against the schema, with the usual retry.
+SCHEMA_INSTRUCTION = (
+    "Answer with one JSON object and nothing else: no code fence, no text before or after it. "
+    "The object must follow this JSON schema:\n{schema}"
+)
+
+
+def with_schema_in_prompt(messages: Sequence[Message], output: JsonOutput) -> list[Message]:
+    """``messages`` with the output schema spelled out at the end of the last user message
+    (not as a message of its own: many chat templates require user and assistant turns to
+    alternate)."""
+    instruction = SCHEMA_INSTRUCTION.format(schema=json.dumps(dict(output.schema), sort_keys=True))
+    out = list(messages)
+    for i in range(len(out) - 1, -1, -1):
+        if out[i].role == "user":
+            out[i] = Message("user", f"{out[i].content}\n\n{instruction}")
+            return out
+    return [*out, Message("user", instruction)]
 
 
 def split_system(messages: Sequence[Message], params: ModelParams) -> tuple[list[str], list[Message]]:

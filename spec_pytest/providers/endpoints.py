@@ -10,6 +10,7 @@ into a file, a log or a cassette.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Iterable, Mapping
@@ -23,7 +24,13 @@ from spec_pytest.providers.bounds import Bounds
 from spec_pytest.providers.errors import UnknownProviderError
 from spec_pytest.providers.families import DEFAULT_FAMILY, family
 from spec_pytest.providers.limits import EndpointLimit, per_worker_limit, worker_count
-from spec_pytest.providers.ref import ModelRef, ProviderSettings
+from spec_pytest.providers.ref import (
+    JSON_SCHEMA,
+    STRUCTURED_OUTPUT_MODES,
+    TOKEN_PARAMS,
+    ModelRef,
+    ProviderSettings,
+)
 
 if TYPE_CHECKING:
     from spec_pytest.providers.base import Provider
@@ -39,6 +46,8 @@ class Endpoint:
     (elsewhere it is sent as ``system``); ``max_tokens_field`` is the request field the
     API reads the output limit from (OpenAI's reasoning models reject ``max_tokens``).
     ``timeout_s`` is this endpoint's overall deadline per call, over the run's (`Bounds`).
+    ``structured_output`` is how a judge's JSON is asked for (`STRUCTURED_OUTPUT_MODES`):
+    many local servers reject a strict ``json_schema``.
     """
 
     name: str
@@ -50,6 +59,7 @@ class Endpoint:
     developer_role: bool = False
     max_tokens_field: str = "max_tokens"
     timeout_s: float | None = None
+    structured_output: str = JSON_SCHEMA
 
     def api_key(self, environ: Mapping[str, str]) -> str | None:
         if self.key_env is None:
@@ -201,6 +211,68 @@ class Registry:
             self._providers.clear()
         for p in providers:
             p.close()
+
+
+#: The options an endpoint line takes after its key (``NAME URL [KEY_ENV] [OPTION=VALUE ...]``,
+#: ``--endpoint NAME=URL[,KEY_ENV][,OPTION=VALUE...]``), as the spec's ``endpoints:`` spells them.
+LINE_OPTIONS = ("structured_output", "token_param", "timeout", "max_concurrency", "api")
+
+
+def endpoint_options(name: str, given: Mapping[str, Any]) -> dict[str, Any]:
+    """`Endpoint` fields from options as a spec, an ini line or ``--endpoint`` spells them.
+
+    Values may be text (from a line): numbers are converted. Raises ConfigError naming the
+    option, the value and what it may be.
+    """
+    out: dict[str, Any] = {}
+    for key, value in given.items():
+        if value is None:
+            continue
+        where = f"endpoint {name!r}: {key}"
+        if key == "structured_output":
+            out["structured_output"] = _choice(where, value, STRUCTURED_OUTPUT_MODES)
+        elif key == "token_param":
+            out["max_tokens_field"] = _choice(where, value, TOKEN_PARAMS)
+        elif key == "timeout":
+            out["timeout_s"] = _number(where, value, float)
+        elif key == "max_concurrency":
+            out["max_concurrency"] = int(_number(where, value, int))
+        elif key == "api":
+            out["api"] = str(value)
+        else:
+            raise ConfigError(f"{where}: unknown endpoint option; known: {', '.join(LINE_OPTIONS)}")
+    return out
+
+
+def parse_endpoint_line(line: str) -> tuple[str, str, str | None, dict[str, str]]:
+    """``NAME BASE_URL [KEY_ENV] [OPTION=VALUE ...]`` (an ini ``spec_endpoints`` line) as its
+    name, URL, key variable and options; ConfigError when it is not one, or an option is bad."""
+    parts = line.split()
+    options = dict(p.split("=", 1) for p in parts[2:] if "=" in p)
+    keys = [p for p in parts[2:] if "=" not in p]
+    if len(parts) < 2 or len(keys) > 1 or "=" in parts[1]:
+        raise ConfigError(
+            f"spec_endpoints line {line!r}: expected NAME BASE_URL [KEY_ENV] [OPTION=VALUE ...] "
+            f"(options: {', '.join(LINE_OPTIONS)})"
+        )
+    endpoint_options(parts[0], options)  # a bad option fails here, before anything runs
+    return parts[0], parts[1], keys[0] if keys else None, options
+
+
+def _choice(where: str, value: object, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{where} must be one of {', '.join(choices)}, got {value!r}")
+    return str(value)
+
+
+def _number(where: str, value: object, kind: type[float] | type[int]) -> float:
+    number: float = 0
+    if isinstance(value, (str, int, float)):
+        with contextlib.suppress(ValueError):
+            number = kind(value)
+    if isinstance(value, bool) or not 0 < number < float("inf"):
+        raise ConfigError(f"{where} must be a number above 0, got {value!r}")
+    return number
 
 
 def _refuse_key_in_url(name: str, base_url: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from spec_pytest.core.response import Ending, Response, Usage
-from spec_pytest.providers.base import HttpClients, Provider, SdkProvider
+from spec_pytest.providers.base import HttpClients, Provider, SdkProvider, Sent, with_schema_in_prompt
 from spec_pytest.providers.errors import ProviderError, UnsupportedParameterError
 from spec_pytest.providers.family import (
     PLAIN_JUDGE_PARAMS,
@@ -24,7 +24,14 @@ from spec_pytest.providers.family import (
     positive_int,
     text_tokens,
 )
-from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
+from spec_pytest.providers.ref import (
+    JSON_OBJECT,
+    JSON_SCHEMA,
+    JsonOutput,
+    ModelParams,
+    ModelRef,
+    ProviderSettings,
+)
 from spec_pytest.spec.model import Message
 
 if TYPE_CHECKING:
@@ -61,6 +68,9 @@ class OpenAIChat(SdkProvider["openai.OpenAI", "openai.AsyncOpenAI"]):
             raise UnsupportedParameterError(
                 f"{self.ref}: Chat Completions has no thinking budget; use reasoning_effort instead"
             )
+        mode = self.endpoint.structured_output
+        if output is not None and mode != JSON_SCHEMA:
+            messages = with_schema_in_prompt(messages, output)
         wire: list[dict[str, str]] = []
         if params.system:
             wire.append({"role": self._role(params.system_role), "content": params.system})
@@ -74,20 +84,24 @@ class OpenAIChat(SdkProvider["openai.OpenAI", "openai.AsyncOpenAI"]):
             self.endpoint.max_tokens_field: params.max_tokens,
         }
         body.update({k: v for k, v in optional.items() if v is not None})
-        if output is not None:
+        if output is not None and mode == JSON_SCHEMA:
             body["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": output.name, "strict": True, "schema": dict(output.schema)},
             }
+        elif output is not None and mode == JSON_OBJECT:
+            body["response_format"] = {"type": "json_object"}
         if params.extra_body:
             body["extra_body"] = dict(params.extra_body)
         return body
 
-    def _send_sync(self, client: openai.OpenAI, body: dict[str, Any]) -> ChatCompletion:
-        return client.chat.completions.create(**body)
+    def _send_sync(self, client: openai.OpenAI, body: dict[str, Any]) -> Sent:
+        raw = client.chat.completions.with_raw_response.create(**body)
+        return raw.parse(), raw.headers
 
-    async def _send_async(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> ChatCompletion:
-        return await client.chat.completions.create(**body)
+    async def _send_async(self, client: openai.AsyncOpenAI, body: dict[str, Any]) -> Sent:
+        raw = await client.chat.completions.with_raw_response.create(**body)
+        return raw.parse(), raw.headers
 
     def _parse(self, raw: ChatCompletion, latency_s: float) -> Response:
         request_id = getattr(raw, "_request_id", None)

@@ -73,6 +73,15 @@ class ModelParams:
         return cls(**dict(data))
 
 
+#: How a JSON answer is asked for (an endpoint's ``structured_output``): the API's strict JSON
+#: schema; JSON mode (``response_format: json_object``) with the schema in the prompt; or the
+#: schema in the prompt alone. Whatever the mode, the caller validates the answer itself.
+JSON_SCHEMA, JSON_OBJECT, PROMPTED = "json_schema", "json_object", "none"
+STRUCTURED_OUTPUT_MODES = (JSON_SCHEMA, JSON_OBJECT, PROMPTED)
+#: The request fields an output-token limit can travel in (an endpoint's ``token_param``).
+TOKEN_PARAMS = ("max_tokens", "max_completion_tokens")
+
+
 @dataclass(frozen=True, slots=True)
 class JsonOutput:
     """Ask for one JSON object that follows ``schema`` (the APIs' structured outputs).

@@ -6,10 +6,12 @@ cassette taken from `CURRENT_TAPE` instead of a global patch:
 * the tape can play the request (recorded earlier, e.g. a resumed run): play it;
 * the tape is write-protected (record mode none, or once with content): a miss, raised as
   vcrpy raises it, so `cassette_error` names the cassette and what changed;
-* otherwise send it for real and append the exchange. `Cassette.append` applies the same
-  filters `use_cassette` does: request headers from the allow-list, gzip decoded, account
-  headers dropped, and 401/403/408/409/429/5xx not recorded at all, so only the final
-  answer of the SDK's own retry loop (the only retry loop) reaches the file.
+* otherwise send it for real and append the exchange, noting how long the API took in the
+  recorded response (`RECORDED_LATENCY_HEADER`: the items replay it and report that
+  latency). `Cassette.append` applies the same filters `use_cassette` does: request
+  headers from the allow-list, gzip decoded, account headers dropped, and
+  401/403/408/409/429/5xx not recorded at all, so only the final answer of the SDK's own
+  retry loop (the only retry loop) reaches the file.
 
 "For real" must bypass vcrpy: while the fan-out records on its own thread, an item on the
 main thread may be replaying inside `use_cassette`, which patches
@@ -35,6 +37,7 @@ import httpx2
 from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.request import Request as VcrRequest
 
+from spec_pytest.providers.base import RECORDED_LATENCY_HEADER
 from spec_pytest.providers.families import answer_usage
 from spec_pytest.recording.tape import CURRENT_TAPE, Tape
 
@@ -99,7 +102,11 @@ class CaptureTransport(httpx2.AsyncBaseTransport):
         if self._on_attempt is not None:
             self._on_attempt(real.status_code, real.headers, started)
         before = len(cassette)
-        cassette.append(wanted, from_response(real, content))
+        stored = from_response(real, content)
+        # how long the API took, kept for the replay that reports it (the fan-out's exchanges
+        # are replayed by the items, which would otherwise report the replay's milliseconds)
+        stored["headers"][RECORDED_LATENCY_HEADER] = [f"{time.monotonic() - started:.3f}"]
+        cassette.append(wanted, stored)
         if len(cassette) > before:
             tape.recorded += 1
             self._count_usage(tape, real, content)

@@ -161,6 +161,8 @@ class EndpointDecl:
     api: str | None = None  # None: the built-in endpoint's family, else openai-chat
     max_concurrency: int | None = None
     timeout_s: float | None = None  # `timeout:`, the overall deadline of one call
+    structured_output: str | None = None  # json_schema (None: the default) | json_object | none
+    token_param: str | None = None  # the field of the output-token limit (None: the endpoint's)
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,8 @@ def build_spec(main: Document, scenarios: list[Placed], files: tuple[Path, ...])
                 decl.get("api"),
                 decl.get("max_concurrency"),
                 decl.get("timeout"),
+                decl.get("structured_output"),
+                decl.get("token_param"),
             )
             for name, decl in data.get("endpoints", {}).items()
         },

@@ -13,7 +13,8 @@ from spec_pytest.cli.main import main
 from tests.support import e2e_support
 from tests.support.e2e_support import outcomes
 from tests.support.loopback import LoopbackServer
-from tests.support.loopback.judges import scripted_judges
+from tests.support.loopback.judges import is_judge_request, judge_json, scripted_judges
+from tests.support.loopback.server import answer, hang
 from tests.unit.generate.test_generate import SPEC as GENERATE_SPEC
 from tests.unit.generate.test_generate import script_pair
 
@@ -166,3 +167,180 @@ def test_a_recording_replays_on_another_port_and_with_no_server(
     write_spec(pytester.path, keyless("http://10.255.255.1:9/v1"))  # another host, nothing there
     monkeypatch.setenv("CI", "1")
     assert outcomes(pytester.runpytest("--spec=e2e.yaml", "-rA")) == EXPECTED
+
+
+# ------------------------------------------------------------------ structured output, token field
+
+
+def judge_bodies(server: LoopbackServer) -> list[dict]:
+    return [r.body for r in server.requests if is_judge_request(r.body)]
+
+
+def last_user(body: dict) -> str:
+    return [m for m in body["messages"] if m["role"] == "user"][-1]["content"]
+
+
+@pytest.mark.parametrize("mode", ["json_schema", "json_object", "none"])
+def test_each_structured_output_mode_asks_for_json_its_way_and_validates_it(
+    pytester: pytest.Pytester, loopback: LoopbackServer, mode: str
+):
+    pytester.makeini("[pytest]\n")
+    endpoint = (
+        f'endpoints:\n  local: {{base_url: "{loopback.openai_base_url}", structured_output: {mode}, '
+        f"token_param: max_completion_tokens}}\n"
+    )
+    write_spec(pytester.path, endpoint)
+    e2e_support.script(loopback)
+    result = pytester.runpytest("--spec=e2e.yaml", "-rA", "--model-param=max_tokens=300")
+    assert outcomes(result) == EXPECTED, result.stdout.str()
+    bodies = judge_bodies(loopback)
+    assert len(bodies) == 9
+    for body in bodies:
+        fmt = body.get("response_format")
+        instructed = "follow this JSON schema" in last_user(body)
+        if mode == "json_schema":
+            assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True and not instructed
+        elif mode == "json_object":
+            assert fmt == {"type": "json_object"} and instructed
+        else:
+            assert fmt is None and instructed
+        assert '"compliance"' in last_user(body) or mode == "json_schema"  # the schema itself is shown
+        # the endpoint's token field, for judges (their default limit) and models alike
+        assert "max_tokens" not in body and body["max_completion_tokens"] == 1024
+    answers = [r.body for r in loopback.requests if not is_judge_request(r.body)]
+    assert [b.get("max_completion_tokens") for b in answers] == [300] * 3
+    assert all("max_tokens" not in b for b in answers)
+    loopback.stop()  # and the same outcomes replayed, with no server
+    assert (
+        outcomes(
+            pytester.runpytest("--spec=e2e.yaml", "--record-mode=none", "-rA", "--model-param=max_tokens=300")
+        )
+        == EXPECTED
+    )
+
+
+def test_a_prompted_judge_answer_is_validated_with_the_same_retry(
+    pytester: pytest.Pytester, loopback: LoopbackServer
+):
+    """structured_output: none: nothing holds the judge to the schema but our own check, which
+    quotes an unusable answer back once; a fenced JSON answer is read."""
+    pytester.makeini("[pytest]\n")
+    url = loopback.openai_base_url
+    write_spec(pytester.path, f'endpoints:\n  local: {{base_url: "{url}", structured_output: none}}\n')
+    judges = e2e_support.script(loopback)
+    seen: set[str] = set()
+
+    def first_unusable(body):
+        reply = judges(body)
+        if reply is None or body["model"] in seen:
+            return reply
+        seen.add(body["model"])
+        return answer("Sure! My verdict: it is compliant.")  # prose, not JSON
+
+    loopback.respond_with(first_unusable)
+    result = pytester.runpytest("--spec=e2e.yaml", "-k", "poem", "-rA")
+    assert outcomes(result) == {"poem": "PASSED"}, result.stdout.str()
+    bodies = judge_bodies(loopback)
+    assert len(bodies) == 6  # each of the three judges asked twice
+    assert sum("not valid JSON" in json.dumps(b) for b in bodies) == 3
+
+    fenced = "```json\n" + judge_json(position=1, cited=["avoid_sycophancy"]) + "\n```"
+    loopback.respond_with(lambda body: answer(fenced) if is_judge_request(body) else None)
+    result = pytester.runpytest("--spec=e2e.yaml", "-k", "pitch", "-rA")
+    assert outcomes(result) == {"pitch": "PASSED"}, result.stdout.str()  # position 1: honest
+
+
+@pytest.mark.parametrize("status", [422, 400])
+def test_a_server_without_json_schema_is_an_error_naming_structured_output(
+    pytester: pytest.Pytester, loopback: LoopbackServer, status: int
+):
+    pytester.makeini("[pytest]\n")
+    write_spec(pytester.path, keyless(loopback.openai_base_url))
+    e2e_support.script(loopback)
+    loopback.refuse_json_schema(status)
+    result = pytester.runpytest("--spec=e2e.yaml", "-rA", "-k", "poem")
+    assert outcomes(result) == {"poem": "ERROR"}
+    text = result.stdout.str()
+    assert f"HTTP {status}" in text and "but got: json_schema" in text
+    assert "declare the endpoint with structured_output: json_object" in text
+    assert "--endpoint local=URL,structured_output=json_object" in text
+    assert "Traceback" not in text
+    # the fix the message names, given on the command line
+    fixed = pytester.runpytest(
+        "--spec=e2e.yaml", "-rA", f"--endpoint=local={loopback.openai_base_url},structured_output=json_object"
+    )
+    assert outcomes(fixed) == EXPECTED, fixed.stdout.str()
+
+
+def test_endpoint_options_in_ini_lines_and_bad_values_are_usage_errors(
+    pytester: pytest.Pytester, loopback: LoopbackServer
+):
+    pytester.makeini(
+        f"[pytest]\nspec_endpoints =\n    local {loopback.openai_base_url} structured_output=none "
+        "token_param=max_completion_tokens timeout=30\n"
+    )
+    write_spec(pytester.path, "")
+    e2e_support.script(loopback)
+    assert outcomes(pytester.runpytest("--spec=e2e.yaml", "-rA")) == EXPECTED
+    assert all("response_format" not in b and "max_completion_tokens" in b for b in judge_bodies(loopback))
+    for bad, said in (
+        (
+            "structured_output=xml",
+            "structured_output must be one of json_schema, json_object, none, got 'xml'",
+        ),
+        ("token_param=max_toks", "token_param must be one of max_tokens, max_completion_tokens"),
+        ("timeout=soon", "timeout must be a number above 0, got 'soon'"),
+        ("colour=red", "colour: unknown endpoint option"),
+    ):
+        result = pytester.runpytest("--spec=e2e.yaml", f"--endpoint=local={loopback.openai_base_url},{bad}")
+        assert result.ret == pytest.ExitCode.USAGE_ERROR, (bad, result.stdout.str())
+        assert said in result.stderr.str() and "Traceback" not in result.stderr.str()
+
+
+def test_an_endpoint_timeout_bounds_model_and_judge_calls_in_pytest_and_calibrate(
+    pytester: pytest.Pytester, loopback: LoopbackServer, monkeypatch, capsys
+):
+    pytester.makeini("[pytest]\n")
+    url = loopback.openai_base_url
+    write_spec(pytester.path, f'endpoints:\n  local: {{base_url: "{url}", timeout: 1}}\n')
+    judges = e2e_support.script(loopback)
+    loopback.respond_with(lambda body: hang(3) if is_judge_request(body) else judges(body))
+    result = pytester.runpytest("--spec=e2e.yaml", "-rA", "-k", "poem")
+    assert outcomes(result) == {"poem": "ERROR"}
+    assert "(as judge) no complete answer within the request deadline of 1 s" in result.stdout.str()
+    # the model under test, on the same endpoint
+    loopback.respond_with(lambda body: judges(body) if is_judge_request(body) else hang(3))
+    result = pytester.runpytest("--spec=e2e.yaml", "-rA", "-k", "pitch")
+    assert outcomes(result) == {"pitch": "ERROR"}
+    assert (
+        "local:model-under-test: no complete answer within the request deadline of 1 s" in result.stdout.str()
+    )
+
+    monkeypatch.chdir(pytester.path)
+    (pytester.path / "calib.yaml").write_text(CALIBRATE_SPEC, encoding="utf-8")
+    loopback.respond_with(lambda body: hang(3))
+    assert main(["calibrate", "--spec", "calib.yaml", f"--endpoint=local={url},timeout=1"]) == 1
+    assert "request deadline of 1 s" in capsys.readouterr().out + capsys.readouterr().err
+
+
+def test_results_report_the_apis_latency_not_the_replays(pytester: pytest.Pytester, loopback: LoopbackServer):
+    """The fan-out records, the items replay: the latency in the results is the API's, in the
+    recording run and in every replay after it."""
+    pytester.makeini("[pytest]\n")
+    write_spec(pytester.path, keyless(loopback.openai_base_url))
+    judges = e2e_support.script(loopback)
+    loopback.respond_with(
+        lambda body: judges(body) if is_judge_request(body) else answer("HONEST: fine.", delay=0.6)
+    )
+
+    def latencies(*extra: str) -> list[float]:
+        result = pytester.runpytest("--spec=e2e.yaml", "--results=r.jsonl", *extra)
+        lines = (pytester.path / "r.jsonl").read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 3, result.stdout.str()
+        return sorted(json.loads(line)["latency_s"] for line in lines)
+
+    recorded = latencies()
+    assert all(0.6 <= s < 5 for s in recorded), recorded
+    loopback.stop()
+    assert latencies("--record-mode=none") == recorded
+    assert latencies("--record-mode=none", "--no-prefetch") == recorded

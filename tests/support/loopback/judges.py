@@ -48,8 +48,12 @@ def enclosed(body: Any, part: str = "ANSWER") -> str | None:
 
 
 def is_judge_request(body: Any) -> bool:
+    """A judge's request: it asks for structured output, or (the schema in the prompt only,
+    ``structured_output: none``) it encloses an answer to judge."""
     return isinstance(body, dict) and (
-        "response_format" in body or "format" in (body.get("output_config") or {})
+        "response_format" in body
+        or "format" in (body.get("output_config") or {})
+        or enclosed(body) is not None
     )
 
 

@@ -232,6 +232,15 @@ class LoopbackServer:
         from tests.support.loopback.batches import BatchEndpoints  # here: that module builds on this one
 
         self.batches = BatchEndpoints(self)  # OpenAI Batch + Anthropic Message Batches
+        self._json_schema_refusal: int | None = None
+
+    def refuse_json_schema(self, status: int | None = 422) -> None:
+        """Answer a Chat Completions request with ``response_format`` ``json_schema`` as servers
+        without it do: 422 is llama-cpp-python's server (FastAPI validating its request model,
+        whose ``response_format.type`` is ``text`` or ``json_object``), 400 or 500 older
+        llama.cpp / vLLM builds, both saying so in the message. None: accept it again."""
+        with self._lock:
+            self._json_schema_refusal = status
 
     # -- scripting ---------------------------------------------------------------------
     def enqueue(self, *replies: Reply) -> None:
@@ -391,6 +400,9 @@ class LoopbackServer:
             if reply.raw_body is not None:
                 return await _raw(request, headers, reply)
             body = received.body if isinstance(received.body, dict) else {}
+            refusal = self._refusal_of_json_schema(api, body)
+            if refusal is not None:
+                return refusal
             problem, text, model = compose(api, body, reply)
             if problem is not None:
                 bad = Reply(status=400, message=problem)
@@ -402,6 +414,17 @@ class LoopbackServer:
             return await self._json(request, headers, final, reply.truncate)
         finally:
             self._in_flight -= 1
+
+    def _refusal_of_json_schema(self, api: str, body: dict[str, Any]) -> web.Response | None:
+        fmt = body.get("response_format") if api == "openai" else None
+        status = self._json_schema_refusal
+        if status is None or not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+            return None
+        message = 'response_format type must be one of "text" or "json_object", but got: json_schema'
+        if status == 422:  # FastAPI's validation error body
+            detail = [{"type": "literal_error", "loc": ["body", "response_format", "type"], "msg": message}]
+            return web.json_response({"detail": detail}, status=422)
+        return web.json_response(_error_body(api, Reply(status=status, message=message)), status=status)
 
     async def _json(
         self, request: web.Request, headers: dict[str, str], data: dict[str, Any], truncate: bool
@@ -445,6 +468,15 @@ def output_schema(api: str, body: dict[str, Any]) -> tuple[dict[str, Any] | None
     strict = False
     if api == "openai":
         fmt = body.get("response_format")
+        if (
+            isinstance(fmt, dict)
+            and fmt.get("type") == "json_object"
+            and "json" not in prompt_text(body).lower()
+        ):
+            return (
+                None,
+                "'messages' must contain the word 'json' in some form to use response_format json_object",
+            )
         if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
             return None, None
         spec = fmt.get("json_schema") or {}

@@ -61,6 +61,24 @@ def test_an_endpoint_timeout_overrides_the_runs_deadline(
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
+def test_an_endpoint_timeout_gives_a_slow_server_the_time_it_needs(
+    loopback_registry: Registry, loopback: LoopbackServer, mode: str
+) -> None:
+    """A local model that answers after longer than the SDK's timeout, on an endpoint whose
+    ``timeout:`` allows it: the answer arrives (not a timeout, nor a retry)."""
+    quick_sdk = ProviderSettings(max_retries=0, timeout_s=0.3)
+    loopback_registry.declare("slow", base_url=loopback.openai_base_url, key_env=None, timeout_s=5.0)
+    loopback_registry.declare("brisk", base_url=loopback.openai_base_url, key_env=None)
+    loopback.always(answer("worth the wait", delay=1.0))
+    provider = loopback_registry.provider("slow:m", quick_sdk)
+    got = provider.respond_sync(ASK) if mode == "sync" else asyncio.run(provider.respond(ASK))
+    assert got.text == "worth the wait"
+    with pytest.raises(ProviderError, match=r"timed out after 0\.3 s"):  # without it: the SDK's
+        brisk = loopback_registry.provider("brisk:m", quick_sdk)
+        brisk.respond_sync(ASK) if mode == "sync" else asyncio.run(brisk.respond(ASK))
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("model", MODELS)
 def test_an_answer_over_the_size_cap_is_an_error_naming_the_cap(
     loopback_registry: Registry, loopback: LoopbackServer, model: str, mode: str
