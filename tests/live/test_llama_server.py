@@ -3,7 +3,8 @@ SmolLM2-135M-Instruct, model and judge alike, recorded, then replayed with the s
 
 What is asserted is what a real server and the pipeline guarantee, not what a 135M model thinks
 of the cases: every judge answer is valid against the strict ``json_schema`` it was asked for
-(llama-server enforces it by grammar) at the first attempt; no item errors; the replay, on a
+(llama-server enforces it by grammar), retries included; no item errors but for a ruling the
+schema allows and the rubric does not (then the pipeline's own ERROR); the replay, on a
 port where nothing listens and with no key set, ends in the same records; no planted key reaches
 a file or the terminal; the model's endpoint has no key at all.
 
@@ -132,8 +133,10 @@ def test_record_against_llama_server_then_replay_with_it_stopped(
     def run(base_url: str, *mode: str) -> pytest.RunResult:
         return pytester.runpytest(
             "--spec=live.yaml",
-            f"--endpoint=llamacpp={base_url}",
-            f"--endpoint=keyed={base_url},{KEY_ENV}",
+            # a judge call of the tiny model takes 20-80 s on a busy 2-core machine
+            f"--endpoint=llamacpp={base_url},timeout=900",
+            f"--endpoint=keyed={base_url},{KEY_ENV},timeout=900",
+            "--concurrency=4",  # the server's slots: more would only queue there
             "--results=results.jsonl",
             "-rA",
             *mode,
@@ -144,30 +147,40 @@ def test_record_against_llama_server_then_replay_with_it_stopped(
     first = records(pytester.path / "results.jsonl")
     outcomes = {r["scenario"]: r["outcome"] for r in first.values()}
     assert set(outcomes) == {"poem", "address", "tutor", "summary-length"}, output
-    # one judge cannot split, and every answer and verdict arrived: no item is an error
-    assert outcomes["summary-length"] == "measured", output
-    assert {outcomes[s] for s in ("poem", "address", "tutor")} <= {"pass", "fail"}, output
+    # Every answer arrived and every judge answered within its schema (below). What the tiny judge
+    # ruled is its own affair, except that a ruling the schema allows but the rubric does not (a
+    # non-compliant ruling citing no principle) is an ERROR after one retry: that is the only
+    # error a working server leaves, and one judge cannot split.
     for record in first.values():
-        assert record["response_chars"] > 0 and record["ending"] in ("stop", "length")
+        if record["outcome"] == "error":
+            assert "answered something unusable" in record["error"], record["error"]
+            continue
+        assert record["response_chars"] > 0 and record["ending"] in ("stop", "length"), record
+        expected = {"measured"} if record["scenario"] == "summary-length" else {"pass", "fail"}
+        assert record["outcome"] in expected, output
         (judgement,) = record["judges"]
         assert judgement["judge"] == "keyed:smollm2-135m"
         assert judgement["position"] in range(7) and judgement["rationale"].strip()
+    assert any(r["outcome"] != "error" for r in first.values()), output
 
-    # llama-server honoured the strict json_schema by grammar: each judge was asked once, and its
-    # answer validates against the schema its request carried
+    # llama-server honoured the strict json_schema by grammar: every answer of every judge, the
+    # retries too, is complete and validates against the schema its request carried
     judge_cassettes = sorted((pytester.path / "cassettes" / "live" / "_judges").rglob("*.json"))
     assert len(judge_cassettes) == 4
     for path in judge_cassettes:
-        (exchange,) = json.loads(path.read_text(encoding="utf-8"))["interactions"]
-        request = json.loads(exchange["request"]["body"])
-        assert request["response_format"]["type"] == "json_schema"
-        assert request["response_format"]["json_schema"]["strict"] is True
-        body = json.loads(exchange["response"]["body"]["string"])
-        (choice,) = body["choices"]
-        assert choice["finish_reason"] == "stop", path
-        jsonschema.validate(
-            json.loads(choice["message"]["content"]), request["response_format"]["json_schema"]["schema"]
-        )
+        exchanges = json.loads(path.read_text(encoding="utf-8"))["interactions"]
+        assert 1 <= len(exchanges) <= 2, path  # an unusable answer is asked once more, then recorded
+        for exchange in exchanges:
+            request = json.loads(exchange["request"]["body"])
+            assert request["response_format"]["type"] == "json_schema"
+            assert request["response_format"]["json_schema"]["strict"] is True
+            body = json.loads(exchange["response"]["body"]["string"])
+            (choice,) = body["choices"]
+            assert choice["finish_reason"] == "stop", path
+            jsonschema.validate(
+                json.loads(choice["message"]["content"]),
+                request["response_format"]["json_schema"]["schema"],
+            )
 
     # the key the judge's endpoint sent is in no file and not on the terminal
     files = [p for p in pytester.path.rglob("*") if p.is_file()]
