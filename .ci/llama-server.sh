@@ -89,9 +89,9 @@ serve() {
   # The flags the live tier and the demo were recorded with:
   #   --repeat-penalty 1.3  with the default 1.0 the 135M judge repeats its rationale until the
   #                         token limit; with 1.3 its verdicts complete
-  #   --ctx-size 8192       a judge's prompt (rubric, principles, conversation, answer) is
-  #                         about 1,500 tokens; the 4 slots share the context: with 4096,
-  #                         four judges at once overflowed it (HTTP 500)
+  #   --ctx-size 16384      a judge's prompt (rubric, principles, conversation, answer) is
+  #                         1,500-2,300 tokens and the 4 slots share the context: 4096 and
+  #                         8192 both overflowed with four judges at once (HTTP 500)
   #   --threads 1           on the shared 2-core CI machine a judge call took 22 s with one
   #                         thread and 80 s with two (llama.cpp's threads wait for each other,
   #                         and any other busy process stalls them); LLAMA_THREADS overrides
@@ -99,7 +99,7 @@ serve() {
   # llama-server reads the key it should require from --api-key only: without one it accepts
   # any request, so keyless endpoints and endpoints with a key both reach it.
   exec "$server" --model "$model" --host 127.0.0.1 --port "$port" \
-    --ctx-size 8192 --threads "${LLAMA_THREADS:-1}" --repeat-penalty 1.3 \
+    --ctx-size 16384 --threads "${LLAMA_THREADS:-1}" --repeat-penalty 1.3 \
     --alias smollm2-135m --no-webui "$@"
 }
 
