@@ -50,10 +50,22 @@ class Markers:
         with suppress(FileNotFoundError):
             self._base(key).with_suffix(".pending").unlink()
 
-    def failed(self, key: str, text: str) -> None:
-        """Record the failure first, then drop the pending marker: a reader never sees neither."""
+    def failed(self, key: str, text: str, missing_key: str | None = None) -> None:
+        """Record the failure first, then drop the pending marker: a reader never sees neither.
+
+        ``missing_key``: the fetch failed for want of this key variable (the workers' items
+        then say so the way their own would, `spec_pytest.pytest.missing_keys`)."""
+        if missing_key:
+            _write(self._base(key).with_suffix(".missing-key"), missing_key)
         _write(self._base(key).with_suffix(".failed"), text)
         self.done(key)
+
+    def missing_key(self, key: str) -> str | None:
+        """The key variable whose absence failed the fetch of ``key``, if that is why."""
+        try:
+            return self._base(key).with_suffix(".missing-key").read_text(encoding="utf-8") or None
+        except FileNotFoundError:
+            return None
 
     def failure(self, key: str) -> str | None:
         try:

@@ -47,6 +47,7 @@ from spec_pytest.pipeline.handoff import Markers
 from spec_pytest.pipeline.progress import Progress
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.providers.base import ASYNC_HOOKS, SdkProvider
+from spec_pytest.providers.errors import MissingKeyError
 from spec_pytest.providers.families import input_tokens, output_limit
 from spec_pytest.recording.cassettes import EndpointSite, RecordMode
 from spec_pytest.recording.tape import TapeRecorder, save_all
@@ -72,8 +73,9 @@ AllowFn = Callable[[RequestEstimate], bool]
 class FanoutError(RunError):
     """The prefetch could not make this case's exchanges; the text says why and what to do."""
 
-    def __init__(self, path: str | os.PathLike[str], message: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], message: str, missing_key: str | None = None) -> None:
         self.path = Path(path)
+        self.missing_key = missing_key  # the fetch failed for want of this key variable
         super().__init__(message)
 
 
@@ -233,7 +235,8 @@ class Prefetch:
             if error is None:
                 self.markers.done(planned.key)
             else:
-                self.markers.failed(planned.key, _error_text(error))
+                missing = error.env_var if isinstance(error, MissingKeyError) else None
+                self.markers.failed(planned.key, _error_text(error), missing)
         planned.settled.set()
 
     # -- limits and budget (called on the loop) -----------------------------------------------

@@ -186,7 +186,11 @@ class WorkerWait:
             if state is State.STALE:
                 return run  # the controller is gone: ask and record here, as without a fan-out
             if state is State.FAILED:
-                raise FanoutError(Path(key), self.markers.failure(key) or "the prefetch of this case failed")
+                raise FanoutError(
+                    Path(key),
+                    self.markers.failure(key) or "the prefetch of this case failed",
+                    self.markers.missing_key(key),
+                )
             if time.monotonic() > deadline:
                 raise FanoutTimeout(
                     Path(key),

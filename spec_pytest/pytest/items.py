@@ -21,6 +21,7 @@ from spec_pytest.errors import SpecPytestError
 from spec_pytest.pipeline.ask import declare_endpoints
 from spec_pytest.pipeline.run import batch_failure, check_invariance_for, run_case_blocking
 from spec_pytest.pipeline.trial import Trial, describe
+from spec_pytest.providers.errors import MissingKeyError
 from spec_pytest.pytest.stash import RUN
 from spec_pytest.results.records import Record, junit_properties, record_from
 from spec_pytest.spec.load import load_spec_cached
@@ -108,6 +109,7 @@ class SpecItem(pytest.Item):
         self.case = case
         self.trial: Trial | None = None
         self.error: str | None = None
+        self.missing_key: str | None = None  # the key variable the case needed and lacked
 
     def setup(self) -> None:
         run = self.config.stash[RUN]
@@ -120,6 +122,10 @@ class SpecItem(pytest.Item):
                 self.trial = run_case_blocking(self.case, settings_for(self.config, self.case))
         except SpecPytestError as exc:  # the case cannot be judged: an ERROR with the message alone
             self.error = str(exc)
+            # the key it lacked: its own MissingKeyError, or the xdist controller's fetch's
+            self.missing_key = (
+                exc.env_var if isinstance(exc, MissingKeyError) else getattr(exc, "missing_key", None)
+            )
         if self.error is not None:  # outside the except: the message alone, no chained traceback
             self.error = for_terminal(self.error)  # an error body may echo a key or escapes
             pytest.fail(self.error, pytrace=False)

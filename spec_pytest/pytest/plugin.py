@@ -26,7 +26,7 @@ from spec_pytest.pipeline.plan import TO_SEND, case_requests
 from spec_pytest.pipeline.preflight import preflight_lines
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import in_shard
-from spec_pytest.pytest import hookspecs, options
+from spec_pytest.pytest import hookspecs, missing_keys, options
 from spec_pytest.pytest.items import InvarianceItem, SpecFile, SpecItem
 from spec_pytest.pytest.stash import (
     DESELECTED,
@@ -295,6 +295,7 @@ def pytest_runtest_makereport(
     report = yield
     if isinstance(item, (SpecItem, InvarianceItem)):
         _scrub_report(report)
+        missing_keys.mark(report, getattr(item, "missing_key", None))
     if isinstance(item, SpecItem):
         record = item.record_after(call, report)
         if record is not None:
@@ -349,6 +350,27 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.stash[GATE] = gate
         if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED if gate.exit_failed else pytest.ExitCode.OK
+
+
+# named apart from `pytest_terminal_summary` below, whose hook it wraps (pytest reads only pytest_* names)
+@pytest.hookimpl(wrapper=True, tryfirst=True, specname="pytest_terminal_summary")
+def pytest_terminal_summary_missing_keys(terminalreporter: Any) -> Generator[None]:
+    """Items that lacked a key: the first per variable listed, the others kept out of pytest's
+    per-item ERRORS and summary listings (the same text each), all summed up in one block;
+    still errors (`missing_keys`)."""
+    stats = terminalreporter.stats
+    errors = list(stats.get("error", []))
+    shown, hidden = missing_keys.split(errors)
+    if hidden:
+        stats["error"] = shown
+    try:
+        return (yield)
+    finally:
+        if hidden:
+            stats["error"] = errors  # pytest's last line still counts them all
+            terminalreporter.write_sep("=", "spec-pytest: missing keys")
+            for line in missing_keys.block([r for r in errors if missing_keys.missing_key(r)]):
+                terminalreporter.write_line(line)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

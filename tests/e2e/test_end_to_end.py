@@ -92,8 +92,19 @@ def test_without_keys_the_run_says_once_what_is_missing_and_every_item_errors(pr
     assert output.count("no key is set for it") == 1
     assert f"{LOOPBACK_KEY_ENV} (3 case(s))" in output
     assert "use a local OpenAI-compatible server" in output
-    assert f"no API key: set the environment variable {LOOPBACK_KEY_ENV}" in output
+    # one block at the end instead of the same text per item; still errors, in the exit status too
+    assert output.count("ERROR at setup") == 1  # the first item shows the text, the others count
+    assert output.count("no API key: set the environment variable") == 1
+    assert "3 item(s) could not run: no key is set for calls they still need to record" in output
+    assert f"  no {LOOPBACK_KEY_ENV}: 3 item(s), e.g. e2e.yaml::" in output
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert loopback.requests == []
+    junit = project.path / "junit.xml"
+    parallel = project.runpytest("--spec=e2e.yaml", "--record-mode=once", "-n", "2", f"--junitxml={junit}")
+    parallel.assert_outcomes(errors=3)
+    assert "  no " + LOOPBACK_KEY_ENV + ": 3 item(s)" in parallel.stdout.str()
+    xml = junit.read_text(encoding="utf-8")  # JUnit keeps each item's own message
+    assert xml.count("<error ") == 3 and "no API key: set the environment variable" in xml
 
 
 def test_inconclusive_policy_is_an_option_and_never_a_pass(project):

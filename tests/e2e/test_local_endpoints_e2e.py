@@ -264,7 +264,9 @@ def test_a_server_without_json_schema_is_an_error_naming_structured_output(
     assert f"HTTP {status}" in text and "but got: json_schema" in text
     assert "declare the endpoint with structured_output: json_object" in text
     assert "--endpoint local=URL,structured_output=json_object" in text
-    assert "Traceback" not in text
+    # the item's error is its message alone (asyncio's log, captured too, may hold the complaint
+    # of an SDK client another test of this process left open on a loop asyncio.run closed)
+    assert "Traceback" not in text.split("Captured log")[0]
     # the fix the message names, given on the command line
     fixed = pytester.runpytest(
         "--spec=e2e.yaml", "-rA", f"--endpoint=local={loopback.openai_base_url},structured_output=json_object"

@@ -70,12 +70,23 @@ def test_an_endpoint_timeout_gives_a_slow_server_the_time_it_needs(
     loopback_registry.declare("slow", base_url=loopback.openai_base_url, key_env=None, timeout_s=5.0)
     loopback_registry.declare("brisk", base_url=loopback.openai_base_url, key_env=None)
     loopback.always(answer("worth the wait", delay=1.0))
-    provider = loopback_registry.provider("slow:m", quick_sdk)
-    got = provider.respond_sync(ASK) if mode == "sync" else asyncio.run(provider.respond(ASK))
-    assert got.text == "worth the wait"
+
+    def call(model: str) -> object:
+        provider = loopback_registry.provider(model, quick_sdk)
+        if mode == "sync":
+            return provider.respond_sync(ASK)
+
+        async def respond_and_close() -> object:  # the client closed on its own loop
+            try:
+                return await provider.respond(ASK)
+            finally:
+                await loopback_registry.aclose()
+
+        return asyncio.run(respond_and_close())
+
+    assert call("slow:m").text == "worth the wait"  # type: ignore[attr-defined]
     with pytest.raises(ProviderError, match=r"timed out after 0\.3 s"):  # without it: the SDK's
-        brisk = loopback_registry.provider("brisk:m", quick_sdk)
-        brisk.respond_sync(ASK) if mode == "sync" else asyncio.run(brisk.respond(ASK))
+        call("brisk:m")
 
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
