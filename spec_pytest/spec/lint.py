@@ -7,7 +7,8 @@ expectations are *coherent* with the spec's own chain of command and with each o
   levels (``developer_instructions`` vs ``user_requests``: a value whose id names exactly one
   level) whose expectation leans toward the lower level, with no `because:` principle at or
   above the higher level to license it;
-- ``contradictory-expectations`` (warning: two conflicts may be distinct contexts on purpose): two conflicts on the same value pair whose
+- ``contradictory-expectations`` (warning: two conflicts may be distinct contexts on purpose):
+  two conflicts on the same value pair whose
   expectations cannot both hold (lean windows that do not overlap, different compliance,
   refusal sets with nothing in common);
 - ``because-cannot-decide`` (error): every `because:` principle sits below the highest level
@@ -152,7 +153,8 @@ def _contradictions(spec: Spec, where: _ConflictPlaces) -> Iterable[Finding]:
                 if a is not None and b is not None and (a[1] < b[0] or b[1] < a[0]):
                     reasons.append(
                         f"leans {earlier.expect.lean} and {later.expect.lean} with tolerance windows "
-                        f"that do not overlap (on the spectrum {earlier.values[0]} = 0 .. {earlier.values[1]} = 6: "
+                        f"that do not overlap (on the spectrum {earlier.values[0]} = 0 .. "
+                        f"{earlier.values[1]} = 6: "
                         f"{a[0]}..{a[1]} against {b[0]}..{b[1]})"
                     )
                 ca, cb = earlier.expect.compliance, later.expect.compliance
