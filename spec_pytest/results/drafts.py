@@ -323,7 +323,7 @@ def _loads(spec_path: Path, text: str) -> str | None:
         scratch.write_text(text, encoding="utf-8")
         load_spec(scratch)
     except SpecError as exc:
-        return exc.render().replace(str(scratch), str(spec_path))
+        return exc.render().replace(scratch.name, spec_path.name)
     finally:
         scratch.unlink(missing_ok=True)
     return None

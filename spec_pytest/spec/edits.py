@@ -70,7 +70,8 @@ def _conflict_nodes(path: Path) -> tuple[list[str], yaml.SequenceNode]:
 
 def _content_end(lines: Sequence[str], mark: yaml.Mark) -> int:
     """The index after a node's last line of content (trailing blanks and comments stay outside)."""
-    end = mark.line if mark.column == 0 else mark.line + 1
+    at_line_start = mark.line >= len(lines) or not lines[mark.line][: mark.column].strip()
+    end = min(mark.line if at_line_start else mark.line + 1, len(lines))
     while end > 0 and (not lines[end - 1].strip() or lines[end - 1].lstrip().startswith("#")):
         end -= 1
     return end
