@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spec_pytest.spec import document
-from spec_pytest.spec.document import Document, Placed
+from spec_pytest.spec.document import Document
 from spec_pytest.spec.load import load_spec
 from spec_pytest.spec.model import Conflict, Location, Spec
 
@@ -80,9 +80,7 @@ class _ConflictPlaces:
         index = self.index.get(conflict)
         if index is None:
             return Location(self.main.path, 1, 1)
-        line, column = Placed(self.main, ("conflicts", index), None).document.locate(
-            ("conflicts", index, *sub)
-        )
+        line, column = self.main.locate(("conflicts", index, *sub), key=bool(sub))
         return Location(self.main.path, line, column)
 
 

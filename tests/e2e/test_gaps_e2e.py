@@ -110,7 +110,7 @@ def test_drafts_patch_applies_validates_and_replays_offline(recorded, loopback, 
 
 
 def test_a_missing_drafter_cassette_in_replay_is_an_error_naming_it(recorded, capsys):
-    code, out, err = _gaps(capsys, "--draft", "--drafter", gaps_run.DRAFTER, "--record-mode", "none", "-q")
+    code, out, _ = _gaps(capsys, "--draft", "--drafter", gaps_run.DRAFTER, "--record-mode", "none", "-q")
     assert code == 1
     assert "errors: 4" in out and "_drafts/openai/drafter/draft-v1/flattering-critique.json" in out
     assert not (recorded.path / "gaps.patch").exists()
