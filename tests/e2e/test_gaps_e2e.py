@@ -68,6 +68,11 @@ def test_groups_found_with_diverse_representatives(recorded, capsys):
     assert "openai:model-a" in out and "spectrum: 0 = honest_feedback" in out
     assert "### honest_feedback vs user_approval" in (recorded.path / "gaps.md").read_text(encoding="utf-8")
 
+    assert main(["report", "results.jsonl", "--html", "report.html"]) == 0
+    page = (recorded.path / "report.html").read_text(encoding="utf-8")
+    assert '<section id="spec-gaps">' in page and 'data-kind="agreed-violation"' in page
+    assert page.count('<details class="gap"') == 4
+
 
 def test_drafts_patch_applies_validates_and_replays_offline(recorded, loopback, capsys):
     code, out, err = _gaps(capsys, "--draft", "--drafter", gaps_run.DRAFTER, "--patch", "drafts.patch", "-q")
