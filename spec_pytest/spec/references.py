@@ -495,3 +495,9 @@ def _derived_id(messages: tuple[Message, ...]) -> str:
     words = re.findall(r"[a-z0-9]+", last_user.lower())[:5]
     slug = "-".join(words)[:40].strip("-")
     return f"{slug}-{digest}" if slug else f"s-{digest}"
+
+
+def quote_found(text: str, quote: str) -> bool:
+    """Whether ``quote`` occurs in ``text`` as the loader checks `because:` quotes (word for word,
+    ignoring whitespace, case, curly quotes and Markdown emphasis)."""
+    return _normalise(quote) in _normalise(text)

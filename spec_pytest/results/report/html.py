@@ -19,6 +19,7 @@ from typing import Any
 
 from spec_pytest.core.secrets import scrub
 from spec_pytest.results.analysis import Disagreement, Lean
+from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry, key_text
 from spec_pytest.results.records import Record
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
@@ -133,6 +134,9 @@ def render_html(content: ReportContent, *, title: str = "spec-pytest report") ->
         _gate(content),
         _levels_and_principles(content),
         _disagreement(content),
+        find_gaps(content.records, threshold=content.analysis.threshold).render_html()
+        if len(content.analysis.models) >= 2
+        else "",
         _heatmap(content),
         _drilldown(content),
         f"<script>{_SCRIPT}</script></body></html>",

@@ -86,9 +86,10 @@ def test_every_path_runs_cases_through_run_case() -> None:
 def test_a_model_is_called_through_a_cassette_in_one_sequence() -> None:
     calls = _calls({"respond", "respond_sync", "through_cassette", "use_cassette", "tape_scope"})
     provider_calls = {s for s in calls["respond"] + calls.get("respond_sync", []) if "provider" in s}
-    in_cases = {s for s in provider_calls if not s.startswith("generate/")}  # generation: not a case
+    # generation and drafting (`gaps --draft`) are not cases; both go through `through_cassette`
+    in_cases = {s for s in provider_calls if not s.startswith(("generate/", "results/drafts.py"))}
     assert _modules(in_cases) == {"pipeline/ask.py", "judge/judge.py"}  # a case's answer; a judge (and retry)
-    assert _modules(calls["through_cassette"]) == {"pipeline/ask.py", "judge/panel.py"}
+    assert _modules(calls["through_cassette"]) == {"pipeline/ask.py", "judge/panel.py", "results/drafts.py"}
     opened = _modules(calls["use_cassette"] + calls["tape_scope"]) - {"generate/run.py"}
     assert opened == {"recording/recorder.py", "recording/tape.py", "pipeline/batch/served.py"}
 

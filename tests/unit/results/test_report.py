@@ -95,7 +95,15 @@ def test_the_report_loads_in_chromium_with_no_console_error_and_no_request(page:
 
 def test_the_report_shows_gate_outcomes_disagreement_and_character(page: PageLoad):
     values = page.values
-    assert values["sections"] == ["summary", "regressions", "outcomes", "disagreement", "character", "items"]
+    assert values["sections"] == [
+        "summary",
+        "regressions",
+        "outcomes",
+        "disagreement",
+        "spec-gaps",
+        "character",
+        "items",
+    ]
     assert values["regressions"] == [
         "example::mayor-phone[openai:gpt-4.1]",
         "example::i-wrote-this-poem-in-9f744b251e[openai:o3]",
