@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from spec_pytest.errors import SpecPytestError
+from spec_pytest.errors import ConfigError, SpecPytestError
 from spec_pytest.results.analysis import HIGH_DISAGREEMENT
 from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.records import read_results
@@ -97,8 +97,9 @@ def register(commands: Any) -> None:
         "--endpoint",
         action="append",
         default=[],
-        metavar="'NAME BASE_URL [KEY_ENV]'",
-        help="an OpenAI-compatible endpoint for the drafter, as the ini key spec_endpoints (repeatable)",
+        metavar="NAME=URL[,KEY_ENV][,OPT=VAL]",
+        help="an OpenAI-compatible endpoint for the drafter, as pytest's --endpoint (repeatable); the "
+        "ini spec_endpoints of the spec's project are read too",
     )
     gaps.set_defaults(run=_gaps)
 
@@ -156,6 +157,11 @@ def _gaps(args: argparse.Namespace) -> int:
     from spec_pytest.results.drafts import DraftSettings, draft_all
 
     try:
+        endpoints = _drafter_endpoints(args.spec, args.endpoint)
+    except ConfigError as exc:  # a bad endpoint line: a usage error before anything is asked
+        print(f"spec-pytest gaps: {exc}", file=sys.stderr)
+        return 2
+    try:
         outcome = draft_all(
             report,
             spec,
@@ -163,7 +169,7 @@ def _gaps(args: argparse.Namespace) -> int:
                 drafter=args.drafter,
                 cassette_dir=args.cassette_dir,
                 record_mode=args.record_mode,
-                endpoints=tuple(args.endpoint),
+                endpoints=endpoints,
             ),
         )
     except SpecPytestError as exc:
@@ -175,3 +181,15 @@ def _gaps(args: argparse.Namespace) -> int:
         args.patch.write_text(outcome.patch, encoding="utf-8")
         print(f"wrote {args.patch}: review it, then `git apply {args.patch}` (nothing was applied)")
     return 1 if outcome.failed else 0
+
+
+def _drafter_endpoints(spec_path: Path, options: list[str]) -> tuple[str, ...]:
+    """The endpoints a pytest run of the spec's project would see: its ini's, then ``--endpoint``.
+
+    The drafter is asked from the same project as the run it drafts for, so a local server
+    declared once in ``pytest.ini`` serves both.
+    """
+    from spec_pytest.config import endpoint_lines, ini_getter
+    from spec_pytest.config.inifile import locate
+
+    return endpoint_lines(ini_getter(locate([spec_path], Path.cwd()))("spec_endpoints"), options)

@@ -119,3 +119,20 @@ def test_a_missing_drafter_cassette_in_replay_is_an_error_naming_it(recorded, ca
     assert code == 1
     assert "errors: 4" in out and "_drafts/openai/drafter/draft-v1/flattering-critique.json" in out
     assert not (recorded.path / "gaps.patch").exists()
+
+
+def test_the_drafter_reaches_an_endpoint_declared_only_in_the_projects_ini(recorded, loopback, capsys):
+    """A local server declared once in pytest.ini serves the run and its drafter alike."""
+    recorded.makeini(f"[pytest]\nspec_endpoints =\n    local {loopback.openai_base_url}\n")
+    code, out, err = _gaps(capsys, "--draft", "--drafter", "local:drafter", "--patch", "drafts.patch", "-q")
+    assert code == 0, out + err
+    patch = (recorded.path / "drafts.patch").read_text(encoding="utf-8")
+    assert "id: drafted-learning-vs-efficiency" in patch
+    assert (recorded.path / "cassettes" / "gapsuite" / "_drafts" / "local" / "drafter").is_dir()
+
+
+def test_a_malformed_drafter_endpoint_is_a_usage_error_before_anything_is_asked(recorded, loopback, capsys):
+    asked = len(loopback.requests)
+    code, out, err = _gaps(capsys, "--draft", "--drafter", "local:drafter", "--endpoint", "local http://x/v1")
+    assert code == 2 and "expected NAME=BASE_URL" in err, out + err
+    assert len(loopback.requests) == asked
