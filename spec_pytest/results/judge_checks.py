@@ -10,12 +10,17 @@ below ``--judge-min-accuracy``, and what the gate's judge-noise rule uses.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from spec_pytest.judge.calibrate import CalibrationItem, CalibrationReport
 from spec_pytest.judge.rubric import RUBRIC_VERSION
+from spec_pytest.results.records import ResultsError
+
+#: The accuracy below which summaries warn (``--judge-min-accuracy``'s default).
+MIN_ACCURACY = 0.9
 
 
 def report_of(rows: Iterable[Mapping[str, Any]], rubric: str = RUBRIC_VERSION) -> CalibrationReport | None:
@@ -37,7 +42,7 @@ def report_of(rows: Iterable[Mapping[str, Any]], rubric: str = RUBRIC_VERSION) -
     if not items:
         return None
     judges = tuple(dict.fromkeys(judge for item in items for judge in item.rulings))
-    suites = sorted({str(r["suite"]) for r in rows})
+    suites = sorted({str(r["suite"]) for r in rows if r.get("suite")})
     return CalibrationReport(", ".join(suites) or "run", judges, rubric, items)
 
 
@@ -84,3 +89,24 @@ def save(report: CalibrationReport | None, results: Path) -> Path | None:
 
 def _pct(value: object) -> str:
     return "n/a" if value is None else f"{100 * float(value):.1f}%"  # type: ignore[arg-type]
+
+
+def load(results_paths: Iterable[str | os.PathLike[str]]) -> CalibrationReport | None:
+    """The judge checks saved beside these results files (their ``.judges`` sidecars), merged;
+    None when none has one. A sidecar that does not read is a `ResultsError` naming it."""
+    rows: list[dict[str, Any]] = []
+    for results in results_paths:
+        path = judges_path(Path(results))
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            errors = {(e["example"], int(e["index"])): e["error"] for e in data.get("errors", [])}
+            for item in data["items"]:
+                key = (item["example"], int(item["index"]))
+                rows.append(item | {"suite": data.get("spec"), "error": errors.get(key)})
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ResultsError(
+                f"{path}: not a judge-check file written by spec-pytest ({exc}); delete it or rerun"
+            ) from None
+    return report_of(rows)
