@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from spec_pytest.cli.main import main
+from spec_pytest.results.gate import Baseline
+from spec_pytest.results.records import read_results
 from tests.support.loopback.judges import scripted_judges
 
 EXAMPLES = """\
@@ -96,7 +99,9 @@ def test_a_panel_that_flips_labels_fails_those_checks_and_warns(
     labelled: pytest.Pytester, loopback: Any
 ) -> None:
     loopback.respond_with(scripted_judges(_flipping))
-    result = labelled.runpytest("--spec=e2e.yaml", "--judge-check", "-v", "--judge-min-accuracy=0.8")
+    result = labelled.runpytest(
+        "--spec=e2e.yaml", "--judge-check", "-v", "--judge-min-accuracy=0.8", "--results=results.jsonl"
+    )
     output = result.stdout.str()
     statuses = _statuses(result)
     assert statuses == {
@@ -116,8 +121,55 @@ def test_a_panel_that_flips_labels_fails_those_checks_and_warns(
     assert "is 60.0%, below 80.0% (--judge-min-accuracy)" in output
     assert result.ret == pytest.ExitCode.TESTS_FAILED
 
+    # the reports show the same figures next to the model's results
+    assert main(["report", "results.jsonl", "--md", "summary.md", "--html", "report.html"]) == 0
+    summary = (labelled.path / "summary.md").read_text(encoding="utf-8")
+    assert "### Judges (checked on the spec's labelled answers)" in summary
+    assert "- judge checks: panel accuracy 60.0% (3/5 labelled answers ruled as labelled)" in summary
+    assert "is 60.0%, below 90.0% (--judge-min-accuracy)" in summary
+    page = (labelled.path / "report.html").read_text(encoding="utf-8")
+    assert '<section id="judges">' in page and "panel accuracy 60.0%" in page
+
 
 def test_without_the_option_or_marker_no_judge_check_is_collected(labelled: pytest.Pytester) -> None:
     result = labelled.runpytest("--spec=e2e.yaml", "--collect-only", "-q")
     assert "judge-check" not in result.stdout.str()
     assert re.search(r"3 tests collected", result.stdout.str())
+
+
+def _all_passing_baseline(path: Any) -> list[str]:
+    """A baseline in which every scenario of ``results.jsonl`` passed; returns those that did not now."""
+    data = Baseline.from_records(read_results([path / "results.jsonl"])).to_dict()
+    lost = [item["scenario"] for item in data["items"] if item["passes"] < item["samples"]]
+    for item in data["items"]:
+        item["passes"] = item["samples"]
+    (path / "baseline.json").write_text(json.dumps(data), encoding="utf-8")
+    return lost
+
+
+def test_the_gate_withholds_a_lost_pass_that_a_weak_panel_explains(
+    labelled: pytest.Pytester, loopback: Any
+) -> None:
+    loopback.respond_with(scripted_judges(_flipping))
+    labelled.runpytest("--spec=e2e.yaml", "--judge-check", "--results=results.jsonl")
+    lost = _all_passing_baseline(labelled.path)
+    assert lost  # the run lost passes the baseline had
+
+    # the panel is right on 60 % of the labelled answers: one lost sample is within its noise
+    gated = labelled.runpytest(
+        "--spec=e2e.yaml", "--judge-check", "--record-mode=none", "--baseline=baseline.json"
+    )
+    output = gated.stdout.str()
+    assert "judge noise: panel accuracy 60.0% on labelled answers" in output
+    assert "gate passed: 0 regressions <= 0 allowed" in output
+    for scenario in lost:
+        assert re.search(rf"WITHIN-NOISE e2e::{scenario}\[openai:model-under-test\]", output), output[-1500:]
+
+    # without the judge checks the same results regress; the report reads the sidecar the same way
+    plain = labelled.runpytest("--spec=e2e.yaml", "--record-mode=none", "--baseline=baseline.json")
+    assert f"gate FAILED: {len(lost)} regression" in plain.stdout.str()
+    assert main(["report", "results.jsonl", "--baseline", "baseline.json", "--md", "gate.md"]) == 0
+    assert "✅ passed" in (labelled.path / "gate.md").read_text(encoding="utf-8")
+    (labelled.path / "results.jsonl.judges").rename(labelled.path / "elsewhere.judges")
+    assert main(["report", "results.jsonl", "--baseline", "baseline.json", "--md", "gate.md"]) != 0
+    assert "❌ **FAILED**" in (labelled.path / "gate.md").read_text(encoding="utf-8")
