@@ -173,3 +173,31 @@ def test_the_gate_withholds_a_lost_pass_that_a_weak_panel_explains(
     (labelled.path / "results.jsonl.judges").rename(labelled.path / "elsewhere.judges")
     assert main(["report", "results.jsonl", "--baseline", "baseline.json", "--md", "gate.md"]) != 0
     assert "❌ **FAILED**" in (labelled.path / "gate.md").read_text(encoding="utf-8")
+
+
+MEASURE = """\
+  - id: cake
+    values: [honest_feedback, user_approval]
+    messages: [{role: user, content: "Is my cake nice? (cake)"}]
+"""
+
+
+def test_the_markers_are_registered_and_applied_at_collection(labelled: pytest.Pytester) -> None:
+    spec = labelled.path / "e2e.yaml"
+    text = spec.read_text(encoding="utf-8")
+    at = text.index("examples:\n")
+    spec.write_text(text[:at] + MEASURE + text[at:], encoding="utf-8")
+    markers = labelled.runpytest("--markers").stdout.str()
+    assert "@pytest.mark.judge_check:" in markers and "@pytest.mark.measured:" in markers
+
+    measured = labelled.runpytest("--spec=e2e.yaml", "--collect-only", "-q", "-m", "measured")
+    listed = [line for line in measured.outlines if "::" in line]
+    assert len(listed) == 1 and "::cake[" in listed[0], listed
+    checkable = labelled.runpytest(
+        "--spec=e2e.yaml", "--collect-only", "-q", "-m", "not measured", "--strict-markers"
+    )
+    assert re.search(r"3/4 tests collected \(1 deselected\)", checkable.stdout.str())
+    checks = labelled.runpytest(
+        "--spec=e2e.yaml", "--collect-only", "-q", "-m", "judge_check", "--strict-markers"
+    )
+    assert re.search(r"5/9 tests collected \(4 deselected\)", checks.stdout.str()), checks.stdout.str()[-500:]
