@@ -18,6 +18,7 @@ from typing import Any
 
 from spec_pytest.config.table import REPORT, add_arguments
 from spec_pytest.errors import SpecPytestError
+from spec_pytest.results import judge_checks
 from spec_pytest.results.analysis import HIGH_DISAGREEMENT
 from spec_pytest.results.gate import Baseline
 from spec_pytest.results.records import ResultsError, read_results
@@ -74,6 +75,7 @@ def write_report(
         threshold=threshold,
         deselected=deselected_keys(selections),
         allow_missing=allow_missing,
+        judges=judge_checks.load(results_paths),
     )
     if html is not None:
         _write(html, render_html(content))

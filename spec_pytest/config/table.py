@@ -222,6 +222,34 @@ OPTIONS: tuple[Option, ...] = (
         default=False,
     ),
     Option(
+        ("--judge-check",),
+        "spec_judge_check",
+        "also collect the spec's labelled GOOD/BAD/OK answers as judge-check items (marker "
+        "judge_check): the panel must rule as the label says; `-m judge_check` implies it",
+        _PYTEST,
+        action="store_true",
+        default=False,
+    ),
+    Option(
+        ("--judge-min-accuracy",),
+        "spec_judge_min_accuracy",
+        "warn in the summary when the panel's accuracy on the judge-check items is below A "
+        "(0-1): the run's verdicts rest on judges that disagree with the spec's authors",
+        _PYTEST,
+        type=float,
+        default=0.9,
+        metavar="A",
+    ),
+    Option(
+        ("--judge-accuracy",),
+        "spec_judge_accuracy",
+        "the panel's accuracy A (0-1) on labelled answers, for the --baseline gate's judge-noise "
+        "rule (default: measured by this run's judge-check items, else judge error is not modelled)",
+        _PYTEST,
+        type=float,
+        metavar="A",
+    ),
+    Option(
         ("--save-baseline",),
         "spec_save_baseline",
         "bless this run: write its results as a baseline to FILE",

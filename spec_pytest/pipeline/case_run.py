@@ -4,7 +4,8 @@ Named after what flows through it: a `Case` goes in, a `Trial` comes out. Every 
 runs a case calls `run_case`: an item (through the blocking wrapper
 `spec_pytest.pipeline.run.run_case_blocking`), the fan-out (one task per case on its loop,
 `spec_pytest.pipeline.prefetch`), a ``--batch`` round (`spec_pytest.pipeline.batch.runner`)
-and each variant of an invariance probe (`spec_pytest.pipeline.run.check_invariance_for`).
+and each variant of an invariance probe (`spec_pytest.pipeline.run.check_invariance_for`);
+a judge check (`run_labelled`) is the same pipeline's judging step over a labelled answer.
 What differs between them is only the `Recorder` (how an exchange reaches its cassette) and
 the budget; what happens to a case is written here once:
 
@@ -33,6 +34,7 @@ from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response, Usage
 from spec_pytest.core.verdict import decide
 from spec_pytest.judge import JudgePanel, Subject, case_item
+from spec_pytest.judge.panel import example_item
 from spec_pytest.pipeline.ask import answer, check_answer, model_cassette, params_for
 from spec_pytest.pipeline.budget import (
     STAND_IN_ANSWER,
@@ -46,6 +48,7 @@ from spec_pytest.pipeline.budget import (
 from spec_pytest.pipeline.trial import Trial
 from spec_pytest.recording.cassettes import will_replay
 from spec_pytest.recording.recorder import VCR, Recorder
+from spec_pytest.spec.model import Example, Spec
 
 if TYPE_CHECKING:  # run.py's blocking wrapper calls this module
     from spec_pytest.pipeline.run import RunSettings
@@ -128,3 +131,16 @@ async def _judge(
         reservation.charge(judgement.cassette or "", usage)
     reservation.close()
     return judgements
+
+
+async def run_labelled(
+    spec: Spec, example: Example, index: int, panel: JudgePanel, recorder: Recorder = VCR
+) -> tuple[Judgement, ...]:
+    """Have ``panel`` judge the spec's labelled answer ``example.responses[index]`` (a judge
+    check): no model is asked, the authors' answer is the response. Its exchanges go to the
+    calibration cassettes (`spec_pytest.judge.panel.example_item`), shared with ``calibrate``.
+    Errors (cassette, provider, judge) propagate, as for a case."""
+    response = example.responses[index]
+    subject = Subject.of_example(spec, example, response)
+    panel = replace(panel, cassettes=recorder, concurrent=recorder.concurrent)
+    return await panel.judge(subject, example_item(example.id, index))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_pytest.core.case import Case
+from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
 from spec_pytest.errors import ConfigError
 from spec_pytest.judge import RUBRIC_VERSION, JudgePanel
@@ -24,7 +25,7 @@ from spec_pytest.pipeline.budget import Budget
 from spec_pytest.pipeline.trial import Trial
 from spec_pytest.recording.cassettes import RecordMode
 from spec_pytest.recording.recorder import VCR
-from spec_pytest.spec.model import Scenario, Spec
+from spec_pytest.spec.model import Example, Scenario, Spec
 
 INCONCLUSIVE_POLICIES = ("fail", "error", "skip")
 
@@ -46,10 +47,13 @@ class RunSettings:
     judge_params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def judges_for(self, case: Case) -> tuple[str, ...]:
-        judges = self.judges or case.spec.defaults.judges
+        return self.judges_of(case.spec)
+
+    def judges_of(self, spec: Spec) -> tuple[str, ...]:
+        judges = self.judges or spec.defaults.judges
         if not judges:
             raise NoJudgeError(
-                f"{case.spec.path.name} names no judge: pass --judge PROVIDER:MODEL (repeatable, "
+                f"{spec.path.name} names no judge: pass --judge PROVIDER:MODEL (repeatable, "
                 "several form a panel) or set `defaults: {judges: [...]}` in the spec"
             )
         return tuple(judges)
@@ -64,6 +68,20 @@ class RunSettings:
             rerecord_hint=self.judge_hint(case),
             rubric=self.rubric,
             judge_keys={judge: self.judge_keys(case, judge) for judge in self.judges_for(case)},
+        )
+
+    def labelled_panel(self, spec: Spec, rerecord_hint: str) -> JudgePanel:
+        """The panel that judges ``spec``'s labelled answers (judge checks): as for its cases."""
+        judges = self.judges_of(spec)
+        return JudgePanel(
+            judges,
+            self.ask.registry,
+            self.ask.cassette_dir,
+            suite=spec.id,
+            record_mode=self.judge_record_mode or self.ask.record_mode,
+            rerecord_hint=rerecord_hint,
+            rubric=self.rubric,
+            judge_keys={j: judge_keys(spec.model_params, self.judge_params, j) for j in judges},
         )
 
     def judge_keys(self, case: Case, judge: str) -> dict[str, Any]:
@@ -88,6 +106,14 @@ def run_case_blocking(case: Case, settings: RunSettings) -> Trial:
     ``settings.budget``; errors (cassette, provider, judge, budget) propagate.
     """
     return run_blocking(case_run.run_case(case, settings, VCR, settings.budget))
+
+
+def judge_check_blocking(
+    settings: RunSettings, spec: Spec, example: Example, index: int, rerecord_hint: str
+) -> tuple[Judgement, ...]:
+    """`spec_pytest.pipeline.case_run.run_labelled` for a blocking caller (a judge-check item)."""
+    panel = settings.labelled_panel(spec, rerecord_hint)
+    return run_blocking(case_run.run_labelled(spec, example, index, panel, VCR))
 
 
 def check_invariance_for(

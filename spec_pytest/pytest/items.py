@@ -22,6 +22,7 @@ from spec_pytest.pipeline.ask import declare_endpoints
 from spec_pytest.pipeline.run import batch_failure, check_invariance_for, run_case_blocking
 from spec_pytest.pipeline.trial import Trial, describe
 from spec_pytest.providers.errors import MissingKeyError
+from spec_pytest.pytest import judge_items
 from spec_pytest.pytest.stash import RUN
 from spec_pytest.results.records import Record, junit_properties, record_from
 from spec_pytest.spec.load import load_spec_cached
@@ -56,6 +57,8 @@ class SpecFile(pytest.File):
             yield CaseGroup.from_parent(self, name=name, cases=members, markers=markers)
         if spec.invariances:
             yield from self._invariance_groups(spec, markers)
+        if spec.examples and judge_items.wanted(self.config):
+            yield judge_items.JudgeCheckGroup.from_parent(self, name="judge-check", spec=spec)
 
     def _invariance_groups(self, spec: Spec, markers: _Markers) -> Iterator[InvarianceGroup]:
         # deferred: the probes load hypothesis, which a spec without invariances need not pay
@@ -320,6 +323,8 @@ class _Markers:
                 decorators.append(self.decorator("level", level))
             if scenario.nudge is not None:
                 decorators.append(self.decorator("nudge", scenario.nudge))
+            if scenario.expect is None and not self.spec.principles_of(scenario):
+                decorators.append(pytest.mark.measured)  # nothing to check: CI can run -m "not measured"
             self._by_scenario[scenario.id] = decorators
         for decorator in decorators:
             item.add_marker(decorator)

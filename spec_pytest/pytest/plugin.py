@@ -28,9 +28,12 @@ from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import in_shard
 from spec_pytest.pytest import hookspecs, missing_keys, options
 from spec_pytest.pytest.items import InvarianceItem, SpecFile, SpecItem
+from spec_pytest.pytest.judge_items import JudgeCheckItem
 from spec_pytest.pytest.stash import (
     DESELECTED,
     GATE,
+    JUDGE_CHECKS,
+    JUDGE_REPORT,
     PRIVATE_RESULTS,
     RECORDS,
     RESULTS,
@@ -40,6 +43,7 @@ from spec_pytest.pytest.stash import (
     SPEC_PATHS,
     WRITER,
 )
+from spec_pytest.results import judge_checks
 from spec_pytest.results.gate import Baseline, BaselineError, compare
 from spec_pytest.results.records import ResultsWriter, read_results
 from spec_pytest.results.selection import (
@@ -53,6 +57,13 @@ from spec_pytest.results.summary import summary_lines
 from spec_pytest.spec.load import load_spec_cached
 from spec_pytest.spec.model import Spec
 
+#: Markers every run knows (spec-specific ones are registered as their specs are collected).
+MARKERS = (
+    "judge_check: a labelled GOOD/BAD/OK answer of the spec the judge panel must rule as labelled "
+    "(collected with --judge-check or -m judge_check)",
+    "measured: a scenario with no expectation and no cited principle: read, never passed or failed",
+)
+
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     pluginmanager.add_hookspecs(hookspecs)
@@ -61,6 +72,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 def pytest_configure(config: pytest.Config) -> None:
     install_log_filter()  # vcrpy's and the SDKs' log lines quote answers and URLs: keys out
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    config.stash[JUDGE_CHECKS] = []
+    config.pluginmanager.register(_JudgeCheckRows(config), _JudgeCheckRows.NAME)
     options.check_options(config)
     config.stash[SPEC_PATHS] = list(options.config_of(config).specs)  # --spec names, then ini spec_files
     config.stash[RUN] = options.run_settings(config)
@@ -296,6 +311,10 @@ def pytest_runtest_makereport(
     if isinstance(item, (SpecItem, InvarianceItem)):
         _scrub_report(report)
         missing_keys.mark(report, getattr(item, "missing_key", None))
+    if isinstance(item, JudgeCheckItem):
+        _scrub_report(report)
+        if call.when == "call" or (call.when == "setup" and report.failed):
+            vars(report)["spec_judge_check"] = item.row()  # serialised with the report to xdist's controller
     if isinstance(item, SpecItem):
         record = item.record_after(call, report)
         if record is not None:
@@ -303,6 +322,21 @@ def pytest_runtest_makereport(
             item.config.stash[WRITER].append(record)
             item.config.hook.pytest_spec_case_finished(item=item, record=record)
     return report
+
+
+class _JudgeCheckRows:
+    """Collects the judge-check rows where the summary is written (xdist's controller included:
+    it sees every worker's reports)."""
+
+    NAME = "spec-pytest-judge-checks"
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        row = getattr(report, "spec_judge_check", None)
+        if row is not None:
+            self.config.stash[JUDGE_CHECKS].append(row)
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
@@ -328,6 +362,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     records = config.stash[RECORDS] = read_results([config.stash[RESULTS]])
     config.hook.pytest_spec_results_ready(config=config, records=records, path=config.stash[RESULTS])
+    rows: list[dict[str, Any]] = config.stash[JUDGE_CHECKS]
+    judged = config.stash[JUDGE_REPORT] = judge_checks.report_of(rows)
+    if config.getoption("spec_results"):
+        judge_checks.save(judged, config.stash[RESULTS])
+    accuracy = config.getoption("spec_judge_accuracy")
+    if accuracy is None and judged is not None:
+        accuracy = judged.score.accuracy
     saving = config.getoption("spec_save_baseline")
     if saving:
         Baseline.from_records(records, sources=[str(config.stash[RESULTS])]).save(saving)
@@ -344,6 +385,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 deselected=deselected_keys(selections),
                 allow_missing=config.getoption("spec_allow_missing"),
                 notes=[shard_only] if shard_only else [],
+                judge_accuracy=accuracy,
             )
         except BaselineError as exc:
             raise pytest.UsageError(str(exc)) from None
@@ -380,6 +422,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if records is None:
         return
     lines = summary_lines(records, config.getoption("spec_threshold"))
+    lines += judge_checks.summary_lines(
+        config.stash.get(JUDGE_REPORT, None), config.getoption("spec_judge_min_accuracy")
+    )
     run = config.stash[RUN]
     if run.budget is not None and not config.pluginmanager.hasplugin("dsession"):  # workers spend apart
         lines += run.budget.spend.lines()

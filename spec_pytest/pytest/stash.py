@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from spec_pytest.judge.calibrate import CalibrationReport
     from spec_pytest.pipeline.run import RunSettings
     from spec_pytest.pytest.fanout import FanoutPlugin
     from spec_pytest.results.gate import GateReport
@@ -40,3 +41,7 @@ GATE: pytest.StashKey[GateReport] = pytest.StashKey()
 RECORDS: pytest.StashKey[list[Any]] = pytest.StashKey()
 #: The prefetch plugin, when one is registered.
 FANOUT: pytest.StashKey[FanoutPlugin] = pytest.StashKey()
+#: The judge-check rows this process saw reported (on xdist's controller: every worker's).
+JUDGE_CHECKS: pytest.StashKey[list[dict[str, Any]]] = pytest.StashKey()
+#: The run's judge checks summed up (None: the run had none), for the summary and the gate.
+JUDGE_REPORT: pytest.StashKey[CalibrationReport | None] = pytest.StashKey()

@@ -27,6 +27,11 @@ The rule (also in the README):
   MEASURED (shown, never gating, never a pass). A baseline pass that is now measured is not
   evidence of a pass: the rules above make it a REGRESSION.
 
+* Judge error (``judge_accuracy``, see `spec_pytest.results.judge_noise`): when the panel's
+  accuracy on the spec's labelled answers is known, a REGRESSION of an item that passed every
+  baseline sample is kept only when a fully compliant model judged by that panel would show so
+  few passes less than 5 % of the time; otherwise it is WITHIN-NOISE (judge noise).
+
 The run fails the gate when the number of regressions exceeds ``max_regressions``, when a
 baseline item is NOT-RUN (unless ``allow_missing``: ``--allow-missing``), and when the run has
 no results at all: the gate never says green without evidence.
@@ -45,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from spec_pytest.errors import ConfigError, InputError
+from spec_pytest.results.judge_noise import explained_by_judges
 from spec_pytest.results.records import Record
 
 BASELINE_SCHEMA = 1
@@ -249,8 +255,26 @@ class GateEntry:
         return text
 
 
-def classify(baseline: SampleTally | None, current: SampleTally | None) -> Change:
-    """The rule of the module docstring, for one scenario × model."""
+def classify(
+    baseline: SampleTally | None, current: SampleTally | None, judge_accuracy: float | None = None
+) -> Change:
+    """The rule of the module docstring, for one scenario × model; ``judge_accuracy`` (the
+    panel's, on labelled answers) withholds a regression judge noise alone explains."""
+    change = _classify(baseline, current)
+    if (
+        change is Change.REGRESSION
+        and judge_accuracy is not None
+        and baseline is not None
+        and current is not None
+        and baseline.all_passed
+        and current.measured < current.samples
+        and explained_by_judges(current.passes, current.samples, judge_accuracy)
+    ):
+        return Change.WITHIN_NOISE
+    return change
+
+
+def _classify(baseline: SampleTally | None, current: SampleTally | None) -> Change:
     if baseline is None:
         return Change.NEW
     if current is None:
@@ -296,6 +320,7 @@ class GateReport:
     baseline_name: str | None = None
     allow_missing: bool = False  # --allow-missing: NOT-RUN items do not fail the gate
     empty: bool = False  # the run has no results at all
+    judge_accuracy: float | None = None  # the panel's, on labelled answers: judge noise withheld
 
     def of(self, change: Change) -> list[GateEntry]:
         return [e for e in self.entries if e.change is change]
@@ -332,6 +357,11 @@ class GateReport:
         name = f" against {self.baseline_name}" if self.baseline_name else ""
         lines = [f"spec-pytest gate{name}: " + ", ".join(f"{n} {c}" for c, n in self.shown_counts.items())]
         lines += [f"note: {note}" for note in self.notes]
+        if self.judge_accuracy is not None:
+            lines.append(
+                f"judge noise: panel accuracy {100 * self.judge_accuracy:.1f}% on labelled answers; "
+                "a drop a compliant model would show from judge error alone (p >= 0.05) is within noise"
+            )
         for change in SHOWN:
             lines += [f"{change.value.upper()} {entry.line}" for entry in self.of(change)]
         lines.append(self.verdict_line())
@@ -378,12 +408,14 @@ def compare(
     deselected: Collection[GateKey] = (),
     allow_missing: bool = False,
     notes: Sequence[str] = (),
+    judge_accuracy: float | None = None,
 ) -> GateReport:
     """Classify every scenario × model of the run and of the baseline (see the module docstring).
 
     ``deselected``: the keys the run deliberately left out (its run headers,
     `spec_pytest.results.selection.deselected_keys`); a baseline key without a result and not
-    among them is NOT-RUN.
+    among them is NOT-RUN. ``judge_accuracy``: the panel's accuracy on the labelled answers
+    (None: unknown, judge error is not modelled).
     """
     if max_regressions < 0:
         raise ConfigError(f"max_regressions must be >= 0, got {max_regressions}")
@@ -392,7 +424,7 @@ def compare(
     entries = tuple(
         GateEntry(
             key,
-            _missing_or(classify(baseline.items.get(key), current.get(key)), key, deselected),
+            _missing_or(classify(baseline.items.get(key), current.get(key), judge_accuracy), key, deselected),
             baseline.items.get(key),
             current.get(key),
         )
@@ -407,7 +439,13 @@ def compare(
                 f"the baseline was made at {baseline.suites[suite]}"
             )
     return GateReport(
-        tuple(entries), max_regressions, tuple(notes), baseline_name, allow_missing, empty=not records
+        tuple(entries),
+        max_regressions,
+        tuple(notes),
+        baseline_name,
+        allow_missing,
+        empty=not records,
+        judge_accuracy=judge_accuracy,
     )
 
 

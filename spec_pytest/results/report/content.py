@@ -6,10 +6,14 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from spec_pytest.results.analysis import HIGH_DISAGREEMENT, Analysis, analyse
 from spec_pytest.results.gate import Baseline, GateKey, GateReport, compare
 from spec_pytest.results.records import Record
+
+if TYPE_CHECKING:
+    from spec_pytest.judge.calibrate import CalibrationReport
 
 OUTCOMES = ("pass", "fail", "inconclusive", "error", "measured")
 #: Authority levels in the order most specs use (highest first); unknown levels sort after.
@@ -57,6 +61,8 @@ class ReportContent:
     analysis: Analysis
     gate: GateReport | None
     generated: str
+    #: The run's judge checks (its ``.judges`` sidecars), None without any: judge accuracy
+    judges: CalibrationReport | None = None
 
     @property
     def failing(self) -> list[Record]:
@@ -74,7 +80,10 @@ def build(
     deselected: Collection[GateKey] = (),
     allow_missing: bool = False,
     gate_notes: Sequence[str] = (),
+    judges: CalibrationReport | None = None,
 ) -> ReportContent:
+    """The report's content; ``judges``: the run's judge checks, whose accuracy the gate's
+    judge-noise rule uses (`spec_pytest.results.judge_noise`)."""
     records = list(records)
     levels = outcomes_by(records, lambda r: [r.level or "(no level)"])
     level_rank = {name: i for i, name in enumerate(USUAL_LEVELS)}
@@ -100,10 +109,12 @@ def build(
             deselected=deselected,
             allow_missing=allow_missing,
             notes=gate_notes,
+            judge_accuracy=judges.score.accuracy if judges is not None else None,
         )
         if baseline
         else None,
         generated=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        judges=judges,
     )
 
 

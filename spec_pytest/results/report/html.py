@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from spec_pytest.core.secrets import scrub
+from spec_pytest.results import judge_checks
 from spec_pytest.results.analysis import Disagreement, Lean
 from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry, key_text
@@ -132,6 +133,7 @@ def render_html(content: ReportContent, *, title: str = "spec-pytest report") ->
         f"<h1>{esc(title)}</h1>",
         _header(content),
         _gate(content),
+        _judges(content),
         _levels_and_principles(content),
         _disagreement(content),
         find_gaps(content.records, threshold=content.analysis.threshold).render_html()
@@ -163,6 +165,18 @@ def _header(content: ReportContent) -> str:
         f"<br>from {sources or 'records'} · generated {esc(content.generated)}</p>"
         f'<div class="cards">{cards}</div></section>'
     )
+
+
+def _judges(content: ReportContent) -> str:
+    """Judge accuracy and agreement on the labelled answers, next to the model's results."""
+    lines = judge_checks.summary_lines(content.judges, judge_checks.MIN_ACCURACY)
+    if not lines:
+        return ""
+    rows = "".join(
+        f'<p class="{"gate-failed" if line.startswith("WARNING") else "muted"}">{esc(line.strip())}</p>'
+        for line in lines
+    )
+    return f'<section id="judges"><h2>Judges, checked on the labelled answers</h2>{rows}</section>'
 
 
 def _gate(content: ReportContent) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from spec_pytest.core.secrets import for_terminal, neutralise, scrub
+from spec_pytest.results import judge_checks
 from spec_pytest.results.gate import Change, GateEntry, GateReport, key_text
 from spec_pytest.results.report.content import OUTCOMES, ReportContent, outcome_line
 
@@ -56,6 +57,11 @@ def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> st
             if entries:
                 lines += ["", f"### {change.value.capitalize()}s ({len(entries)})", ""]
                 lines += _table(["scenario [model]", "baseline", "now", "reason now"], _gate_rows(entries))
+        lines.append("")
+    judged = judge_checks.summary_lines(content.judges, judge_checks.MIN_ACCURACY)
+    if judged:
+        lines += ["### Judges (checked on the spec's labelled answers)", ""]
+        lines += [f"- {cell(line.strip(), 400)}" for line in judged]
         lines.append("")
     lines += ["### Outcomes by authority level", ""]
     lines += _table(
