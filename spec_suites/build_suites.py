@@ -5,7 +5,9 @@ spec its labelled examples and evaluation prompts) + the hand-written `<suite>.c
 (values, conflicts with their expectations, scenarios, and the study rows assigned to each
 conflict). The assigned study rows are written as a bank `<suite>.study.jsonl` that the suite
 includes. Sources are the verbatim copies in tests/support/data/, so a rebuild needs nothing outside
-the repository; `--check` exits 1 if a suite on disk differs from a fresh build.
+the repository; `--check` exits 1 if a suite on disk differs from a fresh build; `--counts` prints each suite's
+items by kind (expectation written / implied, measurement; eval prompts and study rows among
+them; invariance items and the variants they try), the figures of README's suite table.
 """
 
 from __future__ import annotations
@@ -244,7 +246,43 @@ def _eval_counts(scenarios: list[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
+def counts(name: str) -> dict[str, int]:
+    """The suite's items by kind, as README's suite table shows them (one model, one sample)."""
+    from spec_pytest.probes.invariance import Invariance, invariance_targets
+    from spec_pytest.spec import load_spec
+
+    spec = load_spec(HERE / f"{name}.yaml")
+    out = dict.fromkeys(
+        ("scenarios", "written", "implied", "measured", "eval_prompts", "eval_written", "eval_measured",
+         "study_rows", "study_expected", "study_measured", "conflicts", "invariance_items", "invariance_variants"),
+        0,
+    )  # fmt: skip
+    out["conflicts"] = len(spec.conflicts)
+    for scenario in spec.scenarios:
+        cited = scenario.principles or (scenario.conflict and spec.conflicts[scenario.conflict].principles)
+        kind = "written" if scenario.expect is not None else "implied" if cited else "measured"
+        out["scenarios"] += 1
+        out[kind] += 1
+        if scenario.id.startswith("eval-"):
+            out["eval_prompts"] += 1
+            out["eval_written"] += kind == "written"
+            out["eval_measured"] += kind == "measured"
+        if scenario.id.startswith("study-"):
+            out["study_rows"] += 1
+            out["study_expected"] += kind == "written"
+            out["study_measured"] += kind == "measured"
+    rules = [Invariance.from_mapping(rule) for rule in spec.invariances]
+    targets = invariance_targets(spec, rules)
+    out["invariance_items"] = len(targets)
+    out["invariance_variants"] = sum(rule.examples for rule, _, _ in targets)
+    return out
+
+
 def main(argv: list[str]) -> int:
+    if "--counts" in argv:
+        for name in SUITES:
+            print(name, " ".join(f"{key}={value}" for key, value in counts(name).items()))
+        return 0
     check = "--check" in argv
     stale = []
     for name in SUITES:
