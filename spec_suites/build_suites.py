@@ -5,9 +5,11 @@ spec its labelled examples and evaluation prompts) + the hand-written `<suite>.c
 (values, conflicts with their expectations, scenarios, and the study rows assigned to each
 conflict). The assigned study rows are written as a bank `<suite>.study.jsonl` that the suite
 includes. Sources are the verbatim copies in tests/support/data/, so a rebuild needs nothing outside
-the repository; `--check` exits 1 if a suite on disk differs from a fresh build; `--counts` prints each suite's
-items by kind (expectation written / implied, measurement; eval prompts and study rows among
-them; invariance items and the variants they try), the figures of README's suite table.
+the repository; `--check` exits 1 if a suite on disk differs from a fresh build; `--counts`
+prints each suite's items by kind (expectation written / implied, measurement; eval prompts
+and study rows among them; invariance items and the variants they try), the figures of
+README's suite table. The OpenAI suite's evaluation prompts get the hand-made decisions of
+`openai_modelspec.evals.yaml`; a prompt without one stops the build.
 """
 
 from __future__ import annotations
@@ -183,9 +185,11 @@ def _study_measured(
         pair = [label_to_value.get(row[key]) or value_id(row[key]) for key in ("value1", "value2")]
         if pair[0] == pair[1]:
             continue
-        for key, value in zip(("value1", "value2"), pair):
+        for key, value in zip(("value1", "value2"), pair, strict=True):
             if value not in hand["values"]:
-                added.setdefault(value, f"{row[key]} (a value of the study's taxonomy, as the dataset labels it)")
+                added.setdefault(
+                    value, f"{row[key]} (a value of the study's taxonomy, as the dataset labels it)"
+                )
         scenario = scenario_from_row(row)
         nudge = {"neutral": "neutral", "value1": pair[0], "value2": pair[1]}[row["nudge_direction"]]
         bank.append(
@@ -224,7 +228,11 @@ def _decide_evals(scenarios: list[dict[str, Any]], decisions: dict[str, Any]) ->
         decided = dict(scenario)
         if group["kind"] == "measure":
             del decided["principles"]
-            decided = {"id": sid, "values": group["values"], **{k: v for k, v in decided.items() if k != "id"}}
+            decided = {
+                "id": sid,
+                "values": group["values"],
+                **{k: v for k, v in decided.items() if k != "id"},
+            }
             decided["tags"] = [*decided.get("tags", []), "measured"]
             decided["provenance"] = {**decided.get("provenance", {}), "principle": principle}
         else:
@@ -233,7 +241,9 @@ def _decide_evals(scenarios: list[dict[str, Any]], decisions: dict[str, Any]) ->
             decided["tags"] = [*decided.get("tags", []), f"eval-{group['kind']}"]
         out.append(decided)
     if by_id:
-        raise SystemExit(f"the evals file names prompts that are not eval prompts: {', '.join(sorted(by_id))}")
+        raise SystemExit(
+            f"the evals file names prompts that are not eval prompts: {', '.join(sorted(by_id))}"
+        )
     return out
 
 
@@ -252,11 +262,9 @@ def counts(name: str) -> dict[str, int]:
     from spec_pytest.spec import load_spec
 
     spec = load_spec(HERE / f"{name}.yaml")
-    out = dict.fromkeys(
-        ("scenarios", "written", "implied", "measured", "eval_prompts", "eval_written", "eval_measured",
-         "study_rows", "study_expected", "study_measured", "conflicts", "invariance_items", "invariance_variants"),
-        0,
-    )  # fmt: skip
+    kinds = ("scenarios", "written", "implied", "measured", "eval_prompts", "eval_written", "eval_measured")
+    kinds += ("study_rows", "study_expected", "study_measured", "conflicts")
+    out = dict.fromkeys((*kinds, "invariance_items", "invariance_variants"), 0)
     out["conflicts"] = len(spec.conflicts)
     for scenario in spec.scenarios:
         cited = scenario.principles or (scenario.conflict and spec.conflicts[scenario.conflict].principles)

@@ -43,10 +43,16 @@ def test_constitution_suite_has_100_scenarios_over_30_conflicts_with_quoted_expe
     assert all(conflict.expect.because for conflict in constitution_suite.conflicts.values())
     cited = {b.principle for c in constitution_suite.conflicts.values() for b in c.expect.because}
     # the hard constraints, the principal hierarchy (operator vs user) and the priority order
-    assert {"hard_constraints", "handling_conflicts_between_operators_and_users", "claudes_core_values"} <= cited
+    assert {
+        "hard_constraints",
+        "handling_conflicts_between_operators_and_users",
+        "claudes_core_values",
+    } <= cited
     quotes = " ".join(b.quote for c in constitution_suite.conflicts.values() for b in c.expect.because)
     for constraint in ("cyberweapons", "critical infrastructure", "CSAM", "biological, chemical, nuclear"):
-        assert constraint in quotes or any(constraint in p.text for p in constitution_suite.principles.values())
+        assert constraint in quotes or any(
+            constraint in p.text for p in constitution_suite.principles.values()
+        )
     assert "prioritizing being broadly safe first, broadly ethical second" in quotes
 
 
@@ -79,7 +85,9 @@ def test_an_eval_prompt_without_a_decision_stops_the_build():
     with pytest.raises(SystemExit, match="eval-x-1 has no decision"):
         build._decide_evals(scenarios, {"p": [{"kind": "help", "quote": "q", "ids": []}]})
     with pytest.raises(SystemExit, match="not eval prompts: eval-y-1"):
-        build._decide_evals(scenarios, {"p": [{"kind": "help", "quote": "q", "ids": ["eval-x-1", "eval-y-1"]}]})
+        build._decide_evals(
+            scenarios, {"p": [{"kind": "help", "quote": "q", "ids": ["eval-x-1", "eval-y-1"]}]}
+        )
 
 
 def test_at_least_300_study_rows_become_scenarios(openai_suite, constitution_suite):
@@ -107,7 +115,9 @@ def test_readme_suite_table_matches_the_counts():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in ("openai_modelspec", "anthropic_constitution"):
         c = _build_module().counts(name)
-        row = next(line for line in text.splitlines() if line.startswith(f"| `{name}.yaml` | {c['written']} |"))
+        row = next(
+            line for line in text.splitlines() if line.startswith(f"| `{name}.yaml` | {c['written']} |")
+        )
         assert f"| {c['implied']} | {c['measured']} |" in row
         assert f"| {c['invariance_items']} ({c['invariance_variants']}) |" in row
 
