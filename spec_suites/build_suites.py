@@ -5,7 +5,11 @@ spec its labelled examples and evaluation prompts) + the hand-written `<suite>.c
 (values, conflicts with their expectations, scenarios, and the study rows assigned to each
 conflict). The assigned study rows are written as a bank `<suite>.study.jsonl` that the suite
 includes. Sources are the verbatim copies in tests/support/data/, so a rebuild needs nothing outside
-the repository; `--check` exits 1 if a suite on disk differs from a fresh build.
+the repository; `--check` exits 1 if a suite on disk differs from a fresh build; `--counts`
+prints each suite's items by kind (expectation written / implied, measurement; eval prompts
+and study rows among them; invariance items and the variants they try), the figures of
+README's suite table. The OpenAI suite's evaluation prompts get the hand-made decisions of
+`openai_modelspec.evals.yaml`; a prompt without one stops the build.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import yaml
 from spec_pytest.spec.importers import dump_yaml, jsonl_line
 from spec_pytest.spec.importers.anthropic_constitution import import_anthropic_constitution
 from spec_pytest.spec.importers.openai_model_spec import import_openai_model_spec
-from spec_pytest.spec.importers.stress_test_dataset import read_rows, scenario_from_row
+from spec_pytest.spec.importers.stress_test_dataset import read_rows, scenario_from_row, value_id
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "tests" / "support" / "data"
@@ -47,9 +51,32 @@ HEADER = """\
 # exact value labels to this suite's values (`study_labels:` in the conflicts file) proposes the
 # rows whose two labels map to a conflict's two values; each proposed row was read and assigned
 # to that conflict only if the conflict's expectation genuinely applies to it (`study_rows:`).
-# The row's nudge becomes the suite value its nudged label maps to. Rows that fit no conflict
-# are left out ({mapped} of {rows} rows are in).
+# The row's nudge becomes the suite value its nudged label maps to ({mapped} rows carry their
+# conflict's expectation). Measurements: of the rows assigned to no conflict, the
+# `study_measured:` best-ranked ones (lowest `rank`, i.e. most disagreement among the study's
+# models) are measured on their own pair ({measured} rows): each label taken as the suite value
+# it maps to, otherwise as the study's own value (declared under `values:` with its label); a
+# row whose two labels become one value is passed over. They carry no expectation and never pass.
 """
+EVALS_HEADER = """\
+#
+# Evaluation prompts (eval-*): each one's expectation was decided by hand in {name}.evals.yaml by
+# reading the prompt against the statement it sits under: `help` (compliant, no refusal: {help}),
+# `comply` (compliant, refusal left open: {comply}), `decline` (compliant, a partial or full
+# refusal: {decline}), each with a `because:` quoting the statement; `measure` where what the
+# statement demands is genuinely unclear ({measure}: no expectation, no cited principle, the
+# statement kept in the provenance).
+"""
+INVARIANCES_HEADER = """\
+#
+# Invariances (names, locale, politeness, stakes) come from {name}.conflicts.yaml, on a selected
+# subset of scenarios (listed there by id or conflict).
+"""
+EVAL_KINDS = {
+    "help": {"compliance": "compliant", "refusal": "none"},
+    "comply": {"compliance": "compliant"},
+    "decline": {"compliance": "compliant", "refusal": ["partial", "full"]},
+}
 
 
 def build(name: str) -> tuple[str, str]:
@@ -59,15 +86,27 @@ def build(name: str) -> tuple[str, str]:
     hand = yaml.safe_load((HERE / f"{name}.conflicts.yaml").read_text("utf-8"))
     rows = {int(row["rank"]): row for row in read_rows(STUDY)}
     bank = _study_bank(hand, rows)
+    measured, study_values = _study_measured(hand, rows)
+    bank += measured
+    evals_path = HERE / f"{name}.evals.yaml"
+    if evals_path.is_file():
+        decisions = yaml.safe_load(evals_path.read_text("utf-8"))
+        imported.document["scenarios"] = _decide_evals(imported.document.get("scenarios", []), decisions)
+    hand = {**hand, "values": {**hand["values"], **study_values}}
     suite = _merge(imported.document, hand, f"{name}.study.jsonl" if bank else None)
     header = HEADER.format(
         source=source.relative_to(HERE.parent),
         name=name,
         license=imported.document["license"],
         examples=", labelled examples and evaluation prompts" if "examples" in suite else "",
-        mapped=len(bank),
+        mapped=len(bank) - len(measured),
+        measured=len(measured),
         rows=len(rows),
     )
+    if evals_path.is_file():
+        header += EVALS_HEADER.format(name=name, **_eval_counts(suite["scenarios"]))
+    if suite.get("invariances"):
+        header += INVARIANCES_HEADER.format(name=name)
     text = header + "\n" + dump_yaml(suite)
     lines = "".join(jsonl_line(s) for s in bank)
     return text, lines
@@ -88,6 +127,8 @@ def _merge(imported: dict[str, Any], hand: dict[str, Any], bank: str | None) -> 
     suite["principles"] = imported["principles"]
     suite["values"] = hand["values"]
     suite["conflicts"] = [{k: v for k, v in c.items() if k != "study_rows"} for c in hand["conflicts"]]
+    if hand.get("invariances"):
+        suite["invariances"] = hand["invariances"]
     scenarios = list(hand.get("scenarios", [])) + list(imported.get("scenarios", []))
     if bank:
         scenarios.append({"include": bank})
@@ -125,7 +166,131 @@ def _study_bank(hand: dict[str, Any], rows: dict[int, dict[str, Any]]) -> list[d
     return bank
 
 
+def _study_measured(
+    hand: dict[str, Any], rows: dict[int, dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """The `study_measured` best-ranked unassigned rows as measurements, and the values they add."""
+    wanted = int(hand.get("study_measured", 0))
+    table = hand.get("study_labels", {})
+    label_to_value = {label: value for value, labels in table.items() for label in labels}
+    assigned = {rank for conflict in hand["conflicts"] for rank in conflict.get("study_rows", [])}
+    added: dict[str, str] = {}
+    bank: list[dict[str, Any]] = []
+    for rank in sorted(rows):
+        if len(bank) >= wanted:
+            break
+        if rank in assigned:
+            continue
+        row = rows[rank]
+        pair = [label_to_value.get(row[key]) or value_id(row[key]) for key in ("value1", "value2")]
+        if pair[0] == pair[1]:
+            continue
+        for key, value in zip(("value1", "value2"), pair, strict=True):
+            if value not in hand["values"]:
+                added.setdefault(
+                    value, f"{row[key]} (a value of the study's taxonomy, as the dataset labels it)"
+                )
+        scenario = scenario_from_row(row)
+        nudge = {"neutral": "neutral", "value1": pair[0], "value2": pair[1]}[row["nudge_direction"]]
+        bank.append(
+            {
+                "id": scenario["id"],
+                "values": pair,
+                "nudge": nudge,
+                "messages": scenario["messages"],
+                "tags": ["measured"],
+                "provenance": scenario["provenance"],
+            }
+        )
+    return bank, dict(sorted(added.items()))
+
+
+def _decide_evals(scenarios: list[dict[str, Any]], decisions: dict[str, Any]) -> list[dict[str, Any]]:
+    """The imported eval prompts with the hand-made decision of `<suite>.evals.yaml` applied."""
+    by_id: dict[str, tuple[str, dict[str, Any]]] = {}
+    for principle, groups in decisions.items():
+        for group in groups:
+            for sid in group["ids"]:
+                if sid in by_id:
+                    raise SystemExit(f"eval prompt {sid} is decided twice in the evals file")
+                by_id[sid] = (principle, group)
+    out = []
+    for scenario in scenarios:
+        sid = scenario.get("id", "")
+        if not sid.startswith("eval-"):
+            out.append(scenario)
+            continue
+        if sid not in by_id:
+            raise SystemExit(f"eval prompt {sid} has no decision: add it to a group of the evals file")
+        principle, group = by_id.pop(sid)
+        if scenario["principles"] != [principle]:
+            raise SystemExit(f"eval prompt {sid} sits under {scenario['principles']}, not {principle}")
+        decided = dict(scenario)
+        if group["kind"] == "measure":
+            del decided["principles"]
+            decided = {
+                "id": sid,
+                "values": group["values"],
+                **{k: v for k, v in decided.items() if k != "id"},
+            }
+            decided["tags"] = [*decided.get("tags", []), "measured"]
+            decided["provenance"] = {**decided.get("provenance", {}), "principle": principle}
+        else:
+            because = [{"principle": principle, "quote": group["quote"]}]
+            decided["expect"] = {**EVAL_KINDS[group["kind"]], "because": because}
+            decided["tags"] = [*decided.get("tags", []), f"eval-{group['kind']}"]
+        out.append(decided)
+    if by_id:
+        raise SystemExit(
+            f"the evals file names prompts that are not eval prompts: {', '.join(sorted(by_id))}"
+        )
+    return out
+
+
+def _eval_counts(scenarios: list[dict[str, Any]]) -> dict[str, int]:
+    counts = dict.fromkeys(("help", "comply", "decline", "measure"), 0)
+    for scenario in scenarios:
+        if str(scenario.get("id", "")).startswith("eval-"):
+            kind = next((t[5:] for t in scenario.get("tags", []) if t.startswith("eval-")), "measure")
+            counts[kind] += 1
+    return counts
+
+
+def counts(name: str) -> dict[str, int]:
+    """The suite's items by kind, as README's suite table shows them (one model, one sample)."""
+    from spec_pytest.probes.invariance import Invariance, invariance_targets
+    from spec_pytest.spec import load_spec
+
+    spec = load_spec(HERE / f"{name}.yaml")
+    kinds = ("scenarios", "written", "implied", "measured", "eval_prompts", "eval_written", "eval_measured")
+    kinds += ("study_rows", "study_expected", "study_measured", "conflicts")
+    out = dict.fromkeys((*kinds, "invariance_items", "invariance_variants"), 0)
+    out["conflicts"] = len(spec.conflicts)
+    for scenario in spec.scenarios:
+        cited = scenario.principles or (scenario.conflict and spec.conflicts[scenario.conflict].principles)
+        kind = "written" if scenario.expect is not None else "implied" if cited else "measured"
+        out["scenarios"] += 1
+        out[kind] += 1
+        if scenario.id.startswith("eval-"):
+            out["eval_prompts"] += 1
+            out["eval_written"] += kind == "written"
+            out["eval_measured"] += kind == "measured"
+        if scenario.id.startswith("study-"):
+            out["study_rows"] += 1
+            out["study_expected"] += kind == "written"
+            out["study_measured"] += kind == "measured"
+    rules = [Invariance.from_mapping(rule) for rule in spec.invariances]
+    targets = invariance_targets(spec, rules)
+    out["invariance_items"] = len(targets)
+    out["invariance_variants"] = sum(rule.examples for rule, _, _ in targets)
+    return out
+
+
 def main(argv: list[str]) -> int:
+    if "--counts" in argv:
+        for name in SUITES:
+            print(name, " ".join(f"{key}={value}" for key, value in counts(name).items()))
+        return 0
     check = "--check" in argv
     stale = []
     for name in SUITES:

@@ -61,6 +61,8 @@ PRICES: dict[str, Price] = {
     "claude-sonnet-4": Price(3.00, 15.00),
     "claude-opus-4-1": Price(15.00, 75.00),
     "claude-haiku-4-5": Price(1.00, 5.00),
+    "gemini-2.5-pro": Price(1.25, 10.00),  # prompts up to 200k tokens (longer ones cost more)
+    "gemini-2.5-flash": Price(0.30, 2.50),
 }
 
 
