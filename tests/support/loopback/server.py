@@ -224,6 +224,7 @@ class LoopbackServer:
         self._ids = itertools.count(1)
         self._in_flight = 0
         self.max_in_flight = 0
+        self.in_flight_on_arrival: list[int] = []  # others already being answered, per request
         self.port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -386,6 +387,7 @@ class LoopbackServer:
     async def _handle(self, request: web.Request, api: str) -> web.StreamResponse:
         received = await self._receive(request, api)
         reply = _echoed(received.reply, received.headers) if received.reply.echo_key else received.reply
+        self.in_flight_on_arrival.append(self._in_flight)
         self._in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self._in_flight)
         try:

@@ -153,11 +153,13 @@ def test_pipelined_within_the_limit_and_judges_start_before_all_answers(
 ):
     loopback.always(Reply(delay=0.2))
     cases = cases_of(tmp_path, 12, judges=("openai:j",))  # one endpoint for both: one limit
-    started = time.monotonic()
     assert run_all(settings(tmp_path, loopback_registry), cases, concurrency=4) == [Outcome.PASS] * 12
-    wall = time.monotonic() - started
     assert loopback.max_in_flight == 4
-    assert wall < 24 * 0.2 / 2  # far under one-at-a-time (4.8 s); the floor is 1.2 s
+    # Kept full, not one at a time: most requests arrive while two or more others are being
+    # answered (one at a time, none would). Counted at the server, not timed: a loaded
+    # machine slows the run but cannot fake the overlap.
+    crowded = [n for n in loopback.in_flight_on_arrival if n >= 2]
+    assert len(loopback.in_flight_on_arrival) == 24 and len(crowded) >= 12, loopback.in_flight_on_arrival
     kinds = [("judge" if is_judge_request(r.body) else "answer", r.at) for r in loopback.requests]
     first_judge = min(at for kind, at in kinds if kind == "judge")
     last_answer = max(at for kind, at in kinds if kind == "answer")
