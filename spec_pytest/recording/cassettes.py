@@ -48,6 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 # which variables hold keys: the knowledge of the one scrubber every other sink uses too
 from spec_pytest.core.secrets import SECRET_QUERY_PARAMETERS, install_log_filter, secret_values
 from spec_pytest.errors import ConfigError, RunError
+from spec_pytest.providers.base import RECORDED_LATENCY_HEADER
 from spec_pytest.recording.lock import work_dir
 
 if TYPE_CHECKING:  # vcrpy is imported when a cassette is first used: importing it costs
@@ -623,6 +624,34 @@ def detached_cassette(
     return Cassette.load(**options)
 
 
+def _note_latency(cassette: Cassette) -> None:
+    """Have ``cassette`` note in each answer it records how long the API took.
+
+    The fan-out's transport does this for its tapes; an item that records through vcrpy's
+    patch (no prefetch, or under xdist) must too, or its replay reports the replay's
+    milliseconds as the answer's latency. vcrpy asks the cassette whether it can play a
+    request before sending it and appends the same request object with the answer, so the
+    time between the two is the API's.
+    """
+    asked: dict[int, float] = {}
+    can_play = cassette.can_play_response_for
+    append = cassette.append
+
+    def noting_can_play(request: Any) -> bool:
+        asked[id(request)] = time.monotonic()
+        return bool(can_play(request))
+
+    def noting_append(request: Any, response: dict[str, Any]) -> None:
+        started = asked.pop(id(request), None)
+        if started is not None:
+            headers = response.setdefault("headers", {})
+            headers[RECORDED_LATENCY_HEADER] = [f"{time.monotonic() - started:.3f}"]
+        append(request, response)
+
+    cassette.can_play_response_for = noting_can_play
+    cassette.append = noting_append
+
+
 @contextmanager
 def use_cassette(
     path: str | os.PathLike[str],
@@ -654,6 +683,7 @@ def use_cassette(
     context = Cassette.use(**options, record_on_exception=False)
     try:
         with context as cassette:
+            _note_latency(cassette)
             yield cassette
     except Exception as err:
         translated = cassette_error(err, rerecord_hint, environ)
