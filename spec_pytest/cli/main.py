@@ -13,7 +13,9 @@ from pathlib import Path
 from spec_pytest.cli.run_config import add_run_options, load_config
 from spec_pytest.config.table import CALIBRATE, PLAN
 from spec_pytest.errors import SpecPytestError
-from spec_pytest.spec import SpecError, load_spec
+from spec_pytest.spec import SpecError, document, load_spec
+from spec_pytest.spec.errors import Problem
+from spec_pytest.spec.model_refs import undeclared_providers
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="spec file(s) to check")
     validate.add_argument("-q", "--quiet", action="store_true", help="print problems only, no summary lines")
+    validate.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="NAME[=URL]",
+        help="an endpoint the run declares (--endpoint or the ini file): model references to it are not "
+        "reported as undeclared; repeatable",
+    )
     validate.set_defaults(run=_validate)
 
     # deferred: the importers load only when `spec-pytest import` is used
@@ -114,12 +124,18 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"spec-pytest validate: {f}: no such file", file=sys.stderr)
         return 2
     invalid = 0
+    extra = [e.partition("=")[0] for e in args.endpoint]
     for path in args.files:
+        refs = _undeclared(path, extra)
         try:
             spec = load_spec(path)
         except SpecError as exc:
             invalid += 1
-            print(exc.render())
+            print(SpecError([*exc.problems, *refs]).render())
+            continue
+        if refs:
+            invalid += 1
+            print(SpecError(refs).render())
             continue
         if not args.quiet:
             print(
@@ -130,6 +146,14 @@ def _validate(args: argparse.Namespace) -> int:
     if invalid and not args.quiet:
         print(f"{invalid} of {len(args.files)} file(s) invalid", file=sys.stderr)
     return 1 if invalid else 0
+
+
+def _undeclared(path: Path, endpoints: list[str]) -> list[Problem]:
+    """Model references to providers the file does not declare (none when it does not parse)."""
+    try:
+        return undeclared_providers(document.read(path.resolve()), endpoints)
+    except SpecError:
+        return []  # load_spec reports why the file cannot be read
 
 
 def _import(args: argparse.Namespace) -> int:
