@@ -61,6 +61,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 def pytest_configure(config: pytest.Config) -> None:
     install_log_filter()  # vcrpy's and the SDKs' log lines quote answers and URLs: keys out
+    options.describe_shared_record_mode(config)
     options.check_options(config)
     config.stash[SPEC_PATHS] = list(options.config_of(config).specs)  # --spec names, then ini spec_files
     config.stash[RUN] = options.run_settings(config)

@@ -26,6 +26,16 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files("spec_pytest.spec").joinpath("schema.json").read_text("utf-8"))
 
 
+def schema_text() -> str:
+    """The schema file as shipped, for `spec-pytest schema` (editors read it as is)."""
+    return resources.files("spec_pytest.spec").joinpath("schema.json").read_text("utf-8")
+
+
+def starter_spec() -> str:
+    """The commented starter spec `spec-pytest init` writes (spec_pytest/spec/starter.yaml)."""
+    return resources.files("spec_pytest.spec").joinpath("starter.yaml").read_text("utf-8")
+
+
 @cache
 def _validator(root: str) -> jsonschema.protocols.Validator:
     full = schema()
