@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from spec_pytest import __version__
 from spec_pytest.cli.run_config import add_run_options, load_config
 from spec_pytest.config.table import CALIBRATE, PLAN
-from spec_pytest import __version__
 from spec_pytest.errors import SpecPytestError
 from spec_pytest.spec import SpecError, document, load_spec
 from spec_pytest.spec.errors import Problem
@@ -176,7 +176,9 @@ def _validate(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     target: Path = args.path
     if target.exists():
-        print(f"spec-pytest init: {target} exists; give another PATH (init never overwrites)", file=sys.stderr)
+        print(
+            f"spec-pytest init: {target} exists; give another PATH (init never overwrites)", file=sys.stderr
+        )
         return 2
     if not target.parent.is_dir():
         print(f"spec-pytest init: no directory {target.parent}; create it first", file=sys.stderr)

@@ -53,4 +53,3 @@ def undeclared_providers(document: Document, extra: Iterable[str] = ()) -> list[
         for ref in models:
             check(ref, ("models", ref), key=True)
     return problems
-

@@ -107,7 +107,7 @@ def check(document: Document, root: str = "spec") -> Checked:
     for error in _validator(root).iter_errors(rest):
         if error.validator == "additionalProperties" and not error.absolute_path:
             known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
-            stray.update(str(k) for k in error.instance if k not in known)
+            stray.update(str(k) for k in rest if k not in known)
             stray_problems.extend(_describe(document, error))
         else:
             top.extend(_describe(document, error))

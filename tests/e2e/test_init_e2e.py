@@ -21,9 +21,7 @@ def test_the_starter_spec_validates_and_runs_under_pytest(
     assert main(["validate", "first.yaml"]) == 0
     assert "first.yaml: ok (2 principles, 2 values, 1 conflicts, 1 scenarios" in capsys.readouterr().out
 
-    pytester.makeini(
-        f"[pytest]\nspec_endpoints =\n    local {loopback.openai_base_url} {LOOPBACK_KEY_ENV}\n"
-    )
+    pytester.makeini(f"[pytest]\nspec_endpoints =\n    local {loopback.openai_base_url} {LOOPBACK_KEY_ENV}\n")
     loopback.when(r"funeral", answer("HONEST: kind words, but the poem needs more work."))
 
     def rule(judge: str, text: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -73,7 +73,10 @@ def test_defaults_and_models_naming_an_undeclared_provider_are_reported(tmp_path
     assert len(problems) == 2, done.stdout
     assert problems[0].startswith(f"{path}:{line_of(text, 'openia')}:")
     assert "provider 'openia'" in problems[0] and "did you mean 'openai'?" in problems[0]
-    assert problems[1].startswith(f"{path}:{line_of(text, 'lcoal:m')}:") and "did you mean 'local'?" in problems[1]
+    assert (
+        problems[1].startswith(f"{path}:{line_of(text, 'lcoal:m')}:")
+        and "did you mean 'local'?" in problems[1]
+    )
     # a run may declare the endpoint itself (--endpoint, the ini file): validate can be told so
     fixed = cli("validate", path, "--endpoint", "openia=http://127.0.0.1:2/v1", "--endpoint", "lcoal")
     assert fixed.returncode == 0, fixed.stdout
