@@ -10,10 +10,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from spec_pytest import __version__
 from spec_pytest.cli.run_config import add_run_options, load_config
 from spec_pytest.config.table import CALIBRATE, PLAN
 from spec_pytest.errors import SpecPytestError
-from spec_pytest.spec import SpecError, load_spec
+from spec_pytest.spec import SpecError, document, load_spec
+from spec_pytest.spec.errors import Problem
+from spec_pytest.spec.model_refs import undeclared_providers
+from spec_pytest.spec.schema import schema_text, starter_spec
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,7 +33,30 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="spec-pytest", description="Test language models against their own behaviour specs."
     )
+    parser.add_argument(
+        "--version", action="version", version=f"spec-pytest {__version__}", help="print the version and exit"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init = commands.add_parser(
+        "init",
+        help="write a small commented spec to start from",
+        description="Write a starter spec (two principles, one conflict, one scenario, every section "
+        "commented) to PATH. It validates as written; it refuses to overwrite an existing file.",
+    )
+    init.add_argument(
+        "path", nargs="?", type=Path, default=Path("spec.yaml"), metavar="PATH", help="default: spec.yaml"
+    )
+    init.set_defaults(run=_init)
+
+    schema_command = commands.add_parser(
+        "schema",
+        help="print the JSON Schema of spec files (for editors)",
+        description="Print the JSON Schema spec files follow, for editors and linters: save it and point "
+        "`# yaml-language-server: $schema=PATH` or the editor's yaml.schemas setting at it. Its $id "
+        "is where the same schema is published.",
+    )
+    schema_command.set_defaults(run=_schema)
 
     validate = commands.add_parser(
         "validate",
@@ -39,6 +66,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", type=Path, metavar="FILE", help="spec file(s) to check")
     validate.add_argument("-q", "--quiet", action="store_true", help="print problems only, no summary lines")
+    validate.add_argument(
+        "--endpoint",
+        action="append",
+        default=[],
+        metavar="NAME[=URL]",
+        help="an endpoint the run declares (--endpoint or the ini file): model references to it are not "
+        "reported as undeclared; repeatable",
+    )
     validate.set_defaults(run=_validate)
 
     # deferred: the importers load only when `spec-pytest import` is used
@@ -114,12 +149,18 @@ def _validate(args: argparse.Namespace) -> int:
             print(f"spec-pytest validate: {f}: no such file", file=sys.stderr)
         return 2
     invalid = 0
+    extra = [e.partition("=")[0] for e in args.endpoint]
     for path in args.files:
+        refs = _undeclared(path, extra)
         try:
             spec = load_spec(path)
         except SpecError as exc:
             invalid += 1
-            print(exc.render())
+            print(SpecError([*exc.problems, *refs]).render())
+            continue
+        if refs:
+            invalid += 1
+            print(SpecError(refs).render())
             continue
         if not args.quiet:
             print(
@@ -130,6 +171,37 @@ def _validate(args: argparse.Namespace) -> int:
     if invalid and not args.quiet:
         print(f"{invalid} of {len(args.files)} file(s) invalid", file=sys.stderr)
     return 1 if invalid else 0
+
+
+def _init(args: argparse.Namespace) -> int:
+    target: Path = args.path
+    if target.exists():
+        print(
+            f"spec-pytest init: {target} exists; give another PATH (init never overwrites)", file=sys.stderr
+        )
+        return 2
+    if not target.parent.is_dir():
+        print(f"spec-pytest init: no directory {target.parent}; create it first", file=sys.stderr)
+        return 2
+    target.write_text(starter_spec(), encoding="utf-8")
+    print(
+        f"wrote {target}: check it with `spec-pytest validate {target}`, then run it with "
+        f"`pytest --spec {target} --model PROVIDER:MODEL --judge PROVIDER:MODEL`"
+    )
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    print(schema_text(), end="")
+    return 0
+
+
+def _undeclared(path: Path, endpoints: list[str]) -> list[Problem]:
+    """Model references to providers the file does not declare (none when it does not parse)."""
+    try:
+        return undeclared_providers(document.read(path.resolve()), endpoints)
+    except SpecError:
+        return []  # load_spec reports why the file cannot be read
 
 
 def _import(args: argparse.Namespace) -> int:

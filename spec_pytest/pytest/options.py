@@ -51,6 +51,28 @@ def add_options(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager
         parser.addini(key.name, key.help, type=key.type, default=key.default)
 
 
+def describe_shared_record_mode(config: pytest.Config) -> None:
+    """Make `pytest --help` tell the truth about `--record-mode` when pytest-recording owns it.
+
+    pytest-recording's help says 'Default to "none"', which holds for its own `vcr` marks;
+    spec items default to once (none under CI). The option object is shared, so its help
+    text is rewritten to say both. pytest formats help from the argparse actions after
+    `pytest_configure`, whichever plugin registered first.
+    """
+    optparser = getattr(config._parser, "optparser", None)
+    for action in getattr(optparser, "_actions", ()):
+        if action.dest == "record_mode" and "spec items" not in (action.help or ""):
+            action.help = SHARED_RECORD_MODE_HELP
+
+
+#: `--record-mode` as `pytest --help` shows it when pytest-recording declared the option.
+SHARED_RECORD_MODE_HELP = (
+    "cassette record mode, shared by spec-pytest and pytest-recording: none | once | new_episodes | "
+    "all | rewrite. Spec items default to once (none when the CI environment variable is set); "
+    "pytest-recording's own @pytest.mark.vcr tests default to none"
+)
+
+
 def config_of(config: pytest.Config) -> RunConfig:
     """The run's `RunConfig`, built once from pytest's option values, ini values and rootdir."""
     built = config.stash.get(CONFIG, None)

@@ -72,6 +72,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 def pytest_configure(config: pytest.Config) -> None:
     install_log_filter()  # vcrpy's and the SDKs' log lines quote answers and URLs: keys out
+    options.describe_shared_record_mode(config)
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     config.stash[JUDGE_CHECKS] = []

@@ -6,6 +6,7 @@ nothing else escapes, whatever the bytes in the file.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,9 @@ def load_spec(path: str | Path) -> Spec:
     checked = schema.check(main)
     if checked.top:  # without a sound skeleton there is nothing to cross-check
         raise SpecError(checked.problems)
-    problems = list(checked.entries)
+    if checked.stray:  # a misspelt top-level key: report it and cross-check everything else
+        main = replace(main, data={k: v for k, v in main.data.items() if k not in checked.stray})
+    problems = [*checked.stray_problems, *checked.entries]
     scenarios: list[Placed] = []
     files: list[Path] = [path]
     _collect_scenarios(

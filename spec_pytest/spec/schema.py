@@ -26,6 +26,16 @@ def schema() -> dict[str, Any]:
     return json.loads(resources.files("spec_pytest.spec").joinpath("schema.json").read_text("utf-8"))
 
 
+def schema_text() -> str:
+    """The schema file as shipped, for `spec-pytest schema` (editors read it as is)."""
+    return resources.files("spec_pytest.spec").joinpath("schema.json").read_text("utf-8")
+
+
+def starter_spec() -> str:
+    """The commented starter spec `spec-pytest init` writes (spec_pytest/spec/starter.yaml)."""
+    return resources.files("spec_pytest.spec").joinpath("starter.yaml").read_text("utf-8")
+
+
 @cache
 def _validator(root: str) -> jsonschema.protocols.Validator:
     full = schema()
@@ -65,10 +75,14 @@ class Checked:
     top: list[Problem] = field(default_factory=list)
     entries: list[Problem] = field(default_factory=list)
     bad: frozenset[int] = frozenset()
+    #: unknown keys at the file's top level (a typo such as `defualts`): reported, then set
+    #: aside so that the rest of the file is still cross-checked in the same run
+    stray: frozenset[str] = frozenset()
+    stray_problems: list[Problem] = field(default_factory=list)
 
     @property
     def problems(self) -> list[Problem]:
-        return [*self.top, *self.entries]
+        return [*self.stray_problems, *self.top, *self.entries]
 
 
 def check(document: Document, root: str = "spec") -> Checked:
@@ -87,9 +101,18 @@ def check(document: Document, root: str = "spec") -> Checked:
             top=[p for error in _validator(root).iter_errors(data) for p in _describe(document, error)]
         )
     rest = {**data, "scenarios": []}
-    top = [p for error in _validator(root).iter_errors(rest) for p in _describe(document, error)]
+    top: list[Problem] = []
+    stray: set[str] = set()
+    stray_problems: list[Problem] = []
+    for error in _validator(root).iter_errors(rest):
+        if error.validator == "additionalProperties" and not error.absolute_path:
+            known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
+            stray.update(str(k) for k in rest if k not in known)
+            stray_problems.extend(_describe(document, error))
+        else:
+            top.extend(_describe(document, error))
     entries, bad = _check_entries(document, data["scenarios"], ["scenarios"])
-    return Checked(top, entries, bad)
+    return Checked(top, entries, bad, frozenset(stray), stray_problems)
 
 
 def _check_entries(
@@ -217,6 +240,19 @@ def _describe(
                 f"{did_you_mean(str(instance), choices)}"
             )
         ]
+    if kind == "anyOf" and isinstance(instance, dict):
+        # a mapping where the alternatives include a mapping shape (lean: {toward, strength}):
+        # say what is wrong inside it (an unknown key with its "did you mean"), not just "expected ..."
+        branches = schema.get("anyOf", [])
+        inner = [
+            e
+            for e in error.context or []
+            if e.relative_schema_path
+            and isinstance(e.relative_schema_path[0], int)
+            and branches[e.relative_schema_path[0]].get("type") == "object"
+        ]
+        if inner:
+            return [p for e in inner for p in _describe(document, e, prefix)]
     if kind == "anyOf" and "x-hint" in schema:
         return [here(f"{where} is {instance!r}; expected {schema['x-hint']}")]
     if kind in ("pattern", "maxLength") and "x-hint" in schema:
