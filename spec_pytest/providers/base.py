@@ -292,8 +292,9 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
 
     @property
     def deadline_s(self) -> float:
-        """The overall deadline of one call: the endpoint's ``timeout:``, else the run's."""
-        return self.endpoint.timeout_s or self._bounds.deadline_s
+        """The overall deadline of one call: the model's own ``timeout`` (its params), else the
+        endpoint's ``timeout:``, else the run's."""
+        return self.settings.deadline_s or self.endpoint.timeout_s or self._bounds.deadline_s
 
     def _deadline_error(self) -> ProviderError:
         return ProviderError(
