@@ -103,6 +103,7 @@ def test_a_web_page_is_an_error_saying_what_arrived(project, loopback):
     assert outcomes(result) == {"fine": "PASSED", "odd": "ERROR"}
     out = result.stdout.str()
     assert "a body that is not JSON" in out and "Sign in to continue" in out
+    assert "content-type 'text/html" in out  # what arrived, as the server labelled it
     assert "AttributeError" not in out
 
 
