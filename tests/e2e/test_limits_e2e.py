@@ -159,6 +159,12 @@ def test_a_killed_writers_leftovers_stay_out_of_git(project, loopback):
         ("--results={tmp}/limits.yaml/results.jsonl", "is not a directory"),
         ("--cassette-dir=/dev/null", "--cassette-dir /dev/null: not a directory"),
         ("--cassette-dir={tmp}/limits.yaml", "not a directory; give a directory"),
+        # directories nobody may write in (sysfs refuses new files even to root)
+        ("--results=/sys/results.jsonl", "--results /sys/results.jsonl: cannot create files in /sys"),
+        (
+            "--cassette-dir=/sys/fs/cassettes",
+            "--cassette-dir /sys/fs/cassettes: cannot create files in /sys/fs",
+        ),
     ],
 )
 def test_unusable_output_paths_are_usage_errors(project, loopback, option, message):
