@@ -23,8 +23,8 @@ from spec_pytest.errors import SpecPytestError
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD
 from spec_pytest.generate.pairs import read_taxonomy, select_pairs
 from spec_pytest.generate.run import CONTEXT_ROLES, GenerateOptions, generate_bank
-from spec_pytest.pipeline.ask import declare_endpoints
-from spec_pytest.providers import DEFAULT_REGISTRY, ModelParams, Registry
+from spec_pytest.pipeline.ask import declare_endpoints, split_timeout
+from spec_pytest.providers import DEFAULT_REGISTRY, Registry
 from spec_pytest.spec import Spec, SpecError, load_spec
 from spec_pytest.spec.importers import dump_yaml
 
@@ -123,7 +123,7 @@ def run_generate(args: argparse.Namespace, registry: Registry | None = None) -> 
             contexts=tuple(dict.fromkeys(args.context)),
             threshold=args.similarity,
             record_mode=config.record_mode,
-            params=ModelParams.from_mapping(spec.params_for(args.generator)),
+            params=split_timeout(args.generator, spec.params_for(args.generator))[0],
             prices=dict(config.prices),
             write_values=taxonomy is not None,
             rerecord_hint=_hint(args),

@@ -15,6 +15,7 @@ as a usage error, the CLI as exit status 2.
 from __future__ import annotations
 
 import math
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -420,9 +421,18 @@ def _check_writable_file(path: Path, flag: str, fix: str) -> None:
 
 
 def _check_parent(path: Path, flag: str, fix: str) -> None:
-    """The nearest existing ancestor of ``path`` is a directory (the rest is created)."""
-    ancestor = path.parent
+    """The nearest existing ancestor of ``path`` (``path`` itself when it is a directory) is a
+    directory we can create files in (the rest is created). Writing is tried, not inferred from
+    the mode bits: root passes every mode check, yet a read-only or virtual filesystem refuses."""
+    ancestor = path if path.is_dir() else path.parent
     while not ancestor.exists() and ancestor != ancestor.parent:
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise ConfigError(f"{flag} {path}: {ancestor} is not a directory; give {fix}")
+    try:
+        tempfile.TemporaryFile(dir=ancestor).close()
+    except OSError as err:
+        raise ConfigError(
+            f"{flag} {path}: cannot create files in {ancestor} ({err.strerror}); give {fix} "
+            "in a directory you can write to"
+        ) from None

@@ -135,7 +135,9 @@ class JudgePanel:
             params, timeout = self.params, None
         else:
             params, timeout = judge_params(self.registry, judge, self.judge_keys.get(judge, {}))
-        settings = ProviderSettings(max_retries=self.max_retries, timeout_s=timeout or self.timeout_s)
+        settings = ProviderSettings(
+            max_retries=self.max_retries, timeout_s=timeout or self.timeout_s, deadline_s=timeout
+        )
         return params, settings
 
     def cassette(self, judge: str, item: str) -> Path:

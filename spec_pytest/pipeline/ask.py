@@ -22,6 +22,7 @@ from typing import Any
 from spec_pytest.core.case import Case
 from spec_pytest.core.response import Response
 from spec_pytest.errors import ConfigError, RunError
+from spec_pytest.judge.judge import TIMEOUT_KEY, check_timeout
 from spec_pytest.judge.panel import run_blocking
 from spec_pytest.providers import ModelParams, ModelRef, ProviderSettings, Registry
 from spec_pytest.providers.base import Provider, SdkProvider
@@ -68,7 +69,22 @@ def model_cassette(settings: AskSettings, case: Case) -> Path:
 
 
 def params_for(settings: AskSettings, case: Case) -> ModelParams:
-    return ModelParams.from_mapping({**case.spec.params_for(case.model), **settings.params})
+    """The request parameters of the case's model: the spec's, then --model-param."""
+    return split_timeout(case.model, {**case.spec.params_for(case.model), **settings.params})[0]
+
+
+def provider_settings_for(settings: AskSettings, case: Case) -> ProviderSettings:
+    """How the case's model is called: its ``timeout`` key, when set, is its overall deadline."""
+    timeout = split_timeout(case.model, {**case.spec.params_for(case.model), **settings.params})[1]
+    return ProviderSettings() if timeout is None else ProviderSettings(timeout_s=timeout, deadline_s=timeout)
+
+
+def split_timeout(model: str, keys: Mapping[str, Any]) -> tuple[ModelParams, float | None]:
+    """A model's keys as request parameters and its ``timeout`` (seconds, None: not set), as a
+    judge's are (`spec_pytest.judge.judge.judge_params`). Raises ConfigError."""
+    rest = dict(keys)
+    timeout = check_timeout(f"model {model}", rest.pop(TIMEOUT_KEY, None))
+    return ModelParams.from_mapping(rest), timeout
 
 
 async def answer(
@@ -89,6 +105,7 @@ async def answer(
         settings.record_mode,
         rerecord_hint=settings.rerecord_hint(case),
         replay=replay,
+        provider_settings=provider_settings_for(settings, case),
     )
 
 
@@ -103,6 +120,7 @@ async def ask_model(
     *,
     rerecord_hint: str | None = None,
     replay: bool | None = None,
+    provider_settings: ProviderSettings | None = None,
 ) -> Response:
     """``model``'s answer to ``messages`` through the cassette at ``path`` (no spec needed)."""
 
@@ -118,6 +136,7 @@ async def ask_model(
         respond,
         stage="answers",
         rerecord_hint=rerecord_hint,
+        settings=provider_settings,
         replay=replay,
     )
 

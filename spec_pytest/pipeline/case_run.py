@@ -71,8 +71,10 @@ async def run_case(
     reservation.charge(str(path), trial.response.usage)
     try:
         check_answer(settings.ask, case, trial.response)
-    except BaseException:
+    except BaseException as exc:
         reservation.fail(recorder, "answers")  # no judge is asked: their holds are dropped
+        # the item errors, but its record keeps what the API said (why the answer ended, tokens)
+        exc.trial = trial  # type: ignore[attr-defined]
         raise
     panel = replace(settings.panel_for(case), cassettes=recorder, concurrent=recorder.concurrent)
     judgements = with_api_refusal(

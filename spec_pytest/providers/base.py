@@ -255,7 +255,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
                     raise  # not an API failure (e.g. a cassette miss): the caller must see it as is
                 raise translated from err
             latency = recorded_latency(headers) or time.perf_counter() - started
-        return self._without_keys(self._answer(raw, latency))
+        return self._without_keys(self._answer(raw, latency, headers))
 
     def respond_sync(
         self,
@@ -280,7 +280,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
                     raise
                 raise translated from err
             latency = recorded_latency(headers) or time.perf_counter() - started
-        return self._without_keys(self._answer(raw, latency))
+        return self._without_keys(self._answer(raw, latency, headers))
 
     # -- the outer bounds of one call ----------------------------------------------------
     @property
@@ -292,8 +292,9 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
 
     @property
     def deadline_s(self) -> float:
-        """The overall deadline of one call: the endpoint's ``timeout:``, else the run's."""
-        return self.endpoint.timeout_s or self._bounds.deadline_s
+        """The overall deadline of one call: the model's own ``timeout`` (its params), else the
+        endpoint's ``timeout:``, else the run's."""
+        return self.settings.deadline_s or self.endpoint.timeout_s or self._bounds.deadline_s
 
     def _deadline_error(self) -> ProviderError:
         return ProviderError(
@@ -331,13 +332,16 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
             raise outcome["error"]
         return outcome["raw"]
 
-    def _answer(self, raw: Any, latency_s: float) -> Response:
+    def _answer(self, raw: Any, latency_s: float, headers: Mapping[str, str] | None = None) -> Response:
         """`_parse` of an answer that has the wire format's shape, within the size cap."""
         problem = self.unexpected_body(raw)
         if problem is not None:
+            kind = (headers or {}).get("content-type")
+            arrived = f" (content-type {kind!r})" if kind else ""
             raise ProviderError(
                 str(self.ref),
-                f"the API answered with {problem}; is {self.endpoint.base_url} a {self.shape} endpoint?",
+                f"the API answered with {problem}{arrived}; is {self.endpoint.base_url} a "
+                f"{self.shape} endpoint?",
             )
         response = self._parse(raw, latency_s)
         cap = self._bounds.max_answer_chars

@@ -109,6 +109,9 @@ class ProviderSettings:
     max_retries: int = 2
     timeout_s: float = 120.0
     replay: bool = False
+    #: A model's or judge's own ``timeout``: the overall deadline of each of its calls, over
+    #: the endpoint's and the run's (None: theirs).
+    deadline_s: float | None = None
 
     @property
     def effective_retries(self) -> int:

@@ -125,6 +125,7 @@ class SpecItem(pytest.Item):
                 self.trial = run_case_blocking(self.case, settings_for(self.config, self.case))
         except SpecPytestError as exc:  # the case cannot be judged: an ERROR with the message alone
             self.error = str(exc)
+            self.trial = getattr(exc, "trial", None)  # an answer that is no answer: still recorded
             # the key it lacked: its own MissingKeyError, or the xdist controller's fetch's
             self.missing_key = (
                 exc.env_var if isinstance(exc, MissingKeyError) else getattr(exc, "missing_key", None)

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from spec_pytest.core.secrets import key_shape_in
 from spec_pytest.spec.document import Document, Placed
 from spec_pytest.spec.errors import Problem, SpecError, did_you_mean
 from spec_pytest.spec.model import (
@@ -110,7 +111,7 @@ def build_spec(main: Document, scenarios: list[Placed], files: tuple[Path, ...])
     _check_invariances(main, data.get("invariances", []), values, conflicts, built_scenarios, problems)
     for section in ("endpoints", "models", "defaults"):
         for where, text in _strings(data.get(section), (section,)):
-            if _KEY_SHAPED.search(text):
+            if key_shape_in(text):
                 problems.append(
                     Placed(main, where, text).at(
                         "this looks like an API key; keys are never read from spec files: remove it "
@@ -449,11 +450,6 @@ class _References:
                 *where,
             )
         )
-
-
-_KEY_SHAPED = re.compile(
-    r"\b(sk-(ant-|proj-)?[A-Za-z0-9_-]{16,}|xai-[A-Za-z0-9]{16,}|AIza[0-9A-Za-z_-]{30,})"
-)
 
 
 def _strings(value: Any, where: tuple[str | int, ...]) -> Any:

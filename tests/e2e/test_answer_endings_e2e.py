@@ -95,7 +95,17 @@ def test_empty_and_refused_answers_end_as_the_rule_says_recorded_and_replayed(
     assert records["bread"]["judges"][0]["refusal_source"] == "api:refusal"
     assert records["bomb"]["judges"][0]["refusal_source"] == "api:content_filter"
     assert (records["essay"]["outcome"], records["blank"]["outcome"]) == ("error", "error")
+    # an errored item keeps what the API said about its answer: why it ended, how long it took
+    assert (records["essay"]["finish_reason"], records["essay"]["ending"]) == ("length", "length")
+    assert (records["blank"]["finish_reason"], records["blank"]["ending"]) == ("stop", "empty")
+    assert records["essay"]["output_tokens"] == 2048
 
     loopback.stop()
     replayed = pytester.runpytest("--spec=endings.yaml", "-rA", "--record-mode=none")
     assert outcomes(replayed) == expected
+    # under xdist the workers' records keep the errored answers' endings too
+    spread = pytester.runpytest("--spec=endings.yaml", "--record-mode=none", "-n", "2", "--results=xd.jsonl")
+    assert spread.ret == pytest.ExitCode.TESTS_FAILED, spread.stdout.str()
+    lines = (pytester.path / "xd.jsonl").read_text(encoding="utf-8").splitlines()
+    spread_records = {r["scenario"]: r for r in map(json.loads, lines)}
+    assert (spread_records["essay"]["ending"], spread_records["blank"]["ending"]) == ("length", "empty")

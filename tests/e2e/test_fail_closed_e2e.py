@@ -82,10 +82,21 @@ def test_a_baseline_item_missing_without_deselection_fails_the_gate(project, loo
     start = text.index("  - id: pitch")
     end = text.index("  - id: address")
     spec.write_text(text[:start] + text[end:], encoding="utf-8")
-    result = project.runpytest("--spec=e2e.yaml", "--baseline=baseline.json", "-k", "poem or pitch")
+    results = project.path / "run.jsonl"
+    result = project.runpytest(
+        "--spec=e2e.yaml", "--baseline=baseline.json", "-k", "poem or pitch", f"--results={results}"
+    )
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
     out = result.stdout.str()
     assert "NOT-RUN e2e::pitch[openai:model-under-test]" in out
+    # the reports list it too, by node id: a reader of the HTML or the CI summary sees why it failed
+    from spec_pytest.cli.main import main
+
+    assert main(["report", str(results), "--baseline=baseline.json", "--html=r.html", "--md=r.md"]) == 1
+    html = (project.path / "r.html").read_text("utf-8")
+    assert "Not run (1)" in html and "<code>e2e::pitch[openai:model-under-test]</code>" in html
+    md = (project.path / "r.md").read_text("utf-8")
+    assert "### Not run (1)" in md and "- `e2e::pitch[openai:model-under-test]`" in md
     allowed = project.runpytest(
         "--spec=e2e.yaml", "--baseline=baseline.json", "-k", "poem or pitch", "--allow-missing"
     )

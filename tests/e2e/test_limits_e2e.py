@@ -103,6 +103,7 @@ def test_a_web_page_is_an_error_saying_what_arrived(project, loopback):
     assert outcomes(result) == {"fine": "PASSED", "odd": "ERROR"}
     out = result.stdout.str()
     assert "a body that is not JSON" in out and "Sign in to continue" in out
+    assert "content-type 'text/html" in out  # what arrived, as the server labelled it
     assert "AttributeError" not in out
 
 
@@ -158,6 +159,12 @@ def test_a_killed_writers_leftovers_stay_out_of_git(project, loopback):
         ("--results={tmp}/limits.yaml/results.jsonl", "is not a directory"),
         ("--cassette-dir=/dev/null", "--cassette-dir /dev/null: not a directory"),
         ("--cassette-dir={tmp}/limits.yaml", "not a directory; give a directory"),
+        # directories nobody may write in (sysfs refuses new files even to root)
+        ("--results=/sys/results.jsonl", "--results /sys/results.jsonl: cannot create files in /sys"),
+        (
+            "--cassette-dir=/sys/fs/cassettes",
+            "--cassette-dir /sys/fs/cassettes: cannot create files in /sys/fs",
+        ),
     ],
 )
 def test_unusable_output_paths_are_usage_errors(project, loopback, option, message):
@@ -166,3 +173,25 @@ def test_unusable_output_paths_are_usage_errors(project, loopback, option, messa
     assert message.format(tmp=project.path) in result.stderr.str()
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     assert loopback.requests == []  # refused before anything was asked
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["spec", "--model-param=timeout=0.8"],
+)
+def test_a_models_own_timeout_is_its_deadline_and_null_sends_nothing(project, loopback, where):
+    """A model's ``timeout`` (the spec's ``models:`` or --model-param) is the overall deadline of
+    its calls, over the run's; ``null`` in its params is accepted and leaves the key unsent."""
+    spec = project.path / "limits.yaml"
+    extra = "models:\n  openai:model-under-test: {temperature: null, max_tokens: null"
+    extra += ", timeout: 0.8}\n" if where == "spec" else "}\n"
+    spec.write_text(spec.read_text("utf-8") + extra, encoding="utf-8")
+    trickling_odd(loopback)
+    args = ["--spec=limits.yaml", "-rA", "--request-timeout=60"] + ([] if where == "spec" else [where])
+    started = time.monotonic()
+    result = project.runpytest(*args)
+    assert time.monotonic() - started < 30, result.stdout.str()
+    assert outcomes(result) == {"fine": "PASSED", "odd": "ERROR"}, result.stdout.str()
+    assert "request deadline of 0.8 s" in result.stdout.str()
+    asked = [r for r in loopback.requests if r.api == "openai" and "(fine)" in r.prompt]
+    assert asked and all("temperature" not in r.body and "max_tokens" not in r.body for r in asked)

@@ -27,7 +27,8 @@ def batch_api(registry: Registry, endpoint_name: str) -> BatchApi:
         "api_key": key or NO_KEY,
         "base_url": endpoint.base_url,
         "max_retries": 2,
-        "timeout": 300.0,
+        # uploads and result files are large: the endpoint's `timeout:`, else the run's deadline
+        "timeout": endpoint.timeout_s or registry.bounds.deadline_s,
         "default_headers": dict(DEFAULT_HEADERS),
     }
     api = family.batch_api(endpoint, options)

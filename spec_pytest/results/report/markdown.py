@@ -52,7 +52,8 @@ def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> st
             "",
         ]
         lines += [f"> {cell(note, 300)}" for note in gate.notes]
-        for change in (Change.REGRESSION, Change.NOT_RUN, Change.KNOWN_FAILURE, Change.IMPROVEMENT):
+        lines += _not_run(gate)
+        for change in (Change.REGRESSION, Change.KNOWN_FAILURE, Change.IMPROVEMENT):
             entries = gate.of(change)
             if entries:
                 lines += ["", f"### {change.value.capitalize()}s ({len(entries)})", ""]
@@ -121,6 +122,24 @@ def _green_despite(gate: GateReport, content: ReportContent) -> list[str]:
     """The line explaining a green gate over red items (a CI job green, its JUnit red)."""
     note = gate.green_despite(len(content.failing))
     return [f"> {cell(note, 300)}", ""] if note else []
+
+
+def _code(value: str) -> str:
+    """Text safe inside a Markdown code span: one line, no backtick to close it early."""
+    return " ".join(neutralise(scrub(value)).split()).replace("`", "'")[:200]
+
+
+def _not_run(gate: GateReport) -> list[str]:
+    """Baseline items with no record in this run, by node id: the gate has no evidence for them."""
+    entries = gate.of(Change.NOT_RUN)
+    if not entries:
+        return []
+    why = "accepted by --allow-missing" if gate.allow_missing else "not deselected (-k/-m/--shard)"
+    lines = ["", f"### Not run ({len(entries)}): in the baseline, no record in this run, {why}", ""]
+    lines += [f"- `{_code(key_text(e.key))}`" for e in entries[:ROWS]]
+    if len(entries) > ROWS:
+        lines.append(f"- … and {len(entries) - ROWS} more (see the HTML report)")
+    return lines
 
 
 def _gate_rows(entries: list[GateEntry]) -> list[list[str]]:
