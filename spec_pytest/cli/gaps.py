@@ -189,6 +189,7 @@ def _drafter_endpoints(spec_path: Path, options: list[str]) -> tuple[str, ...]:
     The drafter is asked from the same project as the run it drafts for, so a local server
     declared once in ``pytest.ini`` serves both.
     """
+    # deferred: only --draft reads the ini, plain `gaps` starts without the config package
     from spec_pytest.config import endpoint_lines, ini_getter
     from spec_pytest.config.inifile import locate
 

@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from spec_pytest.core.secrets import scrub_data
 from spec_pytest.errors import InputError
+from spec_pytest.secrets import scrub_data
 from spec_pytest.spec.importers import jsonl_line
 
 

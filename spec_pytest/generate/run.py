@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from spec_pytest.core.response import Response
-from spec_pytest.core.secrets import scrub
 from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD, ShingleIndex, Similarity
 from spec_pytest.generate.ledger import BankFiles
@@ -46,6 +45,7 @@ from spec_pytest.recording.cassettes import (
     use_cassette,
     will_replay,
 )
+from spec_pytest.secrets import scrub
 from spec_pytest.spec.importers import dump_yaml, values_path
 from spec_pytest.spec.model import Message
 

@@ -26,10 +26,10 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from spec_pytest.core.response import Response
-from spec_pytest.core.secrets import scrub
 from spec_pytest.providers.bounds import ANSWER_CAP_FIX, DEADLINE_FIX, excerpt
 from spec_pytest.providers.errors import MissingKeyError, ProviderError
 from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
+from spec_pytest.secrets import scrub
 from spec_pytest.spec.model import Message
 
 if TYPE_CHECKING:
@@ -415,7 +415,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
 
     def scrub(self, text: str | None) -> str | None:
         """Remove keys from text the API sent back (errors may echo them): this provider's own
-        key, and whatever the one scrubber knows (`spec_pytest.core.secrets`)."""
+        key, and whatever the one scrubber knows (`spec_pytest.secrets`)."""
         if text is None:
             return text
         placeholder = f"<{self.endpoint.key_env}>" if self.endpoint.key_env else "<key>"

@@ -18,7 +18,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from spec_pytest.core.secrets import SECRET_QUERY_PARAMETERS, key_shape_in, remember_key_env
 from spec_pytest.errors import ConfigError
 from spec_pytest.providers.bounds import Bounds
 from spec_pytest.providers.errors import UnknownProviderError
@@ -31,6 +30,7 @@ from spec_pytest.providers.ref import (
     ModelRef,
     ProviderSettings,
 )
+from spec_pytest.secrets import SECRET_QUERY_PARAMETERS, key_shape_in, remember_key_env
 
 if TYPE_CHECKING:
     from spec_pytest.providers.base import Provider

@@ -15,7 +15,6 @@ import pytest
 
 from spec_pytest.config import endpoint_lines
 from spec_pytest.core.case import Case, expand, models_for
-from spec_pytest.core.secrets import for_terminal
 from spec_pytest.core.verdict import Outcome
 from spec_pytest.errors import SpecPytestError
 from spec_pytest.pipeline.ask import declare_endpoints
@@ -25,6 +24,7 @@ from spec_pytest.providers.errors import MissingKeyError
 from spec_pytest.pytest import judge_items
 from spec_pytest.pytest.stash import RUN
 from spec_pytest.results.records import Record, junit_properties, record_from
+from spec_pytest.secrets import for_terminal
 from spec_pytest.spec.load import load_spec_cached
 from spec_pytest.spec.model import Scenario, Spec
 

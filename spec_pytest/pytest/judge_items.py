@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from spec_pytest.core.secrets import for_terminal
 from spec_pytest.errors import SpecPytestError
 from spec_pytest.judge.calibrate import EXPECTED, CalibrationItem
 from spec_pytest.pipeline.run import judge_check_blocking
 from spec_pytest.pytest.stash import RUN
+from spec_pytest.secrets import for_terminal
 from spec_pytest.spec.model import Example, Spec
 
 MARKER = "judge_check"

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 from spec_pytest.core.case import expand
-from spec_pytest.core.secrets import for_terminal, install_log_filter
 from spec_pytest.errors import ConfigError, InputError, RunError, SpecPytestError
 from spec_pytest.judge import TextJudge
 from spec_pytest.pipeline.ask import declare_endpoints
@@ -54,6 +53,7 @@ from spec_pytest.results.selection import (
     shard_note,
 )
 from spec_pytest.results.summary import summary_lines
+from spec_pytest.secrets import for_terminal, install_log_filter
 from spec_pytest.spec.load import load_spec_cached
 from spec_pytest.spec.model import Spec
 

@@ -45,11 +45,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-# which variables hold keys: the knowledge of the one scrubber every other sink uses too
-from spec_pytest.core.secrets import SECRET_QUERY_PARAMETERS, install_log_filter, secret_values
 from spec_pytest.errors import ConfigError, RunError
 from spec_pytest.providers.base import RECORDED_LATENCY_HEADER
 from spec_pytest.recording.lock import work_dir
+
+# which variables hold keys: the knowledge of the one scrubber every other sink uses too
+from spec_pytest.secrets import SECRET_QUERY_PARAMETERS, install_log_filter, secret_values
 
 if TYPE_CHECKING:  # vcrpy is imported when a cassette is first used: importing it costs
     # about 0.15 s (it loads aiohttp), which every pytest start-up and collection would pay

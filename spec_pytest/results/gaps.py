@@ -28,9 +28,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec_pytest.core.secrets import scrub
 from spec_pytest.results.analysis import HIGH_DISAGREEMENT, SPECTRUM_MAX, disagreement, model_positions
 from spec_pytest.results.records import Record
+from spec_pytest.secrets import scrub
 from spec_pytest.spec.model import Spec
 
 KINDS = ("disagreement", "agreed-violation", "judges-split")

@@ -6,7 +6,7 @@ Several processes append to one file: each line goes out in a single ``write`` o
 ``O_APPEND`` descriptor while holding an exclusive ``flock``, then is ``fsync``-ed. The lock is
 what makes long lines (well beyond the pipe-buffer size) safe: without it the kernel may
 interleave two large appends. Every string of a record is scrubbed of keys as it is written
-(`spec_pytest.core.secrets`); the text stays otherwise faithful (JSON escapes control characters).
+(`spec_pytest.secrets`); the text stays otherwise faithful (JSON escapes control characters).
 
 Reading forgives one kind of damage only: a line cut short by a killed process (it fails to
 parse). Such a line is skipped with a warning naming file and line; anything else that is
@@ -29,9 +29,9 @@ from typing import Any
 from spec_pytest.core.case import Case
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
-from spec_pytest.core.secrets import scrub, scrub_data
 from spec_pytest.core.verdict import Outcome, Verdict
 from spec_pytest.errors import InputError
+from spec_pytest.secrets import scrub, scrub_data
 
 try:  # POSIX: advisory lock around each append; elsewhere O_APPEND alone keeps short lines whole
     import fcntl

@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from spec_pytest.core.secrets import key_shape_in
+from spec_pytest.secrets import key_shape_in
 from spec_pytest.spec.document import Document, Placed
 from spec_pytest.spec.errors import Problem, SpecError, did_you_mean
 from spec_pytest.spec.model import (

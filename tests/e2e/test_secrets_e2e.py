@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 
 from spec_pytest.cli.main import main
-from spec_pytest.core.secrets import DEFAULT_SECRET_ENV_VARS
 from spec_pytest.generate import GenerateOptions, generate_bank, select_pairs
 from spec_pytest.providers import Registry
+from spec_pytest.secrets import DEFAULT_SECRET_ENV_VARS
 from spec_pytest.spec import load_spec
 from tests.support.e2e_support import outcomes
 from tests.support.loopback import LOOPBACK_KEY_ENV, LoopbackServer, Reply, echo_key
@@ -246,7 +246,8 @@ def test_an_endpoint_url_carrying_a_key_is_refused_before_any_request(
     _script(loopback, planted)
     result = project.runpytest("--spec=leak.yaml", "-rA", "--results=results.jsonl")
     shown = result.stdout.str() + result.stderr.str()
-    assert result.ret != 0 and "looks like it carries an API key" in shown
+    # refused where it is written (file:line:col), by the spec loader, before any endpoint is built
+    assert result.ret != 0 and "leak.yaml:" in shown and "looks like an API key" in shown
     assert loopback.requests == []
     value = secret.split("=", 1)[1]
     assert value not in shown

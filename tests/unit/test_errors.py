@@ -26,6 +26,7 @@ from tests.support.paths import DATA
 NOT_ERRORS = {
     "spec_pytest.probes.invariance.InvarianceViolation",  # an AssertionError: the probe's FAIL
     "spec_pytest.pytest.items.SpecFailure",  # the item's FAIL, rendered by repr_failure
+    "spec_pytest.pytest.judge_items.JudgeDisagreement",  # a judge check's FAIL, rendered likewise
     "spec_pytest.results.records.TornLineWarning",  # a warning, not raised
     "spec_pytest.recording.transport.NoTapeError",  # a bug in the fan-out: shows its traceback
 }

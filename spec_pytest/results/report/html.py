@@ -5,7 +5,7 @@ only script (a filter box for the drill-down) is inline and pinned by hash in th
 Content-Security-Policy, which also forbids every network request. Every string that comes
 from records (answers, rationales, ids) goes through `html.escape`: a model answer holding
 ``<script>`` is shown as text, never run; before that it goes through the key scrubber
-(`spec_pytest.core.secrets`), so a key an answer echoed is never in the page.
+(`spec_pytest.secrets`), so a key an answer echoed is never in the page.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from spec_pytest.core.secrets import scrub
 from spec_pytest.results import judge_checks
 from spec_pytest.results.analysis import Disagreement, Lean
 from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry, key_text
 from spec_pytest.results.records import Record
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
+from spec_pytest.secrets import scrub
 
 #: The heatmap shows at most this many values (those met in most scenarios); more are unreadable.
 HEATMAP_VALUES = 40

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 
-from spec_pytest.core.secrets import for_terminal, neutralise, scrub
 from spec_pytest.results import judge_checks
 from spec_pytest.results.gate import Change, GateEntry, GateReport, key_text
 from spec_pytest.results.report.content import OUTCOMES, ReportContent, outcome_line
+from spec_pytest.secrets import for_terminal, neutralise, scrub
 
 ROWS = 20
 _SPECIAL = re.compile(r"([\\`*_\[\]|~])")

@@ -70,7 +70,8 @@ def test_only_the_case_pipeline_decides_a_case_and_asks_the_panel() -> None:
         for site in calls.get(name, [])
         if site.split("/")[0] in case_paths
     }
-    assert panel_callers == {"pipeline/case_run.py:_judge panel"}
+    # a case's panel, and a judge check's (a labelled answer judged with no model asked)
+    assert panel_callers == {"pipeline/case_run.py:_judge panel", "pipeline/case_run.py:run_labelled panel"}
 
 
 def test_every_path_runs_cases_through_run_case() -> None:

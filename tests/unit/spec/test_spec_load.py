@@ -385,7 +385,7 @@ def test_endpoints_and_per_model_parameters(tmp_path):
         ("temperature: 0.7", "temperature: 7", "between 0 and 2"),
         ("seed: 7", "sede: 7", "did you mean 'seed'?"),
         ("system: Be brief.", "system: sk-proj-" + "Ab3" * 10, "this looks like an API key"),
-        # shapes only the one scrubber (core/secrets) knows: a GitHub token, a key query parameter
+        # shapes only the one scrubber (spec_pytest.secrets) knows: a GitHub token, a key query parameter
         ("system: Be brief.", "system: ghp_" + "Ab3" * 10, "this looks like an API key"),
         ("system: Be brief.", "system: 'see ?api-key=" + "0f" * 16 + "'", "this looks like an API key"),
     ],

@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from spec_pytest.core.secrets import (
+from spec_pytest.secrets import (
     DEFAULT_SECRET_ENV_VARS,
     SHAPE_MARKER,
     for_terminal,
