@@ -30,8 +30,9 @@ class SpecError(InputError):
     """
 
     def __init__(self, problems: Iterable[Problem]):
+        # once each: jsonschema reports one `required` error per missing key, each naming them all
         self.problems = sorted(
-            problems, key=lambda p: (str(p.location.path), p.location.line, p.location.column)
+            dict.fromkeys(problems), key=lambda p: (str(p.location.path), p.location.line, p.location.column)
         )
         super().__init__(self.render())
 

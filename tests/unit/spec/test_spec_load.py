@@ -228,6 +228,12 @@ def test_expectation_without_because_is_rejected(tmp_path):
     )
 
 
+def test_each_missing_top_level_key_is_reported_once(tmp_path):
+    found = problems(write(tmp_path, "conflicts: []\n"))
+    missing = [m.rsplit(" ", 1)[-1] for m in found if "missing the required key" in m]
+    assert sorted(missing) == ["'levels'", "'principles'", "'spec'"]
+
+
 def test_missing_include(tmp_path):
     path = write(tmp_path, MINIMAL + "  - include: banks/nowhere.jsonl\n")
     message = only_problem(path)
