@@ -25,13 +25,13 @@ from typing import Any
 
 from hypothesis import HealthCheck, find, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
-from hypothesis.errors import NoSuchExample
+from hypothesis.errors import NoSuchExample, Unsatisfiable
 
 from spec_pytest.core.response import Response
 from spec_pytest.errors import InputError
 from spec_pytest.judge.panel import run_blocking
 from spec_pytest.pipeline.ask import ask_model
-from spec_pytest.probes.variants import CHANGE_KINDS, Variant, variants
+from spec_pytest.probes.variants import CHANGE_KINDS, Variant, can_change, variants
 from spec_pytest.providers import ModelParams, Registry
 from spec_pytest.recording.cassettes import MissingCassetteError, RecordMode, cassette_path
 from spec_pytest.recording.recorder import VCR
@@ -270,6 +270,8 @@ def check_invariance(
     if not invariance.applies_to(pair):
         needed = invariance.never_away_from
         raise InputError(f"invariance {invariance.id!r} needs {needed} in the scenario's pair {tuple(pair)}")
+    if not can_change(scenario, invariance.changes):  # checked before anything is asked
+        raise InputError(unchangeable(invariance, scenario))
     before = position(scenario, respond(scenario))
     seen: dict[str, float] = {}
     missing: list[MissingCassetteError] = []
@@ -302,6 +304,8 @@ def check_invariance(
     try:
         db_key = _db_key(scenario, invariance, key)
         found = find(strategy, breaks, settings=config, random=Random(seed), database_key=db_key)
+    except Unsatisfiable:  # every drawn variant equal to the scenario: nothing was checked
+        raise InputError(unchangeable(invariance, scenario)) from None
     except NoSuchExample:
         if aborted:
             raise aborted[0] from None
@@ -313,6 +317,16 @@ def check_invariance(
     path_of = getattr(respond, "path", None)  # a responder that records says where
     cassette = path_of(found.scenario) if callable(path_of) else None
     raise InvarianceViolation(invariance, scenario, found, before, after, why, cassette, db_dir)
+
+
+def unchangeable(invariance: Invariance, scenario: Scenario) -> str:
+    """The error for a rule that has nothing to vary in a scenario (an item that cannot fail)."""
+    kinds = ", ".join(invariance.changes)
+    return (
+        f"invariance {invariance.id!r}: no change of kind {kinds} alters scenario {scenario.id!r} "
+        f"(its last user message has nothing such a change edits), so the rule cannot be checked "
+        f"there: remove the scenario from the rule's `scenarios:` or add a kind of change that applies"
+    )
 
 
 def _db_key(scenario: Scenario, invariance: Invariance, key: str) -> bytes:

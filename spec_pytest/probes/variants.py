@@ -229,6 +229,22 @@ def apply_edits(scenario: Scenario, edits: Sequence[Edit]) -> Variant:
     return Variant(scenario, edited, tuple(edits), tuple(changes))
 
 
+def can_change(scenario: Scenario, kinds: Sequence[str]) -> bool:
+    """Whether one edit of ``kinds`` alters ``scenario`` at all: without one, hypothesis would
+    draw only unchanged variants and give up (`Unsatisfiable`), so the rule says nothing there.
+
+    Each option of each kind is tried once (typos on a few positions): cheap, deterministic.
+    """
+    for kind in kinds:
+        positions = range(0, 400, 40) if kind == "typos" else (0,)
+        for option in range(_OPTIONS[kind]):
+            for position in positions:
+                changed, _ = Edit(kind, option, position).apply(scenario.messages)
+                if changed != scenario.messages:
+                    return True
+    return False
+
+
 def edit(kind: str) -> st.SearchStrategy[Edit]:
     """Edits of one kind; options shrink towards the first (simplest) one."""
     if kind not in _EDITORS:

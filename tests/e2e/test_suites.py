@@ -111,6 +111,21 @@ def test_both_suites_declare_invariances_and_a_panel_of_three_families(name):
     assert len(suite.defaults.judges) == 3 and len(families) == 3
 
 
+@pytest.mark.parametrize("name", ["openai_modelspec", "anthropic_constitution"])
+def test_every_invariance_item_has_something_to_change(name):
+    # a rule whose change leaves a scenario as it was checks nothing there (hypothesis finds no
+    # variant): both suites once had four such locale items each
+    from spec_pytest.probes.invariance import Invariance, invariance_targets
+    from spec_pytest.probes.variants import can_change
+
+    suite = load_spec(SUITES / f"{name}.yaml")
+    rules = [Invariance.from_mapping(rule) for rule in suite.invariances]
+    targets = list(invariance_targets(suite, rules))
+    named = {(rule.id, sid) for rule in rules for sid in rule.only_ids}
+    assert {(r.id, s.id) for r, s, _ in targets} == named  # none dropped for want of a value pair
+    assert [(r.id, s.id) for r, s, _ in targets if not can_change(s, r.changes)] == []
+
+
 def test_readme_suite_table_matches_the_counts():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in ("openai_modelspec", "anthropic_constitution"):

@@ -4,11 +4,13 @@ and a second run without the API reproduces them from cassettes and the example 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from spec_pytest.core.response import Response
+from spec_pytest.errors import InputError
 from spec_pytest.probes.invariance import (
     CassetteResponder,
     ConsistencyResult,
@@ -18,6 +20,7 @@ from spec_pytest.probes.invariance import (
     example_database,
     invariance_targets,
 )
+from spec_pytest.probes.variants import can_change
 from spec_pytest.providers import Registry
 from spec_pytest.recording.cassettes import MissingCassetteError
 from spec_pytest.spec import load_spec
@@ -141,6 +144,21 @@ def test_replay_with_a_missing_answer_is_an_error_not_a_pass(
     rule = Invariance("names", changes=("name",), max_shift=1, examples=5)
     with pytest.raises(MissingCassetteError, match=r"expenses\.s0\.json"):
         check(rule, replay_registry(loopback), tmp_path / "cassettes", mode="none")
+
+
+def test_a_rule_with_nothing_to_change_in_the_scenario_is_an_error_before_anything_is_asked(
+    tmp_path: Path, loopback: LoopbackServer, loopback_registry: Registry
+) -> None:
+    # no US spelling and no $ amount in SCENARIO: a locale change leaves it as it is, so the
+    # rule would check nothing (hypothesis used to give up with a traceback)
+    rule = Invariance("locale-irrelevant", changes=("locale",), max_shift=1, examples=5)
+    with pytest.raises(
+        InputError, match=r"no change of kind locale alters scenario 'expenses'.*remove the scenario"
+    ):
+        check(rule, loopback_registry, tmp_path / "cassettes")
+    assert loopback.requests == []
+    priced = replace(SCENARIO, messages=(Message("user", SCENARIO.messages[0].content + " It was $40."),))
+    assert can_change(priced, ("locale",)) and not can_change(SCENARIO, ("locale",))
 
 
 def test_invariances_read_from_a_spec_section_are_checked_for_sense() -> None:
