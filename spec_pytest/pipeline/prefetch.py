@@ -305,7 +305,7 @@ class _Hooks:
     def __init__(self, prefetch: Prefetch) -> None:
         self._prefetch = prefetch
 
-    def http_client(self, endpoint: str) -> httpx2.AsyncClient:
+    def http_client(self, endpoint: str, max_body_bytes: int) -> httpx2.AsyncClient:
         limit = self._prefetch.limit(endpoint)
         progress, extra = self._prefetch.progress, self._prefetch.on_usage
 
@@ -322,6 +322,7 @@ class _Hooks:
             httpx2.AsyncHTTPTransport(limits=pool),
             on_attempt=on_attempt,
             on_usage=on_usage,
+            max_body_bytes=max_body_bytes,
         )
         return httpx2.AsyncClient(transport=transport, timeout=httpx2.Timeout(600.0), follow_redirects=True)
 

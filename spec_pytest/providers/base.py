@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
 
 from spec_pytest.core.response import Response
-from spec_pytest.providers.bounds import ANSWER_CAP_FIX, DEADLINE_FIX, excerpt
+from spec_pytest.providers.bounds import ANSWER_CAP_FIX, DEADLINE_FIX, BodyTooLarge, excerpt
 from spec_pytest.providers.errors import MissingKeyError, ProviderError
 from spec_pytest.providers.ref import JsonOutput, ModelParams, ModelRef, ProviderSettings
 from spec_pytest.secrets import scrub
@@ -62,13 +62,14 @@ class HttpClients(Protocol):
 class AsyncHooks(Protocol):
     """How one event loop's SDK calls reach the network, when a fan-out owns that loop.
 
-    Set through `ASYNC_HOOKS` in the loop's context. ``http_client`` builds the httpx2
-    client the SDK clients of that loop use (the fan-out's capture transport inside), and
-    ``slot`` replaces the per-process `EndpointLimit` around each call: the fan-out applies
-    its own adaptive, prioritised per-endpoint limits and its budget check there.
+        Set through `ASYNC_HOOKS` in the loop's context. ``http_client`` builds the httpx2
+        client the SDK clients of that loop use (the fan-out's capture transport inside, which
+    stops reading a body past ``max_body_bytes``), and
+        ``slot`` replaces the per-process `EndpointLimit` around each call: the fan-out applies
+        its own adaptive, prioritised per-endpoint limits and its budget check there.
     """
 
-    def http_client(self, endpoint: str) -> Any: ...
+    def http_client(self, endpoint: str, max_body_bytes: int) -> Any: ...
 
     def slot(
         self, provider: SdkProvider[Any, Any], body: dict[str, Any]
@@ -195,6 +196,8 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
             return ProviderError(ref, f"timed out after {self.read_timeout_s:g} s{retries}")
         if isinstance(err, sdk.APIConnectionError):
             cause = err.__cause__ or err
+            if isinstance(cause, BodyTooLarge):  # read by our transport: not a network failure
+                return ProviderError(ref, f"{cause.reason}{retries}; {ANSWER_CAP_FIX}")
             return ProviderError(
                 ref, f"could not reach {self.endpoint.base_url}{retries}: {type(cause).__name__}"
             )
@@ -229,7 +232,7 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
             if self._http is not None:
                 options["http_client"] = self._http.async_client()
             elif hooks is not None:
-                options["http_client"] = hooks.http_client(self.endpoint.name)
+                options["http_client"] = hooks.http_client(self.endpoint.name, self._bounds.max_body_bytes)
             client = self._async_clients[loop] = self._new_async_client(options)
         return client
 
@@ -392,6 +395,8 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
     def _translate_any(self, err: Exception) -> ProviderError | None:
         """Our error for SDK failures; None for anything else (e.g. a cassette miss)."""
         translated = self._translate(err)
+        if isinstance(err, BodyTooLarge):  # read past the cap when the SDK reads the body, unretried
+            translated = ProviderError(str(self.ref), f"{err.reason}; {ANSWER_CAP_FIX}")
         if translated is None and isinstance(err, json.JSONDecodeError):
             translated = ProviderError(
                 str(self.ref), f"the API answered with a body that is not JSON ({err})"

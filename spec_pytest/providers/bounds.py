@@ -7,10 +7,19 @@ an overall deadline per call (SDK retries included; ini ``spec_timeout``,
 ``--request-timeout``, or an endpoint's ``timeout:``) and a cap on the answer's text
 (ini ``spec_max_answer_chars``, ``--max-answer-chars``). Going over either is a
 `ProviderError` that names the limit and how to raise it.
+
+The cap also bounds the raw body where spec-pytest reads it off the socket itself (the
+fan-out's transport, which records every request of a default run): `BodyMeter` stops the
+download once the body, or what it inflates to under gzip/deflate, passes
+`Bounds.max_body_bytes`, so a hostile 100 MB body (or a small gzip bomb) is never held in
+memory whole. The vcrpy path (``--no-prefetch``, xdist workers) reads bodies inside vcrpy's
+stub, below which nothing of ours sits: there the deadline bounds the download and the
+answer cap still refuses the text.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 #: Ten minutes: far beyond a sane answer (120 s per read, two retries), short of "forever".
@@ -36,6 +45,59 @@ class Bounds:
             )
         if self.max_answer_chars < 1:
             raise ValueError(f"the answer size cap must be at least 1 character, not {self.max_answer_chars}")
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The raw-body cap that follows the answer cap: up to 4 bytes a character in UTF-8,
+        doubled for JSON escapes, plus 1 MB for the envelope (reasoning, logprobs, usage)."""
+        return 8 * self.max_answer_chars + 1_000_000
+
+
+class BodyTooLarge(Exception):
+    """An answer's body passed `Bounds.max_body_bytes` while it was read (see `BodyMeter`).
+
+    Raised inside the HTTP transport, so the SDK reports it as a connection error; the
+    provider turns that into a `ProviderError` naming the cap (`providers.base`)."""
+
+    def __init__(self, limit: int, inflated: bool) -> None:
+        self.limit = limit
+        what = "inflated (gzip/deflate) body" if inflated else "body"
+        self.reason = f"the answer's {what} passed {limit:,} bytes, the cap that follows the answer cap"
+        super().__init__(f"{self.reason}; {ANSWER_CAP_FIX}")
+
+
+class BodyMeter:
+    """Counts a response body chunk by chunk, raw and (for gzip or deflate) inflated, and
+    raises `BodyTooLarge` at the first chunk past ``limit``. The chunks pass on unchanged:
+    the meter only inflates to count, at most ``limit + 1`` bytes at a time."""
+
+    def __init__(self, limit: int, content_encoding: str | None) -> None:
+        self.limit = limit
+        self.raw = 0
+        self.inflated = 0
+        encoding = (content_encoding or "").strip().lower()
+        wbits = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+        self._inflate = zlib.decompressobj(wbits[encoding]) if encoding in wbits else None
+
+    def feed(self, chunk: bytes) -> None:
+        self.raw += len(chunk)
+        if self.raw > self.limit:
+            raise BodyTooLarge(self.limit, inflated=False)
+        if self._inflate is None:
+            return
+        data = chunk
+        while data:
+            try:
+                out = self._inflate.decompress(data, self.limit + 1)
+            except zlib.error:  # not what the header says: the SDK's own decoding will say so
+                self._inflate = None
+                return
+            self.inflated += len(out)
+            if self.inflated > self.limit:
+                raise BodyTooLarge(self.limit, inflated=True)
+            data = self._inflate.unconsumed_tail
+            if not out and not data:
+                return
 
 
 def excerpt(text: str, limit: int = 200) -> str:

@@ -38,6 +38,7 @@ from vcr.errors import CannotOverwriteExistingCassetteException
 from vcr.request import Request as VcrRequest
 
 from spec_pytest.providers.base import RECORDED_LATENCY_HEADER
+from spec_pytest.providers.bounds import BodyMeter
 from spec_pytest.providers.families import answer_usage
 from spec_pytest.recording.tape import CURRENT_TAPE, Tape
 
@@ -73,8 +74,10 @@ class CaptureTransport(httpx2.AsyncBaseTransport):
         *,
         on_attempt: AttemptObserver | None = None,
         on_usage: UsageObserver | None = None,
+        max_body_bytes: int | None = None,
     ) -> None:
         self._inner = inner
+        self._max_body_bytes = max_body_bytes
         self._on_attempt = on_attempt
         self._on_usage = on_usage
 
@@ -94,10 +97,20 @@ class CaptureTransport(httpx2.AsyncBaseTransport):
             raise CannotOverwriteExistingCassetteException(cassette=cassette, failed_request=wanted)
         started = time.monotonic()
         real = await _UNPATCHED(self._inner, request)
+        meter = (
+            None
+            if self._max_body_bytes is None
+            else BodyMeter(self._max_body_bytes, real.headers.get("content-encoding"))
+        )
+        parts = []
         try:
-            content = b"".join([part async for part in real.stream])
+            async for part in real.stream:
+                if meter is not None:
+                    meter.feed(part)  # BodyTooLarge: stop reading, record nothing
+                parts.append(part)
         finally:
             await real.stream.aclose()
+        content = b"".join(parts)
         real.stream = httpx2.ByteStream(content)
         if self._on_attempt is not None:
             self._on_attempt(real.status_code, real.headers, started)

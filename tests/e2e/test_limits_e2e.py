@@ -4,6 +4,7 @@ answer is an ERROR saying what arrived, and unusable output paths are usage erro
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -114,6 +115,36 @@ def test_a_huge_answer_is_an_error_naming_the_cap(project, loopback):
     assert "over the cap of 10,000" in result.stdout.str()
     judged = [r for r in loopback.requests if r.api == "anthropic"]
     assert all("spam spam" not in r.prompt for r in judged)  # never copied into a judge request
+
+
+@pytest.mark.parametrize(
+    "body, encoding, what",
+    [
+        (
+            b'{"id": "x", "pad": "' + b"A" * 3_000_000 + b'"}',
+            None,
+            "the answer's body passed 1,080,000 bytes",
+        ),
+        # 5 kB on the wire, 5 MB once inflated: counted as it inflates, never held whole
+        (
+            gzip.compress(b" " * 5_000_000),
+            "gzip",
+            "the answer's inflated (gzip/deflate) body passed 1,080,000",
+        ),
+    ],
+    ids=["3-MB-body", "gzip-bomb"],
+)
+def test_a_body_past_the_cap_stops_the_download_and_is_an_error(project, loopback, body, encoding, what):
+    headers = {"Content-Encoding": encoding} if encoding else {}
+    loopback.when(r"\(odd\)", answer(raw_body=body, headers=headers))
+    # the fan-out (the default) reads bodies itself; the cap follows --max-answer-chars
+    result = project.runpytest("--spec=limits.yaml", "-rA", "--max-answer-chars=10000")
+    assert outcomes(result) == {"fine": "PASSED", "odd": "ERROR"}
+    out = result.stdout.str()
+    assert what in out and "--max-answer-chars" in out
+    assert "could not reach" not in out  # not a network failure
+    assert "BodyTooLarge" not in out and "CallInfo" not in out  # the message, not a traceback
+    assert not list((project.path / "cassettes").rglob("odd.s0.json"))  # nothing recorded
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "soon"])

@@ -8,15 +8,18 @@ is an error that shows what arrived, never an AttributeError from deep in the pa
 from __future__ import annotations
 
 import asyncio
+import gzip
 import re
 import time
+import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from spec_pytest.errors import ConfigError
 from spec_pytest.providers import ProviderError, ProviderSettings, Registry
-from spec_pytest.providers.bounds import Bounds
+from spec_pytest.providers.bounds import BodyMeter, BodyTooLarge, Bounds
 from spec_pytest.spec.model import Message
 from tests.support.loopback import LoopbackServer, answer, html, raw_json, trickle
 
@@ -176,3 +179,20 @@ def test_bad_bound_values_are_config_errors(
 ) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         _config(tmp_path, values, ini)
+
+
+@pytest.mark.parametrize(
+    "encoding, compress",
+    [("gzip", gzip.compress), ("deflate", zlib.compress), (None, lambda data: data)],
+)
+def test_the_body_meter_stops_at_the_first_chunk_past_the_cap(encoding: str | None, compress: Any) -> None:
+    wire = compress(b"x" * 50_000)
+    meter = BodyMeter(10_000, encoding)
+    chunks = [wire[i : i + 512] for i in range(0, len(wire), 512)]
+    with pytest.raises(BodyTooLarge, match="passed 10,000 bytes"):
+        for chunk in chunks:
+            meter.feed(chunk)
+    assert meter.inflated <= 10_000 + 10_001  # never inflated much beyond the cap
+    small = BodyMeter(10_000, encoding)
+    small.feed(compress(b"x" * 9_000))  # under the cap: passes
+    assert BodyMeter(10_000, "gzip").feed(b"not gzip at all") is None  # the SDK will say what is wrong
