@@ -9,6 +9,7 @@ lifecycle onto them.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 from collections.abc import Generator
@@ -78,7 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[JUDGE_CHECKS] = []
     config.pluginmanager.register(_JudgeCheckRows(config), _JudgeCheckRows.NAME)
     options.check_options(config)
-    config.stash[SPEC_PATHS] = list(options.config_of(config).specs)  # --spec names, then ini spec_files
+    # --spec names, then ini spec_files, then spec files named as paths or node ids
+    named = list(options.config_of(config).specs)
+    config.stash[SPEC_PATHS] = [*named, *(p for p in _spec_args(config) if p not in named)]
     config.stash[RUN] = options.run_settings(config)
     config.stash[SHARD] = options.shard_of(config)
     config.stash[DESELECTED] = []
@@ -188,6 +191,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(RUN, None)
     if run is not None:
         run.ask.registry.close()
+
+
+#: A spec file's first top-level key (the schema requires ``spec:``), looked for near the top.
+_SPEC_KEY = re.compile(rb"(?m)^spec:[ \t]*[^\s#]")
+
+
+def _spec_args(config: pytest.Config) -> list[Path]:
+    """Spec files the command line names as a path or a node id (``pytest suite.yaml``,
+    ``pytest 'suite.yaml::conflict::scenario[model-s0]'``): collected as if given to --spec,
+    so an id the run printed can be pasted back alone. Other YAML files are left to pytest."""
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        return []
+    found = []
+    for arg in config.args:
+        path = Path(config.invocation_params.dir, arg.split("::", 1)[0])
+        if path.suffix not in (".yaml", ".yml") or not path.is_file():
+            continue
+        with path.open("rb") as handle:
+            head = handle.read(65536)
+        if _SPEC_KEY.search(head) and path.resolve() not in found:
+            found.append(path.resolve())
+    return found
 
 
 def _select_spec_args(config: pytest.Config, paths: list[Path]) -> None:

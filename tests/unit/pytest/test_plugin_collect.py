@@ -153,6 +153,22 @@ def test_rerun_by_node_id_and_last_failed(pytester, suite):
     assert collected(result) == [node]
 
 
+def test_a_spec_file_named_as_a_path_or_a_node_id_is_collected_without_spec(pytester, suite):
+    with_option = collected(pytester.runpytest("--spec=example_suite.yaml", "--collect-only", "-q"))
+    assert collected(pytester.runpytest("example_suite.yaml", "--collect-only", "-q")) == with_option
+    node = "example_suite.yaml::flattering-critique::startup-pitch[openai:gpt-4.1-s0]"
+    assert node in with_option
+    alone = pytester.runpytest(node, "-rA")  # an id the run printed, pasted back by itself
+    alone.assert_outcomes(errors=1)  # no key here: the item itself, not "not found"
+    assert f"ERROR {node}" in alone.stdout.str()
+    # a YAML file that is not a spec is not taken for one
+    (pytester.path / "other.yaml").write_text("name: not a spec\nspec_like: false\n", encoding="utf-8")
+    other = pytester.runpytest("other.yaml", "--collect-only", "-q")
+    assert (
+        other.ret == pytest.ExitCode.USAGE_ERROR and "not found" in other.stderr.str()
+    )  # pytest's own answer
+
+
 def test_real_suites_collect_offline_by_bare_name(pytester, monkeypatch):
     root = ROOT
     shutil.copytree(root / "spec_suites", pytester.path / "spec_suites")
