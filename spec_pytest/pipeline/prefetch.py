@@ -137,6 +137,14 @@ class Prefetch:
         self.finished = threading.Event()
 
     # -- the item side ---------------------------------------------------------------------
+    def wait_for(self, case: Any) -> None:
+        """Block until ``case``'s exchanges are fetched or failed (at most ``wait_timeout``);
+        `settings_for` then answers at once. Lets the caller wait outside an item's phases,
+        so the wait is the session's time, not the item's."""
+        planned = self._by_key.get(case_key(self.run, case))
+        if planned is not None:
+            planned.settled.wait(self.wait_timeout)
+
     def settings_for(self, case: Any) -> RunSettings:
         """The settings to run ``case`` with, once its exchanges are fetched.
 

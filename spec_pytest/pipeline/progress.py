@@ -35,6 +35,7 @@ class Progress:
     failed: int = 0
     tokens: dict[str, list[int]] = field(default_factory=dict)  # model -> [input, output]
     started: float = field(default_factory=time.monotonic)
+    ended: float | None = None  # when the last planned request finished (the line's clock stops)
     _last_shown: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -55,6 +56,7 @@ class Progress:
             self.done += 1
             self.failed += 0 if ok else 1
             self.total = max(self.total, self.done)
+            self.ended = time.monotonic() if self.done >= self.total else None
         self._maybe_show()
 
     def spent(self, model: str, input_tokens: int, output_tokens: int) -> None:
@@ -68,7 +70,8 @@ class Progress:
         with self._lock:
             done, total, failed = self.done, self.total, self.failed
             tokens = {m: (c[0], c[1]) for m, c in self.tokens.items()}
-        elapsed = time.monotonic() - self.started
+            ended = self.ended
+        elapsed = (time.monotonic() if ended is None else ended) - self.started
         parts = [f"{done}/{total} requests"]
         if failed:
             parts.append(f"{failed} failed")

@@ -15,6 +15,14 @@ Wiring (in spec_pytest.pytest.plugin / items): the options --concurrency and --n
 ``config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)`` at the end of
 ``pytest_configure``; ``run_case_blocking(item.case, settings_for(item.config, item.case))`` in
 ``SpecItem.setup`` (the blocking form of `spec_pytest.pipeline.case_run.run_case`).
+
+What the terminal shows: the fetching thread never writes to the terminal itself (its writes
+would land inside whichever item pytest is capturing, and a rewritten line would erase
+pytest's own progress). One line before the items says what will be fetched, pytest's
+progress shows the cases as they arrive, and the totals (requests, failures, time, tokens,
+cost) are one line of the terminal summary, above pytest's last line. An item waits for its
+case before its setup starts (`pytest_runtest_protocol`), so the wait is the session's
+time: JUnit and ``--durations`` show what the item itself took.
 """
 
 from __future__ import annotations
@@ -102,6 +110,15 @@ class FanoutPlugin:
             return self.worker.settings_for(case, run)
         return run
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+        if isinstance(item, SpecItem):  # wait here, outside the item's setup, call and teardown
+            if self.prefetch is not None:
+                self.prefetch.wait_for(item.case)
+            elif self.worker is not None:
+                self.worker.wait_for(item.case, self.config.stash[RUN])
+        return (yield)
+
     # -- without xdist -------------------------------------------------------------------------
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
@@ -133,16 +150,33 @@ class FanoutPlugin:
         planned = to_fetch(run, cases)
         if not planned:
             return
-        progress = Progress.for_terminal(self.config.option.verbose, cost=self.cost)
+        progress = Progress(mode="quiet", cost=self.cost)  # counts; shown by the reporter only
+        concurrency = self.config.getoption("spec_concurrency", None)
         self.prefetch = Prefetch(
             run,
             planned,
-            concurrency=self.config.getoption("spec_concurrency", None),
+            concurrency=concurrency,
             progress=progress,
             allow=self.allow,
             markers=markers,
             on_usage=self.on_usage,
         ).start()
+        at_once = f"up to {concurrency} at once" if concurrency else "endpoint limits"
+        self._say(
+            f"spec-pytest fan-out: {progress.total} request(s) for {len(planned)} case(s), {at_once}; "
+            "each item replays its case once fetched"
+        )
+
+    def _say(self, line: str) -> None:
+        """A line through pytest's reporter (between lines, never inside an item's)."""
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and self.config.option.verbose >= 0:
+            reporter.write_line(line)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.prefetch is not None and self.config.option.verbose >= 0:
+            terminalreporter.write_line(self.prefetch.progress.line())
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.prefetch is not None:
@@ -172,6 +206,18 @@ class WorkerWait:
                 keys = []  # no manifest: the controller planned nothing
             self._planned = frozenset(keys)
         return self._planned
+
+    def wait_for(self, case: Case, run: Any) -> None:
+        """Block until the controller settled ``case`` (or ``timeout``); never raises:
+        `settings_for` reads the outcome."""
+        key = case_key(run, case)
+        if key not in self.planned():
+            return
+        deadline = time.monotonic() + self.timeout
+        pause = 0.005
+        while self.markers.state(key) is State.PENDING and time.monotonic() < deadline:
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def settings_for(self, case: Case, run: Any) -> Any:
         key = case_key(run, case)
