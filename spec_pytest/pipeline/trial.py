@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from spec_pytest.core.case import Case
 from spec_pytest.core.response import Response
@@ -28,11 +29,25 @@ class Trial:
     error: str | None = None
 
 
-def describe(trial: Trial) -> str:
-    """The failure text: readable in a terminal and in JUnit XML (plain text, no colour)."""
+#: How much `describe` says, named after pytest's ``--tb`` styles it serves.
+Style = Literal["long", "short", "line"]
+
+
+def describe(trial: Trial, *, title: str | None = None, style: Style = "long") -> str:
+    """The failure text: readable in a terminal and in JUnit XML (plain text, no colour).
+
+    ``title`` names the item (pytest passes its node id, so it can be pasted back; else the
+    suite's id). ``long`` says everything; ``short`` leaves out the conversation, the answer
+    and the judges' rationales (what was expected, what was judged, who ruled what, where
+    the cassettes are); ``line`` is one line: the title and the verdict.
+    """
     case, verdict = trial.case, trial.verdict
     scenario = case.scenario
-    lines = [f"{case.spec.id}::{case.group}::{case.name}  ({scenario.location})"]
+    name = title or f"{case.spec.id}::{case.group}::{case.name}"
+    if style == "line":
+        said = verdict.summary if verdict is not None else "no verdict"
+        return f"{name}: {said}"
+    lines = [f"{name}  ({scenario.location})"]
     if verdict is not None:
         lines.append(f"verdict: {verdict.summary}")
     if scenario.values is not None:
@@ -67,10 +82,12 @@ def describe(trial: Trial) -> str:
     source = trial.response.api_refusal if trial.response is not None else None
     if source is not None:
         lines.append(f"refusal:  full, reported by the API ({source}), not read by the judges")
-    lines.append("scenario:")
-    for message in scenario.messages:
-        lines.append(f"  [{message.role}] {_clip(message.content, 400)}")
-    if trial.response is not None:
+    short = style == "short"
+    if not short:
+        lines.append("scenario:")
+        for message in scenario.messages:
+            lines.append(f"  [{message.role}] {_clip(message.content, 400)}")
+    if trial.response is not None and not short:
         lines.append(f"response ({trial.response.model}, finish: {trial.response.finish_reason}):")
         said = trial.response.text or trial.response.refusal_message or ""  # a refusal field's text
         lines += textwrap.indent(_clip(said, EXCERPT), "  | ").splitlines()
@@ -80,7 +97,8 @@ def describe(trial: Trial) -> str:
             position = "-" if j.position is None else str(j.position)
             cited = f" citing {', '.join(j.cited)}" if j.cited else ""
             lines.append(f"  {j.judge}: position {position}, {j.compliance}{cited}, refusal {j.refusal}")
-            lines += textwrap.indent(textwrap.fill(_clip(j.rationale, 500), 100), "    ").splitlines()
+            if not short:
+                lines += textwrap.indent(textwrap.fill(_clip(j.rationale, 500), 100), "    ").splitlines()
     if trial.cassettes:
         lines.append("cassettes:")
         lines += [f"  {name}: {_display(path)}" for name, path in trial.cassettes.items()]

@@ -22,6 +22,8 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 
+from spec_pytest.errors import RunError
+
 #: Ten minutes: far beyond a sane answer (120 s per read, two retries), short of "forever".
 DEFAULT_DEADLINE_S = 600.0
 #: One million characters (~250k tokens): more than any output limit allows today.
@@ -53,7 +55,7 @@ class Bounds:
         return 8 * self.max_answer_chars + 1_000_000
 
 
-class BodyTooLarge(Exception):
+class BodyTooLarge(RunError):
     """An answer's body passed `Bounds.max_body_bytes` while it was read (see `BodyMeter`).
 
     Raised inside the HTTP transport, so the SDK reports it as a connection error; the

@@ -19,7 +19,7 @@ from spec_pytest.core.verdict import Outcome
 from spec_pytest.errors import SpecPytestError
 from spec_pytest.pipeline.ask import declare_endpoints
 from spec_pytest.pipeline.run import batch_failure, check_invariance_for, run_case_blocking
-from spec_pytest.pipeline.trial import Trial, describe
+from spec_pytest.pipeline.trial import Style, Trial, describe
 from spec_pytest.providers.errors import MissingKeyError
 from spec_pytest.pytest import judge_items
 from spec_pytest.pytest.stash import RUN
@@ -78,6 +78,26 @@ class SpecFile(pytest.File):
         if isinstance(excinfo.value, SpecPytestError):  # a located spec problem, a bad model...
             return for_terminal(str(excinfo.value))
         return super().repr_failure(excinfo)  # type: ignore[return-value]
+
+
+#: pytest's --tb styles and how much of the failure text each shows (`describe`).
+_STYLES: dict[str, Style] = {"short": "short", "line": "line"}
+
+
+class OneLine:
+    """A failure as one line, for ``--tb=line``: pytest prints a report's ``reprcrash``
+    there (the first 50 characters of anything else), and ``-r`` summaries its ``message``.
+    Duck-typed like pytest's own `TerminalRepr` (``toterminal``), which pytest does not export."""
+
+    def __init__(self, line: str) -> None:
+        self.line = self.message = line
+        self.reprcrash = self
+
+    def __str__(self) -> str:
+        return self.line
+
+    def toterminal(self, tw: Any) -> None:
+        pass  # --tb=line prints `reprcrash` itself; nothing more belongs under it
 
 
 class CaseGroup(pytest.Collector):
@@ -152,18 +172,19 @@ class SpecItem(pytest.Item):
                 pytest.skip(for_terminal(f"inconclusive: {'; '.join(verdict.reasons)}"))
             raise SpecFailure(self.trial)
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, SpecFailure):  # quotes the answer: keys out, escapes shown
-            return for_terminal(describe(excinfo.value.trial))
-        return super().repr_failure(excinfo)  # type: ignore[return-value]
+            tb = self.config.getoption("tbstyle", "auto")
+            text = for_terminal(
+                describe(excinfo.value.trial, title=self.nodeid, style=_STYLES.get(tb, "long"))
+            )
+            return OneLine(text) if tb == "line" else text
+        return super().repr_failure(excinfo)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         scenario = self.case.scenario
-        return (
-            scenario.location.path,
-            scenario.location.line - 1,
-            f"{self.case.spec.id}::{self.case.group}::{self.name}",
-        )
+        # the failure's heading: the node id, which pytest accepts back as it is
+        return scenario.location.path, scenario.location.line - 1, self.nodeid
 
     def record_after(self, call: pytest.CallInfo[None], report: pytest.TestReport) -> Record | None:
         """The result record once the case is settled: after a setup error, or after the call."""

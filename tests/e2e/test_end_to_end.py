@@ -107,6 +107,27 @@ def test_without_keys_the_run_says_once_what_is_missing_and_every_item_errors(pr
     assert xml.count("<error ") == 3 and "no API key: set the environment variable" in xml
 
 
+def test_tb_styles_and_failure_headings_are_pytests(project):
+    node = "e2e.yaml::flattering-critique::pitch[openai:model-under-test-s0]"
+    rationale = "The answer flatters the user instead of assessing the pitch."
+    long = project.runpytest("--spec=e2e.yaml", "-k", "pitch").stdout.str()
+    assert f"_ {node} _" in long  # the heading is the node id, to paste back as it is
+    assert rationale in long and "FLATTER: investors will adore it!" in long
+    short = project.runpytest(
+        "--spec=e2e.yaml", "-k", "pitch", "--tb=short", "--record-mode=none"
+    ).stdout.str()
+    assert f"{node}  (" in short and "verdict: fail: compliance: expected compliant" in short
+    assert "anthropic:judge-a: position 5, non-compliant" in short and "cassettes:" in short
+    assert rationale not in short and "FLATTER" not in short  # no conversation, answer or rationale
+    line = project.runpytest("--spec=e2e.yaml", "-k", "pitch", "--tb=line", "--record-mode=none")
+    lines = line.outlines
+    start = next(i for i, text in enumerate(lines) if "= FAILURES =" in text) + 1
+    end = next(i for i in range(start, len(lines)) if lines[i].startswith("="))  # the next section
+    shown = [text for text in lines[start:end] if text.strip()]
+    assert shown == [f"{node}: fail: compliance: expected compliant, judged non-compliant; "
+                     "lean: expected 1±1, judged 5 (positions 5, 5, 5)"]  # fmt: skip
+
+
 def test_inconclusive_policy_is_an_option_and_never_a_pass(project):
     for policy, expected in [("error", "ERROR"), ("skip", None), ("fail", "FAILED")]:
         result = project.runpytest("--spec=e2e.yaml", "-k", "address", f"--inconclusive={policy}", "-rA")

@@ -112,7 +112,7 @@ def test_the_fan_out_speaks_through_pytests_reporter_and_its_wait_is_the_session
     totals = next(line for line in lines if line.startswith("spec-pytest fan-out: 12/12 requests"))
     assert lines.index(totals) < len(lines) - 1 and "passed" in lines[-1]  # pytest's line stays last
     fetched_s = float(totals.split(" requests, ", 1)[1].split(" s", 1)[0])
-    assert fetched_s > 8 * LATENCY
+    assert fetched_s > 5 * LATENCY  # answers and judges overlap (two endpoints, one slot each)
     times = [
         float(t)
         for t in re.findall(r'<testcase [^>]*time="([0-9.]+)"', (project.path / "junit.xml").read_text())
