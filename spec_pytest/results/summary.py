@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from spec_pytest.judge import panel_agreement
 from spec_pytest.results.analysis import disagreements, spec_gaps
@@ -37,29 +38,61 @@ def _agreement_lines(records: Sequence[Record]) -> list[str]:
     agreement = panel_agreement(panels)
     if agreement.judges < 2:
         return []
+    head = f"judge agreement ({agreement.judges} judges, {agreement.items} case(s))"
+    if agreement.items < 2:  # chance-corrected agreement needs cases to compare
+        return [f"{head}: too few cases for Fleiss' kappa or Krippendorff's alpha (they need 2 or more)"]
+    full = [p for p in panels if len(p) == agreement.judges]
+    raw = {
+        "compliance": _unanimous(full, "compliance"),
+        "refusal": _unanimous(full, "refusal"),
+    }
 
-    def show(value: float | None) -> str:
-        return "undefined (no variation)" if value is None else f"{value:.2f}"
+    def kappa(value: float | None, field: str) -> str:
+        if value is None:  # one ruling for every case: nothing to correct for chance
+            return f"{field}: all {agreement.items} rulings alike (kappa undefined without variation)"
+        return f"{field} Fleiss' kappa {value:.2f} (unanimous on {100 * raw[field]:.0f}% of cases)"
 
-    line = (
-        f"judge agreement ({agreement.judges} judges, {agreement.items} case(s)): "
-        f"compliance Fleiss' kappa {show(agreement.compliance_kappa)}, "
-        f"refusal Fleiss' kappa {show(agreement.refusal_kappa)}, "
-        f"position Krippendorff's alpha (ordinal) {show(agreement.position_alpha)}"
+    alpha = agreement.position_alpha
+    position = (
+        "positions: all alike (alpha undefined without variation)"
+        if alpha is None
+        else f"position Krippendorff's alpha (ordinal) {alpha:.2f}"
     )
-    lines = [line]
-    low = [v for v in (agreement.compliance_kappa, agreement.position_alpha) if v is not None and v < 0.4]
-    if low:
+    lines = [
+        f"{head}: {kappa(agreement.compliance_kappa, 'compliance')}, "
+        f"{kappa(agreement.refusal_kappa, 'refusal')}, {position}"
+    ]
+    weak = agreement.compliance_kappa is not None and agreement.compliance_kappa < 0.4
+    if weak and raw["compliance"] >= 0.9:  # the kappa paradox: rare disagreement, skewed rulings
+        lines.append(
+            "  compliance kappa is low although the judges were unanimous on "
+            f"{100 * raw['compliance']:.0f}% of cases: with almost every ruling the same, kappa "
+            "punishes the few splits; read those cases, the panel is not weak overall"
+        )
+    elif weak or (alpha is not None and alpha < 0.4):
         lines.append(
             "  agreement below 0.4 is weak: read the judges' rationales before trusting a gate on them"
         )
     return lines
 
 
+def _unanimous(panels: Sequence[Sequence[Any]], field: str) -> float:
+    """The share of cases whose judges all gave the same ``field`` (raw, not chance-corrected)."""
+    if not panels:
+        return 0.0
+    same = sum(1 for panel in panels if len({getattr(j, field) for j in panel}) == 1)
+    return same / len(panels)
+
+
 def _gap_lines(records: Sequence[Record], threshold: float, top: int) -> list[str]:
     if len({r.model for r in records}) < 2:
         return []
     found = disagreements(records)
+    if not found:
+        return [
+            "cross-model disagreement: no scenario was answered by two or more of the models, "
+            "so none can be compared (run the same scenarios for each model)"
+        ]
     gaps = spec_gaps(found, threshold)
     lines = [
         f"cross-model disagreement: {len(gaps)} of {len(found)} scenario(s) with D >= {threshold:g} "
