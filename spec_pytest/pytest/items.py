@@ -52,7 +52,7 @@ class SpecFile(pytest.File):
         groups: dict[str, list[Case]] = {}
         for case in cases:
             groups.setdefault(case.group, []).append(case)
-        markers = _Markers(self.config, spec)
+        markers = SpecMarkers(self.config, spec)
         for name, members in groups.items():
             yield CaseGroup.from_parent(self, name=name, cases=members, markers=markers)
         if spec.invariances:
@@ -60,7 +60,7 @@ class SpecFile(pytest.File):
         if spec.examples and judge_items.wanted(self.config):
             yield judge_items.JudgeCheckGroup.from_parent(self, name="judge-check", spec=spec)
 
-    def _invariance_groups(self, spec: Spec, markers: _Markers) -> Iterator[InvarianceGroup]:
+    def _invariance_groups(self, spec: Spec, markers: SpecMarkers) -> Iterator[InvarianceGroup]:
         # deferred: the probes load hypothesis, which a spec without invariances need not pay
         from spec_pytest.probes.invariance import Invariance, invariance_targets
 
@@ -103,7 +103,7 @@ class OneLine:
 class CaseGroup(pytest.Collector):
     """The scenarios of one conflict (or value pair, or principle), as a level in test ids."""
 
-    def __init__(self, *, cases: list[Case], markers: _Markers, **kwargs: Any):
+    def __init__(self, *, cases: list[Case], markers: SpecMarkers, **kwargs: Any):
         super().__init__(**kwargs)
         self._cases = cases
         self._markers = markers
@@ -216,7 +216,7 @@ class InvarianceGroup(pytest.Collector):
         spec: Spec,
         targets: list[tuple[Any, Scenario, tuple[str, str]]],
         models: list[str],
-        markers: _Markers,
+        markers: SpecMarkers,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -308,7 +308,7 @@ def rerecord_command(config: pytest.Config, case: Case, mode: str) -> str:
     return f"pytest --spec={shown} '{nodeid}' {mode}"
 
 
-class _Markers:
+class SpecMarkers:
     """Registers and applies the markers of one spec: values, principles, level, nudge, conflict.
 
     Registering them (rather than only setting them) lets `--strict-markers` runs use `-m`.
@@ -329,8 +329,21 @@ class _Markers:
             decorator = self._decorators[name] = getattr(pytest.mark, name)
         return decorator
 
+    def register_all(self) -> None:
+        """Register every marker the spec's scenarios carry, with no item built: what
+        ``pytest --spec=X --markers`` lists."""
+        for scenario in self.spec.scenarios:
+            self.decorators_of(scenario)
+
     def apply(self, item: SpecItem, case: Case) -> None:
         scenario = case.scenario
+        for decorator in self.decorators_of(scenario):
+            item.add_marker(decorator)
+        item.extra_keyword_matches.update(
+            [*(scenario.values or ()), *self.spec.principles_of(scenario), case.model]
+        )
+
+    def decorators_of(self, scenario: Scenario) -> list[pytest.MarkDecorator]:
         decorators = self._by_scenario.get(scenario.id)
         if decorators is None:
             decorators = [self.decorator("spec", self.spec.id)]
@@ -348,8 +361,4 @@ class _Markers:
             if scenario.expect is None and not self.spec.principles_of(scenario):
                 decorators.append(pytest.mark.measured)  # nothing to check: CI can run -m "not measured"
             self._by_scenario[scenario.id] = decorators
-        for decorator in decorators:
-            item.add_marker(decorator)
-        item.extra_keyword_matches.update(
-            [*(scenario.values or ()), *self.spec.principles_of(scenario), case.model]
-        )
+        return decorators

@@ -27,7 +27,7 @@ from spec_pytest.pipeline.preflight import preflight_lines
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import in_shard
 from spec_pytest.pytest import hookspecs, missing_keys, options
-from spec_pytest.pytest.items import InvarianceItem, SpecFile, SpecItem
+from spec_pytest.pytest.items import InvarianceItem, SpecFile, SpecItem, SpecMarkers
 from spec_pytest.pytest.judge_items import JudgeCheckItem
 from spec_pytest.pytest.stash import (
     DESELECTED,
@@ -96,6 +96,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(FanoutPlugin(config), FanoutPlugin.NAME)
     if config.getoption("spec_files"):
         _select_spec_args(config, config.stash[SPEC_PATHS])
+    if config.option.markers:  # `--markers` lists the specs' own markers too (nothing is collected)
+        _register_spec_markers(config)
+
+
+def _register_spec_markers(config: pytest.Config) -> None:
+    for path in config.stash[SPEC_PATHS]:
+        try:
+            spec = load_spec_cached(path)
+        except SpecPytestError:
+            continue  # a spec that does not load says so when it is collected
+        SpecMarkers(config, spec).register_all()
 
 
 def _check_before_sending(config: pytest.Config) -> None:

@@ -169,6 +169,14 @@ def test_a_spec_file_named_as_a_path_or_a_node_id_is_collected_without_spec(pyte
     )  # pytest's own answer
 
 
+def test_markers_lists_the_specs_own_markers(pytester, suite):
+    shown = pytester.runpytest("--spec=example_suite.yaml", "--markers").stdout.str()
+    for marker in ("conflict_flattering_critique", "value_personal_privacy", "level_root", "spec_example"):
+        assert f"@pytest.mark.{marker}: spec-pytest" in shown
+    assert "@pytest.mark.judge_check:" in shown and "@pytest.mark.measured:" in shown
+    assert "value_personal_privacy" not in pytester.runpytest("--markers").stdout.str()  # no spec, none
+
+
 def test_real_suites_collect_offline_by_bare_name(pytester, monkeypatch):
     root = ROOT
     shutil.copytree(root / "spec_suites", pytester.path / "spec_suites")
