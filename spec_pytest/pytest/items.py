@@ -7,6 +7,7 @@ spec looks like to pytest; there is how options and the session are wired.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from spec_pytest.config import endpoint_lines
+from spec_pytest.config.table import OPTIONS
 from spec_pytest.core.case import Case, expand, models_for
 from spec_pytest.core.verdict import Outcome
 from spec_pytest.errors import SpecPytestError
@@ -305,7 +307,27 @@ def rerecord_command(config: pytest.Config, case: Case, mode: str) -> str:
     except ValueError:
         shown = spec_path
     nodeid = f"{shown}::{case.group}::{case.name}"
-    return f"pytest --spec={shown} '{nodeid}' {mode}"
+    return f"pytest --spec={shown} {shlex.quote(nodeid)}{_shaping_options(config)} {mode}"
+
+
+#: The options that decide which items exist and what they ask: a command that reproduces one
+#: item repeats them (without --model, an id naming a model given by --model is "not found").
+_SHAPING = (
+    "spec_models", "spec_samples", "spec_judges", "spec_model_params", "spec_judge_params",
+    "spec_endpoints", "spec_rubric", "spec_cassette_dir",
+)  # fmt: skip
+
+
+def _shaping_options(config: pytest.Config) -> str:
+    by_dest = {option.dest: option for option in OPTIONS}
+    words = []
+    for dest in _SHAPING:
+        option, value = by_dest[dest], config.getoption(dest, None)
+        if value is None or value == [] or value == option.default:
+            continue
+        for one in value if isinstance(value, list) else [value]:
+            words.append(shlex.quote(f"{option.flag}={one}"))
+    return "".join(f" {word}" for word in words)
 
 
 class SpecMarkers:

@@ -8,6 +8,7 @@ engineer reads; no key on disk or in output; a fresh clone with no key says what
 from __future__ import annotations
 
 import json
+import shlex
 import textwrap
 from pathlib import Path
 
@@ -126,6 +127,22 @@ def test_tb_styles_and_failure_headings_are_pytests(project):
     shown = [text for text in lines[start:end] if text.strip()]
     assert shown == [f"{node}: fail: compliance: expected compliant, judged non-compliant; "
                      "lean: expected 1±1, judged 5 (positions 5, 5, 5)"]  # fmt: skip
+
+
+def test_the_printed_rerecord_command_reproduces_the_item_with_the_runs_options(project):
+    missing = project.runpytest("--spec=e2e.yaml", "--model=openai:other-model", "--samples=2", "-k", "pitch",
+                                "--record-mode=none")  # fmt: skip
+    text = missing.stdout.str()
+    hint = "Record it once where the API key is set: "
+    command = next(line.split(hint, 1)[1] for line in text.splitlines() if hint in line and "-s1]" in line)
+    words = shlex.split(command)
+    assert (
+        "--model=openai:other-model" in words
+        and "--samples=2" in words
+        and words[-1] == "--record-mode=rewrite"
+    )
+    pasted = project.runpytest(*words[1:-1], "--collect-only", "-q")  # as printed, less the mode
+    assert [line for line in pasted.outlines if "::" in line] == [words[2]]  # that one item, found
 
 
 def test_inconclusive_policy_is_an_option_and_never_a_pass(project):
