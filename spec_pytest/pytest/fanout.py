@@ -28,6 +28,7 @@ time: JUnit and ``--durations`` show what the item itself took.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -272,5 +273,5 @@ def cases_for_ids(config: pytest.Config, ids: Iterable[str]) -> list[Case]:
 def _relative(config: pytest.Config, path: Path) -> str:
     try:
         return Path(path).resolve().relative_to(config.rootpath.resolve()).as_posix()
-    except ValueError:
-        return Path(path).as_posix()
+    except ValueError:  # outside the rootdir: the id the plugin gives it (`pytest_collect_file`)
+        return Path(os.path.relpath(path, config.invocation_params.dir)).as_posix()

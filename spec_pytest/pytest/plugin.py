@@ -9,6 +9,7 @@ lifecycle onto them.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
@@ -237,9 +238,15 @@ def _select_spec_args(config: pytest.Config, paths: list[Path]) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile | None:
-    if file_path.resolve() in parent.config.stash.get(SPEC_PATHS, []):
+    config = parent.config
+    if file_path.resolve() not in config.stash.get(SPEC_PATHS, []):
+        return None
+    if file_path.resolve().is_relative_to(config.rootpath.resolve()):
         return SpecFile.from_parent(parent, path=file_path)
-    return None
+    # outside the rootdir pytest would give the file an empty id (``::conflict::scenario``):
+    # name it by its path from where pytest was started, which pasted back finds it again
+    shown = os.path.relpath(file_path, config.invocation_params.dir)
+    return SpecFile.from_parent(parent, path=file_path, nodeid=Path(shown).as_posix())
 
 
 def pytest_collection_modifyitems(

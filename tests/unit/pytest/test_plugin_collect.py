@@ -169,6 +169,18 @@ def test_a_spec_file_named_as_a_path_or_a_node_id_is_collected_without_spec(pyte
     )  # pytest's own answer
 
 
+def test_a_spec_outside_the_rootdir_gets_ids_that_paste_back(pytester, suite, tmp_path_factory):
+    pytester.makeini("[pytest]\n")  # the rootdir: here; the spec lives elsewhere
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    for name in ("example_suite.yaml", "example_bank.jsonl"):
+        shutil.move(pytester.path / name, elsewhere / name)
+    ids = collected(pytester.runpytest(f"--spec={elsewhere / 'example_suite.yaml'}", "--collect-only", "-q"))
+    assert len(ids) == 7 and all(i.startswith("../") and not i.startswith("::") for i in ids)
+    again = collected(pytester.runpytest(ids[1], "--collect-only", "-q"))
+    # found again; pytest names it from the rootdir it picks for that argument (no ini above it)
+    assert len(again) == 1 and again[0].endswith(ids[1].removeprefix("../"))
+
+
 def test_markers_lists_the_specs_own_markers(pytester, suite):
     shown = pytester.runpytest("--spec=example_suite.yaml", "--markers").stdout.str()
     for marker in ("conflict_flattering_critique", "value_personal_privacy", "level_root", "spec_example"):
