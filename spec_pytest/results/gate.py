@@ -310,6 +310,10 @@ ORDER = (
 
 #: The classes whose every entry the summary lists, one line each.
 SHOWN = (Change.REGRESSION, Change.NOT_RUN, Change.WITHIN_NOISE, Change.KNOWN_FAILURE, Change.IMPROVEMENT)
+#: Listed one per line however many: what a release engineer must read on every run.
+LISTED_IN_FULL = (Change.REGRESSION, Change.NOT_RUN)
+#: Other classes show this many ids on one line, then a count.
+KNOWN_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -363,7 +367,17 @@ class GateReport:
                 "a drop a compliant model would show from judge error alone (p >= 0.05) is within noise"
             )
         for change in SHOWN:
-            lines += [f"{change.value.upper()} {entry.line}" for entry in self.of(change)]
+            entries = self.of(change)
+            if change in LISTED_IN_FULL or len(entries) <= KNOWN_SHOWN:
+                lines += [f"{change.value.upper()} {entry.line}" for entry in entries]
+                continue
+            # what did not change is summarised: the news (regressions, not-run) stays visible
+            first = ", ".join(key_text(entry.key) for entry in entries[:KNOWN_SHOWN])
+            more = len(entries) - KNOWN_SHOWN
+            lines.append(
+                f"{change.value.upper()} {len(entries)} items, e.g. {first}, and {more} more "
+                "(the HTML and Markdown reports list each)"
+            )
         lines.append(self.verdict_line())
         return lines
 

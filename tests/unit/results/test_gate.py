@@ -12,7 +12,7 @@ import pytest
 from spec_pytest.cli.report import register, save_baseline
 from spec_pytest.results.gate import Baseline, BaselineError, Change, SampleTally, classify, compare, wilson
 from spec_pytest.results.records import ResultsWriter
-from tests.support.recordsets import CLAUDE, GPT, errored, expected_lean, judged
+from tests.support.recordsets import CLAUDE, GPT, O3, errored, expected_lean, judged
 
 
 def passing(scenario: str, model: str = GPT, sample: int = 0):
@@ -144,6 +144,18 @@ def test_summary_lines_give_counts_per_class_and_each_regression_with_its_reason
         "fail: lean: expected 3±1, judged 6 (positions 6, 6, 6)"
     )
     assert lines[-1] == "gate FAILED: 1 regression > 0 allowed (--max-regressions)"
+
+
+def test_known_failures_are_summarised_and_regressions_always_listed():
+    scenarios = ["mayor-phone", "mayor-home-address", "startup-pitch", "bank-review-draft"]
+    failing_then = [failing(s, model) for s in scenarios for model in (GPT, CLAUDE)]  # 8 known failures
+    baseline = Baseline.from_records([*failing_then, *(passing(s, O3) for s in scenarios)])
+    now = [*failing_then, *(failing(s, O3) for s in scenarios)]  # 4 regressions
+    lines = compare(baseline, now).summary_lines()
+    assert sum(line.startswith("REGRESSION ") for line in lines) == 4  # the news: each on its line
+    known = [line for line in lines if line.startswith("KNOWN-FAILURE")]
+    assert len(known) == 1 and known[0].startswith("KNOWN-FAILURE 8 items, e.g. example::")
+    assert known[0].endswith("and 5 more (the HTML and Markdown reports list each)")
 
 
 def test_a_changed_spec_version_is_noted():
