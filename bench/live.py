@@ -103,7 +103,7 @@ def main() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
     env[KEY_ENV] = "sk-bench-loopback-key-0000"
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # measure spec-pytest, not whatever else is installed
-    plugins = ["-p", "spec_pytest.pytest.plugin", "-p", "xdist"]  # the plugin's xdist hook needs xdist loaded
+    plugins = ["-p", "spec_pytest.pytest.entry", "-p", "xdist"]  # the plugin's xdist hook needs xdist loaded
     configs = [("spec-pytest", plugins)]
     if args.xdist:
         configs.append(("spec-pytest -n 2", [*plugins, "-n", "2"]))

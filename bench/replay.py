@@ -76,7 +76,7 @@ def main() -> None:
     args = parser.parse_args()
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    plugins = ["-p", "spec_pytest.pytest.plugin", "-p", "xdist"]
+    plugins = ["-p", "spec_pytest.pytest.entry", "-p", "xdist"]
     with tempfile.TemporaryDirectory(prefix="spec-pytest-bench-replay-") as tmp:
         work = Path(tmp)
         (work / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")

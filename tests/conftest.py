@@ -15,13 +15,18 @@ from typing import TYPE_CHECKING
 import httpcore2  # noqa: F401  (see below)
 import pytest
 
+import spec_pytest.pytest.fanout  # (see below)
+import spec_pytest.pytest.plugin  # noqa: F401  (see below)
 from spec_pytest.providers import Registry
 
 # httpx2 imports httpcore2 lazily, on its first request, and maps httpcore2's exceptions by
 # class. pytester's in-process runs restore sys.modules afterwards: a first import made inside
 # one is dropped, the next request imports a second copy whose exceptions httpx2 no longer maps
 # (a refused connection then escapes the SDKs as a raw httpcore2.ConnectError). Importing it here,
-# before any pytester run, keeps one copy for the whole session.
+# before any pytester run, keeps one copy for the whole session. The same holds for the plugin
+# proper: a run without specs (this suite's own) never imports it, so the first pytester run
+# would, and the next would get fresh copies of its modules (and their stash keys) mixed with
+# the ones tests import.
 
 if TYPE_CHECKING:
     from tests.support.loopback import LoopbackServer

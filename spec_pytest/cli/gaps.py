@@ -190,7 +190,7 @@ def _drafter_endpoints(spec_path: Path, options: list[str]) -> tuple[str, ...]:
     declared once in ``pytest.ini`` serves both.
     """
     # deferred: only --draft reads the ini, plain `gaps` starts without the config package
-    from spec_pytest.config import endpoint_lines, ini_getter
+    from spec_pytest.config.build import endpoint_lines, ini_getter
     from spec_pytest.config.inifile import locate
 
     return endpoint_lines(ini_getter(locate([spec_path], Path.cwd()))("spec_endpoints"), options)

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from spec_pytest.cli.run_config import add_run_options, load_config
-from spec_pytest.config import ConfigError
+from spec_pytest.config.build import ConfigError
 from spec_pytest.config.table import GENERATE
 from spec_pytest.errors import SpecPytestError
 from spec_pytest.generate.dedup import DEFAULT_THRESHOLD

@@ -241,7 +241,7 @@ def _import(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace) -> int:
     # deferred: `validate` and `import` start without the pipeline and judges (~0.1 s)
-    from spec_pytest.config import ConfigError
+    from spec_pytest.config.build import ConfigError
     from spec_pytest.judge import calibrate
     from spec_pytest.judge.judge import judge_keys
     from spec_pytest.pipeline.ask import declare_endpoints
@@ -300,7 +300,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     # deferred: `validate` and `import` start without the pipeline and judges (~0.1 s)
-    from spec_pytest.config import run_settings_of
+    from spec_pytest.config.build import run_settings_of
     from spec_pytest.core.case import expand
     from spec_pytest.pipeline.ask import declare_endpoints
     from spec_pytest.pipeline.plan import plan

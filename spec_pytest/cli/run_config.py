@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from spec_pytest.config.table import add_arguments
 
 if TYPE_CHECKING:
-    from spec_pytest.config import RunConfig
+    from spec_pytest.config.build import RunConfig
 
 
 def add_run_options(parser: argparse.ArgumentParser, command: str, skip: Iterable[str] = ()) -> None:
@@ -29,10 +29,10 @@ def load_config(
 ) -> RunConfig:
     """The `RunConfig` of parsed ``args``; ``paths`` locate the rootdir, ``specs`` are the specs.
 
-    Raises `spec_pytest.config.ConfigError` (a usage error: exit status 2).
+    Raises `spec_pytest.errors.ConfigError` (a usage error: exit status 2).
     """
     # deferred: the configuration loads the pipeline, which `validate` and `import` need not pay for
-    from spec_pytest.config import build_config, ini_getter
+    from spec_pytest.config.build import build_config, ini_getter
     from spec_pytest.config.inifile import locate
 
     cwd = Path.cwd()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from spec_pytest.recording.cassettes import RecordMode
+from spec_pytest.recording.mode import RecordMode
 
 PYTEST, PLAN, CALIBRATE, GENERATE, REPORT = "pytest", "plan", "calibrate", "generate", "report"
 RUN_COMMANDS = frozenset({PYTEST, PLAN, CALIBRATE, GENERATE})
@@ -27,10 +27,9 @@ RECORD_MODES = tuple(m.value for m in RecordMode)
 ROOTDIR, CWD = "rootdir", "cwd"
 
 
-def _inconclusive_policies() -> Sequence[str]:
-    from spec_pytest.pipeline.run import INCONCLUSIVE_POLICIES  # deferred: the pipeline is heavy to import
-
-    return INCONCLUSIVE_POLICIES
+#: `spec_pytest.pipeline.run.INCONCLUSIVE_POLICIES`, spelled here so that declaring the options
+#: imports no pipeline (every pytest start-up declares them); a test keeps the two equal.
+INCONCLUSIVE_CHOICES = ("fail", "error", "skip")
 
 
 @dataclass(frozen=True)
@@ -148,7 +147,7 @@ OPTIONS: tuple[Option, ...] = (
         "spec_inconclusive",
         "what an item whose judges reach no majority becomes (default: fail; never a pass)",
         _PYTEST,
-        choices=_inconclusive_policies,
+        choices=INCONCLUSIVE_CHOICES,
         default="fail",
     ),
     Option(

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from spec_pytest.config import endpoint_lines
+from spec_pytest.config.build import endpoint_lines
 from spec_pytest.config.table import OPTIONS
 from spec_pytest.core.case import Case, expand, models_for
 from spec_pytest.core.verdict import Outcome

@@ -10,7 +10,6 @@ lifecycle onto them.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 from collections.abc import Generator
@@ -27,7 +26,8 @@ from spec_pytest.pipeline.plan import TO_SEND, case_requests
 from spec_pytest.pipeline.preflight import preflight_lines
 from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import in_shard
-from spec_pytest.pytest import hookspecs, missing_keys, options
+from spec_pytest.pytest import missing_keys, options
+from spec_pytest.pytest.entry import spec_args
 from spec_pytest.pytest.items import InvarianceItem, SpecFile, SpecItem, SpecMarkers
 from spec_pytest.pytest.judge_items import JudgeCheckItem
 from spec_pytest.pytest.stash import (
@@ -59,30 +59,17 @@ from spec_pytest.secrets import for_terminal, install_log_filter
 from spec_pytest.spec.load import load_spec_cached
 from spec_pytest.spec.model import Spec
 
-#: Markers every run knows (spec-specific ones are registered as their specs are collected).
-MARKERS = (
-    "judge_check: a labelled GOOD/BAD/OK answer of the spec the judge panel must rule as labelled "
-    "(collected with --judge-check or -m judge_check)",
-    "measured: a scenario with no expectation and no cited principle: read, never passed or failed",
-)
-
-
-def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
-    pluginmanager.add_hookspecs(hookspecs)
-    options.add_options(parser, pluginmanager)
-
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Registered by `spec_pytest.pytest.entry` once a run has specs (or a test asks for the
+    ``judge`` fixture); pytest then calls this as for any plugin registered late."""
     install_log_filter()  # vcrpy's and the SDKs' log lines quote answers and URLs: keys out
-    options.describe_shared_record_mode(config)
-    for marker in MARKERS:
-        config.addinivalue_line("markers", marker)
     config.stash[JUDGE_CHECKS] = []
     config.pluginmanager.register(_JudgeCheckRows(config), _JudgeCheckRows.NAME)
     options.check_options(config)
     # --spec names, then ini spec_files, then spec files named as paths or node ids
     named = list(options.config_of(config).specs)
-    config.stash[SPEC_PATHS] = [*named, *(p for p in _spec_args(config) if p not in named)]
+    config.stash[SPEC_PATHS] = [*named, *(p for p in spec_args(config) if p not in named)]
     config.stash[RUN] = options.run_settings(config)
     config.stash[SHARD] = options.shard_of(config)
     config.stash[DESELECTED] = []
@@ -203,28 +190,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(RUN, None)
     if run is not None:
         run.ask.registry.close()
-
-
-#: A spec file's first top-level key (the schema requires ``spec:``), looked for near the top.
-_SPEC_KEY = re.compile(rb"(?m)^spec:[ \t]*[^\s#]")
-
-
-def _spec_args(config: pytest.Config) -> list[Path]:
-    """Spec files the command line names as a path or a node id (``pytest suite.yaml``,
-    ``pytest 'suite.yaml::conflict::scenario[model-s0]'``): collected as if given to --spec,
-    so an id the run printed can be pasted back alone. Other YAML files are left to pytest."""
-    if config.args_source != pytest.Config.ArgsSource.ARGS:
-        return []
-    found = []
-    for arg in config.args:
-        path = Path(config.invocation_params.dir, arg.split("::", 1)[0])
-        if path.suffix not in (".yaml", ".yml") or not path.is_file():
-            continue
-        with path.open("rb") as handle:
-            head = handle.read(65536)
-        if _SPEC_KEY.search(head) and path.resolve() not in found:
-            found.append(path.resolve())
-    return found
 
 
 def _select_spec_args(config: pytest.Config, paths: list[Path]) -> None:
@@ -491,13 +456,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             terminalreporter.write_line(for_terminal(line))  # lines may quote model text
 
 
-@pytest.fixture
-def judge(pytestconfig: pytest.Config) -> Any:
-    """Judge text from an ordinary test: `judge(text, spec=..., scenario=...) -> Verdict`.
-
-    `spec` is a path, a bare suite name (looked up like --spec) or a loaded Spec. Uses the
-    run's --judge panel (else the spec's defaults.judges), cassettes and record mode.
-    """
+def judge_fixture(pytestconfig: pytest.Config) -> Any:
+    """The ``judge`` fixture's value (the fixture is `spec_pytest.pytest.entry.judge`)."""
     run = pytestconfig.stash[RUN]
     text_judge = TextJudge(
         run.ask.cassette_dir,

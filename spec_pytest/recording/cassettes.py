@@ -39,7 +39,6 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from enum import Enum
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +47,7 @@ from urllib.parse import urlsplit, urlunsplit
 from spec_pytest.errors import ConfigError, RunError
 from spec_pytest.providers.base import RECORDED_LATENCY_HEADER
 from spec_pytest.recording.lock import work_dir
+from spec_pytest.recording.mode import RecordMode
 
 # which variables hold keys: the knowledge of the one scrubber every other sink uses too
 from spec_pytest.secrets import SECRET_QUERY_PARAMETERS, install_log_filter, secret_values
@@ -60,16 +60,6 @@ if TYPE_CHECKING:  # vcrpy is imported when a cassette is first used: importing 
     from vcr.request import Request
 
 # --------------------------------------------------------------------------- record modes
-
-
-class RecordMode(str, Enum):
-    """vcrpy's record modes, plus ``rewrite`` (re-record the item's cassette from scratch)."""
-
-    NONE = "none"
-    ONCE = "once"
-    NEW_EPISODES = "new_episodes"
-    ALL = "all"
-    REWRITE = "rewrite"
 
 
 def in_ci(environ: Mapping[str, str] | None = None) -> bool:

@@ -10,6 +10,8 @@ only with a comment (same or previous line) saying which start-up cost it defers
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -209,3 +211,23 @@ def test_only_the_pytest_package_imports_pytest() -> None:
             if any(n.split(".")[0] in ("pytest", "_pytest") for n in names):
                 importers.add(module)
     assert importers and all(m.startswith("spec_pytest.pytest.") for m in importers), sorted(importers)
+
+
+def test_the_entry_point_loads_nothing_a_run_without_specs_does_not_use() -> None:
+    # what every pytest start-up pays for: the option table, the hooks, pytest itself
+    probe = (
+        "import sys, spec_pytest.pytest.entry\n"
+        "heavy = ('spec_pytest.pipeline', 'spec_pytest.providers', 'spec_pytest.recording.cassettes',\n"
+        "         'spec_pytest.spec', 'spec_pytest.pytest.plugin', 'openai', 'anthropic', 'vcr',\n"
+        "         'jsonschema', 'yaml')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_tables_inconclusive_choices_are_the_pipelines() -> None:
+    from spec_pytest.config.table import INCONCLUSIVE_CHOICES
+    from spec_pytest.pipeline.run import INCONCLUSIVE_POLICIES
+
+    assert INCONCLUSIVE_CHOICES == INCONCLUSIVE_POLICIES

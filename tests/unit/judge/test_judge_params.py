@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spec_pytest.config import judge_params_of
+from spec_pytest.config.build import judge_params_of
 from spec_pytest.errors import ConfigError
 from spec_pytest.judge.judge import DEFAULT_JUDGE_PARAMS, judge_params
 from spec_pytest.providers import ModelParams, Registry

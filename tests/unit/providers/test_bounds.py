@@ -150,7 +150,7 @@ def test_bounds_refuse_values_that_would_disable_them(bad: dict[str, float]) -> 
 
 
 def _config(tmp_path: Path, values: dict[str, object], ini: dict[str, str]) -> Bounds:
-    from spec_pytest.config import build_config
+    from spec_pytest.config.build import build_config
     from spec_pytest.config.table import INI_KEYS
 
     defaults = {k.name: k.default for k in INI_KEYS}
