@@ -1,6 +1,6 @@
 """Hooks spec-pytest calls, for a conftest or a plugin that wants the cases and the results.
 
-Registered by `spec_pytest.pytest.plugin.pytest_addoption` (``pluginmanager.add_hookspecs``),
+Registered by `spec_pytest.pytest.entry.pytest_addoption` (``pluginmanager.add_hookspecs``),
 so implementing one is writing a function of the same name in a ``conftest.py`` or a plugin;
 pytest checks its arguments against these. Each is called for every implementation
 (no first-result), and what an implementation returns is ignored.

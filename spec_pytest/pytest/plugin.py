@@ -1,9 +1,11 @@
-"""The pytest adapter: hooks and the `judge` fixture. Nothing else lives here.
+"""The pytest adapter: hooks and the `judge` fixture's value. Nothing else lives here.
 
-Spec files become nodes in `spec_pytest.pytest.items`; asking, judging and deciding happen in the
-library (`spec_pytest.pipeline.run`), results, the gate and the summary too; options and ini keys in
-`spec_pytest.pytest.options`; the run's state on the config under `spec_pytest.pytest.stash` keys;
-the hooks it offers other plugins in `spec_pytest.pytest.hookspecs`. This module only maps pytest's
+Registered by the entry point (`spec_pytest.pytest.entry`) only for runs that have specs.
+Spec files become nodes in `spec_pytest.pytest.items`; asking, judging and deciding happen in
+the library (`spec_pytest.pipeline.run`), results, the gate and the summary too; options and
+ini keys are declared in `spec_pytest.pytest.flags` and read in `spec_pytest.pytest.options`;
+the run's state is on the config under `spec_pytest.pytest.stash` keys; the hooks it offers
+other plugins are in `spec_pytest.pytest.hookspecs`. This module only maps pytest's
 lifecycle onto them.
 """
 
