@@ -62,11 +62,11 @@ class HttpClients(Protocol):
 class AsyncHooks(Protocol):
     """How one event loop's SDK calls reach the network, when a fan-out owns that loop.
 
-        Set through `ASYNC_HOOKS` in the loop's context. ``http_client`` builds the httpx2
-        client the SDK clients of that loop use (the fan-out's capture transport inside, which
-    stops reading a body past ``max_body_bytes``), and
-        ``slot`` replaces the per-process `EndpointLimit` around each call: the fan-out applies
-        its own adaptive, prioritised per-endpoint limits and its budget check there.
+    Set through `ASYNC_HOOKS` in the loop's context. ``http_client`` builds the httpx2
+    client the SDK clients of that loop use (the fan-out's capture transport inside, which
+    stops reading a body past ``max_body_bytes``), and ``slot`` replaces the per-process
+    `EndpointLimit` around each call: the fan-out applies its own adaptive, prioritised
+    per-endpoint limits and its budget check there.
     """
 
     def http_client(self, endpoint: str, max_body_bytes: int) -> Any: ...
@@ -196,8 +196,6 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
             return ProviderError(ref, f"timed out after {self.read_timeout_s:g} s{retries}")
         if isinstance(err, sdk.APIConnectionError):
             cause = err.__cause__ or err
-            if isinstance(cause, BodyTooLarge):  # read by our transport: not a network failure
-                return ProviderError(ref, f"{cause.reason}{retries}; {ANSWER_CAP_FIX}")
             return ProviderError(
                 ref, f"could not reach {self.endpoint.base_url}{retries}: {type(cause).__name__}"
             )
@@ -394,9 +392,12 @@ class SdkProvider(ABC, Generic[SyncClient, AsyncClient]):
 
     def _translate_any(self, err: Exception) -> ProviderError | None:
         """Our error for SDK failures; None for anything else (e.g. a cassette miss)."""
+        # our transport stopped a body past the cap: openai's SDK lets it through as it is,
+        # anthropic's retries it and wraps it as a connection error; either way, not the network
+        too_large = err if isinstance(err, BodyTooLarge) else err.__cause__
+        if isinstance(too_large, BodyTooLarge):
+            return ProviderError(str(self.ref), f"{too_large.reason}; {ANSWER_CAP_FIX}")
         translated = self._translate(err)
-        if isinstance(err, BodyTooLarge):  # read past the cap when the SDK reads the body, unretried
-            translated = ProviderError(str(self.ref), f"{err.reason}; {ANSWER_CAP_FIX}")
         if translated is None and isinstance(err, json.JSONDecodeError):
             translated = ProviderError(
                 str(self.ref), f"the API answered with a body that is not JSON ({err})"

@@ -58,8 +58,9 @@ class Bounds:
 class BodyTooLarge(RunError):
     """An answer's body passed `Bounds.max_body_bytes` while it was read (see `BodyMeter`).
 
-    Raised inside the HTTP transport, so the SDK reports it as a connection error; the
-    provider turns that into a `ProviderError` naming the cap (`providers.base`)."""
+    Raised inside the HTTP transport: openai's SDK passes it on as it is, anthropic's wraps
+    it as a connection error after its retries; the provider turns either into a
+    `ProviderError` naming the cap (`SdkProvider._translate_any`)."""
 
     def __init__(self, limit: int, inflated: bool) -> None:
         self.limit = limit

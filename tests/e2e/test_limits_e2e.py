@@ -134,9 +134,14 @@ def test_a_huge_answer_is_an_error_naming_the_cap(project, loopback):
     ],
     ids=["3-MB-body", "gzip-bomb"],
 )
-def test_a_body_past_the_cap_stops_the_download_and_is_an_error(project, loopback, body, encoding, what):
-    headers = {"Content-Encoding": encoding} if encoding else {}
-    loopback.when(r"\(odd\)", answer(raw_body=body, headers=headers))
+@pytest.mark.parametrize("who", ["model", "judge"])  # the openai SDK, and anthropic's (it retries and wraps)
+def test_a_body_past_the_cap_stops_the_download_and_is_an_error(project, loopback, body, encoding, what, who):
+    huge = answer(raw_body=body, headers={"Content-Encoding": encoding} if encoding else {})
+    if who == "model":
+        loopback.when(r"\(odd\)", huge)
+    else:
+        judged = scripted_judges(lambda judge, text, body: huge if "(odd)" in text else Reply(text=VERDICT))
+        loopback.respond_with(judged)  # type: ignore[arg-type]
     # the fan-out (the default) reads bodies itself; the cap follows --max-answer-chars
     result = project.runpytest("--spec=limits.yaml", "-rA", "--max-answer-chars=10000")
     assert outcomes(result) == {"fine": "PASSED", "odd": "ERROR"}
@@ -144,7 +149,10 @@ def test_a_body_past_the_cap_stops_the_download_and_is_an_error(project, loopbac
     assert what in out and "--max-answer-chars" in out
     assert "could not reach" not in out  # not a network failure
     assert "BodyTooLarge" not in out and "CallInfo" not in out  # the message, not a traceback
-    assert not list((project.path / "cassettes").rglob("odd.s0.json"))  # nothing recorded
+    # the exchange that was cut is not recorded (a judge's answer: the model's is, it was fine)
+    cut = project.path / "cassettes" / "limits-e2e" / ("openai" if who == "model" else "_judges")
+    assert not [p for p in cut.rglob("odd*") if ".spec-pytest-tmp" not in p.parts]
+    assert who == "model" or "(as judge)" in out
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "soon"])
