@@ -29,6 +29,7 @@ import contextlib
 import contextvars
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
@@ -135,15 +136,19 @@ class Prefetch:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Future[Any] | None = None
         self.finished = threading.Event()
+        self._deadlines: dict[str, float] = {}  # key -> when waiting for that case gives up
 
     # -- the item side ---------------------------------------------------------------------
-    def wait_for(self, case: Any) -> None:
+    def wait_for(self, case: Any) -> bool:
         """Block until ``case``'s exchanges are fetched or failed (at most ``wait_timeout``);
-        `settings_for` then answers at once. Lets the caller wait outside an item's phases,
-        so the wait is the session's time, not the item's."""
+        whether it settled (True also for a case not planned). Lets the caller wait outside an
+        item's phases, so the wait is the session's time, not the item's; `settings_for`
+        then answers at once."""
         planned = self._by_key.get(case_key(self.run, case))
-        if planned is not None:
-            planned.settled.wait(self.wait_timeout)
+        if planned is None:
+            return True
+        deadline = self._deadlines.setdefault(planned.key, time.monotonic() + self.wait_timeout)
+        return planned.settled.wait(max(0.0, deadline - time.monotonic()))  # one wait a case
 
     def settings_for(self, case: Any) -> RunSettings:
         """The settings to run ``case`` with, once its exchanges are fetched.
@@ -155,7 +160,7 @@ class Prefetch:
         planned = self._by_key.get(case_key(self.run, case))
         if planned is None:
             return self.run
-        if not planned.settled.wait(self.wait_timeout):
+        if not self.wait_for(case):
             raise FanoutTimeout(
                 planned.model_path,
                 f"waited {self.wait_timeout:g} s for the prefetch of this case's exchanges "

@@ -28,7 +28,6 @@ time: JUnit and ``--durations`` show what the item itself took.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -45,7 +44,7 @@ from spec_pytest.pipeline.handoff import Markers, State
 from spec_pytest.pipeline.prefetch import AllowFn, FanoutError, FanoutTimeout, Prefetch, replay_only
 from spec_pytest.pipeline.progress import CostFn, Progress
 from spec_pytest.pytest import options
-from spec_pytest.pytest.items import SpecItem
+from spec_pytest.pytest.items import SpecItem, spec_id_path
 from spec_pytest.pytest.stash import FANOUT, RUN, SPEC_PATHS
 from spec_pytest.recording.transport import UsageObserver
 from spec_pytest.spec.load import load_spec_cached
@@ -198,6 +197,7 @@ class WorkerWait:
         self.run_dir = run_dir
         self.timeout = timeout
         self._planned: frozenset[str] | None = None
+        self._deadlines: dict[str, float] = {}
 
     def planned(self) -> frozenset[str]:
         if self._planned is None:
@@ -208,44 +208,38 @@ class WorkerWait:
             self._planned = frozenset(keys)
         return self._planned
 
-    def wait_for(self, case: Case, run: Any) -> None:
-        """Block until the controller settled ``case`` (or ``timeout``); never raises:
-        `settings_for` reads the outcome."""
+    def wait_for(self, case: Case, run: Any) -> State | None:
+        """Block while the controller is fetching ``case`` (at most ``timeout``); the state it
+        reached, or None when the controller did not plan it. Never raises: `settings_for`
+        turns the state into settings or an error, at once when the wait already happened."""
         key = case_key(run, case)
         if key not in self.planned():
-            return
-        deadline = time.monotonic() + self.timeout
+            return None
+        deadline = self._deadlines.setdefault(key, time.monotonic() + self.timeout)  # one wait a case
         pause = 0.005
-        while self.markers.state(key) is State.PENDING and time.monotonic() < deadline:
+        while (state := self.markers.state(key)) is State.PENDING and time.monotonic() < deadline:
             time.sleep(pause)
             pause = min(pause * 2, 0.1)
+        return state
 
     def settings_for(self, case: Case, run: Any) -> Any:
+        state = self.wait_for(case, run)
         key = case_key(run, case)
-        if key not in self.planned():
-            return run
-        deadline = time.monotonic() + self.timeout
-        pause = 0.005
-        while True:
-            state = self.markers.state(key)
-            if state is State.DONE:
-                return replay_only(run)
-            if state is State.STALE:
-                return run  # the controller is gone: ask and record here, as without a fan-out
-            if state is State.FAILED:
-                raise FanoutError(
-                    Path(key),
-                    self.markers.failure(key) or "the prefetch of this case failed",
-                    self.markers.missing_key(key),
-                )
-            if time.monotonic() > deadline:
-                raise FanoutTimeout(
-                    Path(key),
-                    f"waited {self.timeout:g} s for the controller to fetch this case's exchanges "
-                    f"({key}); re-run to continue (finished exchanges are kept)",
-                )
-            time.sleep(pause)
-            pause = min(pause * 2, 0.1)
+        if state is None or state is State.STALE:  # unplanned, or the controller is gone: ask
+            return run  # and record here, as without a fan-out
+        if state is State.DONE:
+            return replay_only(run)
+        if state is State.FAILED:
+            raise FanoutError(
+                Path(key),
+                self.markers.failure(key) or "the prefetch of this case failed",
+                self.markers.missing_key(key),
+            )
+        raise FanoutTimeout(
+            Path(key),
+            f"waited {self.timeout:g} s for the controller to fetch this case's exchanges "
+            f"({key}); re-run to continue (finished exchanges are kept)",
+        )
 
 
 def cases_for_ids(config: pytest.Config, ids: Iterable[str]) -> list[Case]:
@@ -264,14 +258,7 @@ def cases_for_ids(config: pytest.Config, ids: Iterable[str]) -> list[Case]:
             cases = list(expand(spec, config.getoption("spec_models"), config.getoption("spec_samples")))
         except Exception:  # collection on the workers reports it, located
             continue
-        rel = _relative(config, path)
+        rel = spec_id_path(config, path)  # as the workers' ids name it
         for case in cases:
             by_id[f"{rel}::{case.group}::{case.name}"] = case
     return [by_id[i] for i in ids if i in by_id]
-
-
-def _relative(config: pytest.Config, path: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(config.rootpath.resolve()).as_posix()
-    except ValueError:  # outside the rootdir: the id the plugin gives it (`pytest_collect_file`)
-        return Path(os.path.relpath(path, config.invocation_params.dir)).as_posix()

@@ -16,7 +16,13 @@ from spec_pytest.core.verdict import Outcome
 from spec_pytest.pipeline.ask import AskSettings, model_cassette
 from spec_pytest.pipeline.budget import BudgetExhausted
 from spec_pytest.pipeline.fetch_plan import to_fetch
-from spec_pytest.pipeline.prefetch import FanoutError, RequestEstimate, start_prefetch
+from spec_pytest.pipeline.prefetch import (
+    FanoutError,
+    FanoutTimeout,
+    Prefetch,
+    RequestEstimate,
+    start_prefetch,
+)
 from spec_pytest.pipeline.progress import Progress
 from spec_pytest.pipeline.run import RunSettings, run_case_blocking
 from spec_pytest.providers import ProviderError, Registry
@@ -274,3 +280,18 @@ def test_interrupting_keeps_finished_cassettes_and_settles_every_case(tmp_path, 
     with pytest.raises(FanoutError, match="interrupted"):
         prefetch.settings_for(cases[1])
     assert model_cassette(settings(tmp_path, loopback_registry).ask, cases[0]).is_file()
+
+
+def test_a_stalled_fetch_is_waited_for_once_then_is_a_timeout_error(tmp_path, loopback, loopback_registry):
+    loopback.always(Reply(delay=5.0))  # the API answers long after the wait gives up
+    run = settings(tmp_path, loopback_registry)
+    cases = cases_of(tmp_path, 1)
+    prefetch = Prefetch(run, to_fetch(run, cases), wait_timeout=1.0).start()
+    try:
+        started = time.monotonic()
+        assert prefetch.wait_for(cases[0]) is False  # the plugin's wait, before the item's setup
+        with pytest.raises(FanoutTimeout, match="waited 1 s for the prefetch"):
+            prefetch.settings_for(cases[0])  # the item's: the case's deadline has passed already
+        assert time.monotonic() - started < 1.8  # one wait for the case (1 s), not two
+    finally:
+        prefetch.close(timeout=1.0)
