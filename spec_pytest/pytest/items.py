@@ -6,6 +6,7 @@ spec looks like to pytest; there is how options and the session are wired.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 from collections.abc import Iterator
@@ -299,13 +300,20 @@ class SpecFailure(Exception):
         self.trial = trial
 
 
+def spec_id_path(config: pytest.Config, path: Path) -> str:
+    """A spec file's part of its items' node ids: relative to the rootdir, as pytest names
+    files; outside it relative to where pytest started (pytest's own id there is empty, so
+    ``::conflict::scenario`` could not be pasted back)."""
+    resolved = Path(path).resolve()
+    try:
+        return resolved.relative_to(config.rootpath.resolve()).as_posix()
+    except ValueError:
+        return Path(os.path.relpath(resolved, config.invocation_params.dir)).as_posix()
+
+
 def rerecord_command(config: pytest.Config, case: Case, mode: str) -> str:
     """The command that re-records just one case, with the node id a user can paste."""
-    spec_path = case.spec.path
-    try:
-        shown = spec_path.relative_to(config.rootpath)
-    except ValueError:
-        shown = spec_path
+    shown = spec_id_path(config, case.spec.path)
     nodeid = f"{shown}::{case.group}::{case.name}"
     return f"pytest --spec={shown} {shlex.quote(nodeid)}{_shaping_options(config)} {mode}"
 

@@ -11,7 +11,6 @@ lifecycle onto them.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Generator
@@ -30,7 +29,7 @@ from spec_pytest.pipeline.run import RunSettings
 from spec_pytest.pipeline.shard import in_shard
 from spec_pytest.pytest import missing_keys, options
 from spec_pytest.pytest.entry import spec_args
-from spec_pytest.pytest.items import InvarianceItem, SpecFile, SpecItem, SpecMarkers
+from spec_pytest.pytest.items import InvarianceItem, SpecFile, SpecItem, SpecMarkers, spec_id_path
 from spec_pytest.pytest.judge_items import JudgeCheckItem
 from spec_pytest.pytest.stash import (
     DESELECTED,
@@ -209,11 +208,8 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> SpecFile |
     if file_path.resolve() not in config.stash.get(SPEC_PATHS, []):
         return None
     if file_path.resolve().is_relative_to(config.rootpath.resolve()):
-        return SpecFile.from_parent(parent, path=file_path)
-    # outside the rootdir pytest would give the file an empty id (``::conflict::scenario``):
-    # name it by its path from where pytest was started, which pasted back finds it again
-    shown = os.path.relpath(file_path, config.invocation_params.dir)
-    return SpecFile.from_parent(parent, path=file_path, nodeid=Path(shown).as_posix())
+        return SpecFile.from_parent(parent, path=file_path)  # pytest's own id: the same path
+    return SpecFile.from_parent(parent, path=file_path, nodeid=spec_id_path(config, file_path))
 
 
 def pytest_collection_modifyitems(
