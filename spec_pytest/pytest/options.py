@@ -1,7 +1,7 @@
 """spec-pytest's pytest options and ini keys, and the run configuration built from them.
 
 The options and ini keys are declared in `spec_pytest.config.table` (shared with the
-``spec-pytest`` subcommands); this module declares them to pytest, builds the run's
+``spec-pytest`` subcommands) and to pytest by `spec_pytest.pytest.flags`; this module builds the run's
 `RunConfig` once per pytest config (`spec_pytest.config.build.build_config`, with pytest's
 rootdir and ini values) and turns it into what the plugin needs: the `RunSettings`, the
 budget, the shard, the spec files. Every configuration problem is a `pytest.UsageError`.

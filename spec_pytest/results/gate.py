@@ -312,8 +312,8 @@ ORDER = (
 SHOWN = (Change.REGRESSION, Change.NOT_RUN, Change.WITHIN_NOISE, Change.KNOWN_FAILURE, Change.IMPROVEMENT)
 #: Listed one per line however many: what a release engineer must read on every run.
 LISTED_IN_FULL = (Change.REGRESSION, Change.NOT_RUN)
-#: Other classes show this many ids on one line, then a count.
-KNOWN_SHOWN = 3
+#: Other classes past this many entries are one line: a count and the first few ids.
+SUMMARISED_PAST = 3
 
 
 @dataclass(frozen=True)
@@ -368,12 +368,12 @@ class GateReport:
             )
         for change in SHOWN:
             entries = self.of(change)
-            if change in LISTED_IN_FULL or len(entries) <= KNOWN_SHOWN:
+            if change in LISTED_IN_FULL or len(entries) <= SUMMARISED_PAST:
                 lines += [f"{change.value.upper()} {entry.line}" for entry in entries]
                 continue
             # what did not change is summarised: the news (regressions, not-run) stays visible
-            first = ", ".join(key_text(entry.key) for entry in entries[:KNOWN_SHOWN])
-            more = len(entries) - KNOWN_SHOWN
+            first = ", ".join(key_text(entry.key) for entry in entries[:SUMMARISED_PAST])
+            more = len(entries) - SUMMARISED_PAST
             lines.append(
                 f"{change.value.upper()} {len(entries)} items, e.g. {first}, and {more} more "
                 "(the HTML and Markdown reports list each)"

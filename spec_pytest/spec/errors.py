@@ -30,9 +30,8 @@ class SpecError(InputError):
     """
 
     def __init__(self, problems: Iterable[Problem]):
-        # once each: jsonschema reports one `required` error per missing key, each naming them all
         self.problems = sorted(
-            dict.fromkeys(problems), key=lambda p: (str(p.location.path), p.location.line, p.location.column)
+            problems, key=lambda p: (str(p.location.path), p.location.line, p.location.column)
         )
         super().__init__(self.render())
 

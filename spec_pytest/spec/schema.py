@@ -226,8 +226,8 @@ def _describe(
                 )
             )
         return problems
-    if kind == "required":
-        missing = [k for k in value if k not in instance]
+    if kind == "required":  # one error per missing key, each carrying the whole list: name its own
+        missing = [k for k in value if k not in instance and error.message.startswith(repr(k))]
         return [here(f"{where} is missing the required key '{k}'") for k in missing]
     if kind == "type":
         wanted = " or ".join(value) if isinstance(value, list) else str(value)
