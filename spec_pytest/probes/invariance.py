@@ -23,10 +23,6 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from hypothesis import HealthCheck, find, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
-from hypothesis.errors import NoSuchExample, Unsatisfiable
-
 from spec_pytest.core.response import Response
 from spec_pytest.errors import InputError
 from spec_pytest.judge.panel import run_blocking
@@ -267,6 +263,11 @@ def check_invariance(
     ``respond`` or ``position`` propagate (a variant without a cassette in replay mode is
     a `MissingCassetteError` only if no violation was reproduced).
     """
+    # deferred: collecting invariance items needs the rules, not hypothesis (about a second)
+    from hypothesis import HealthCheck, find, settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+    from hypothesis.errors import NoSuchExample, Unsatisfiable
+
     if not invariance.applies_to(pair):
         needed = invariance.never_away_from
         raise InputError(f"invariance {invariance.id!r} needs {needed} in the scenario's pair {tuple(pair)}")

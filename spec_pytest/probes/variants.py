@@ -21,11 +21,13 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-
-from hypothesis import strategies as st
+from typing import TYPE_CHECKING
 
 from spec_pytest.errors import InputError
 from spec_pytest.spec.model import Message, Scenario
+
+if TYPE_CHECKING:  # hypothesis costs about a second to import: only the strategies below pay it
+    from hypothesis import strategies as st
 
 IRRELEVANT = ("name", "locale", "formatting", "politeness", "typos")
 RELEVANT = ("stakes", "authorisation")
@@ -247,6 +249,8 @@ def can_change(scenario: Scenario, kinds: Sequence[str]) -> bool:
 
 def edit(kind: str) -> st.SearchStrategy[Edit]:
     """Edits of one kind; options shrink towards the first (simplest) one."""
+    from hypothesis import strategies as st  # deferred: see the TYPE_CHECKING import above
+
     if kind not in _EDITORS:
         raise InputError(f"unknown change kind {kind!r}; known: {', '.join(CHANGE_KINDS)}")
     options = st.integers(0, _OPTIONS[kind] - 1)
@@ -257,6 +261,8 @@ def edit(kind: str) -> st.SearchStrategy[Edit]:
 
 def edits(kinds: Sequence[str] = IRRELEVANT, max_edits: int = 3) -> st.SearchStrategy[list[Edit]]:
     """One to ``max_edits`` edits of the given kinds (fewer and earlier kinds when shrunk)."""
+    from hypothesis import strategies as st  # deferred: see the TYPE_CHECKING import above
+
     if not kinds:
         raise InputError("a variant needs at least one kind of change")
     return st.lists(st.one_of([edit(k) for k in kinds]), min_size=1, max_size=max_edits)

@@ -39,6 +39,10 @@ except ImportError:  # pragma: no cover - older pytest builds the id from the na
 _MARKER_UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
 
+def _marker_name(kind: str, ident: str) -> str:
+    return f"{kind}_{_MARKER_UNSAFE.sub('_', ident)}"
+
+
 class SpecFile(pytest.File):
     """A spec file: loads and validates it, then groups its cases by conflict."""
 
@@ -342,7 +346,10 @@ class SpecMarkers:
     """Registers and applies the markers of one spec: values, principles, level, nudge, conflict.
 
     Registering them (rather than only setting them) lets `--strict-markers` runs use `-m`.
-    One decorator per name is built once and shared by every item carrying it.
+    One decorator per name is built once and shared by every item carrying it. The spec's
+    names are registered together before the first is looked up: pytest re-reads every
+    registered marker line whenever ``pytest.mark`` meets a name it has not seen, so
+    registering one name per lookup made collection quadratic in the spec's markers.
     """
 
     def __init__(self, config: pytest.Config, spec: Spec):
@@ -350,14 +357,41 @@ class SpecMarkers:
         self.spec = spec
         self._decorators: dict[str, pytest.MarkDecorator] = {}
         self._by_scenario: dict[str, list[pytest.MarkDecorator]] = {}
+        self._registered: set[str] = set()
+        self._scenarios_registered = False
 
     def decorator(self, kind: str, ident: str) -> pytest.MarkDecorator:
-        name = f"{kind}_{_MARKER_UNSAFE.sub('_', ident)}"
+        name = _marker_name(kind, ident)
         decorator = self._decorators.get(name)
         if decorator is None:
-            self.config.addinivalue_line("markers", f"{name}: spec-pytest {kind} '{ident}'")
+            if not self._scenarios_registered:
+                self._scenarios_registered = True
+                for scenario in self.spec.scenarios:
+                    for each in self._marks_of(scenario):
+                        self._register(*each)
+            self._register(kind, ident)  # one the scenarios do not carry (an invariance rule's)
             decorator = self._decorators[name] = getattr(pytest.mark, name)
         return decorator
+
+    def _register(self, kind: str, ident: str) -> None:
+        name = _marker_name(kind, ident)
+        if name not in self._registered:
+            self._registered.add(name)
+            self.config.addinivalue_line("markers", f"{name}: spec-pytest {kind} '{ident}'")
+
+    def _marks_of(self, scenario: Scenario) -> list[tuple[str, str]]:
+        """The (kind, identifier) of each spec marker a scenario's items carry."""
+        marks = [("spec", self.spec.id)]
+        if scenario.conflict is not None:
+            marks.append(("conflict", scenario.conflict))
+        marks.extend(("value", value) for value in scenario.values or ())
+        marks.extend(("principle", principle) for principle in self.spec.principles_of(scenario))
+        level = self.spec.level_of(scenario)
+        if level is not None:
+            marks.append(("level", level))
+        if scenario.nudge is not None:
+            marks.append(("nudge", scenario.nudge))
+        return marks
 
     def register_all(self) -> None:
         """Register every marker the spec's scenarios carry, with no item built: what
@@ -376,18 +410,7 @@ class SpecMarkers:
     def decorators_of(self, scenario: Scenario) -> list[pytest.MarkDecorator]:
         decorators = self._by_scenario.get(scenario.id)
         if decorators is None:
-            decorators = [self.decorator("spec", self.spec.id)]
-            if scenario.conflict is not None:
-                decorators.append(self.decorator("conflict", scenario.conflict))
-            for value in scenario.values or ():
-                decorators.append(self.decorator("value", value))
-            for principle in self.spec.principles_of(scenario):
-                decorators.append(self.decorator("principle", principle))
-            level = self.spec.level_of(scenario)
-            if level is not None:
-                decorators.append(self.decorator("level", level))
-            if scenario.nudge is not None:
-                decorators.append(self.decorator("nudge", scenario.nudge))
+            decorators = [self.decorator(kind, ident) for kind, ident in self._marks_of(scenario)]
             if scenario.expect is None and not self.spec.principles_of(scenario):
                 decorators.append(pytest.mark.measured)  # nothing to check: CI can run -m "not measured"
             self._by_scenario[scenario.id] = decorators
