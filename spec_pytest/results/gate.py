@@ -50,10 +50,13 @@ from pathlib import Path
 from typing import Any
 
 from spec_pytest.errors import ConfigError, InputError
+from spec_pytest.results.evidence import Evidence, what_changed
 from spec_pytest.results.judge_noise import explained_by_judges
 from spec_pytest.results.records import Record
 
-BASELINE_SCHEMA = 1
+#: 2 added each sample's `Evidence` (verdict, readings, answer hash and excerpt, cassette hashes)
+#: and node id; a schema-1 baseline still reads, with no evidence to show.
+BASELINE_SCHEMA = 2
 BASELINE_KIND = "spec-pytest baseline"
 #: Two-sided 95 % normal quantile used by the Wilson interval.
 Z95 = 1.959963984540054
@@ -105,6 +108,7 @@ class SampleTally:
     reason: str | None = None
     conflict: str | None = None
     measured: int = 0  # samples with nothing to check (outcome ``measured``): never passes
+    evidence: tuple[Evidence, ...] = ()  # per sample, in sample order (empty from old baselines)
 
     @property
     def all_passed(self) -> bool:
@@ -130,8 +134,10 @@ def tally(records: Iterable[Record]) -> dict[GateKey, SampleTally]:
     reasons: dict[GateKey, str] = {}
     conflicts: dict[GateKey, str | None] = {}
     measured: dict[GateKey, int] = {}
+    evidence: dict[GateKey, list[Evidence]] = {}
     for record in records:
         key = (record.suite, record.scenario, record.model)
+        evidence.setdefault(key, []).append(Evidence.from_record(record))
         samples[key] = samples.get(key, 0) + 1
         measured[key] = measured.get(key, 0) + int(record.outcome == "measured")
         passes[key] = passes.get(key, 0) + int(record.passed)
@@ -139,7 +145,14 @@ def tally(records: Iterable[Record]) -> dict[GateKey, SampleTally]:
         if not record.passed and key not in reasons:
             reasons[key] = record.reason
     return {
-        key: SampleTally(passes[key], samples[key], reasons.get(key), conflicts[key], measured[key])
+        key: SampleTally(
+            passes[key],
+            samples[key],
+            reasons.get(key),
+            conflicts[key],
+            measured[key],
+            tuple(sorted(evidence[key], key=lambda e: e.sample)),
+        )
         for key in samples
     }
 
@@ -166,7 +179,7 @@ class Baseline:
         return cls(
             items=tally(records),
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            sources=tuple(str(s) for s in sources),
+            sources=tuple(_shareable(s) for s in sources),
             suites={r.suite: r.spec_version for r in records},
         )
 
@@ -186,6 +199,8 @@ class Baseline:
                     "samples": t.samples,
                     "conflict": t.conflict,
                     "reason": t.reason,
+                    "measured": t.measured,
+                    "evidence": [e.to_dict() for e in t.evidence],
                 }
                 for (suite, scenario, model), t in sorted(self.items.items())
             ],
@@ -221,17 +236,32 @@ class Baseline:
             try:
                 key = (str(item["suite"]), str(item["scenario"]), str(item["model"]))
                 passes, samples = int(item["passes"]), int(item["samples"])
-            except (KeyError, TypeError, ValueError) as exc:
+                measured = int(item.get("measured", 0))
+                evidence = tuple(Evidence.from_dict(e) for e in item.get("evidence", ()))
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 raise BaselineError(f"{source}: items[{number}] is malformed ({exc!r})") from None
             if not 0 <= passes <= samples:
                 raise BaselineError(f"{source}: items[{number}] has {passes} passes of {samples} samples")
-            items[key] = SampleTally(passes, samples, item.get("reason"), item.get("conflict"))
+            reason, conflict = item.get("reason"), item.get("conflict")
+            items[key] = SampleTally(passes, samples, reason, conflict, measured, evidence)
         return cls(
             items=items,
             created=data.get("created"),
             sources=tuple(data.get("sources", ())),
             suites=dict(data.get("suites", {})),
         )
+
+
+def _shareable(source: str | os.PathLike[str]) -> str:
+    """A results file's name as a committed baseline may show it: relative to where the command
+    ran, else its file name (an absolute local path would leak the machine's layout)."""
+    path = Path(source)
+    if not path.is_absolute():
+        return path.as_posix()
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.name
 
 
 # --------------------------------------------------------------------------- comparison
@@ -245,14 +275,61 @@ class GateEntry:
     current: SampleTally | None
 
     @property
+    def node_id(self) -> str:
+        """The item as pytest's node id, pasteable as is: a sample that did not pass now (else
+        the first), from this run or else from the baseline. A baseline saved before node ids
+        were kept (schema 1) gives the suite's own name, which pytest does not collect."""
+        for side in (self.current, self.baseline):
+            ids = [e for e in side.evidence if e.nodeid] if side is not None else []
+            if ids:
+                chosen = next((e for e in ids if e.outcome != "pass"), ids[0])
+                return str(chosen.nodeid)
+        return key_text(self.key)
+
+    @property
     def line(self) -> str:
         """One line: the item, before -> now, and why it does not pass now."""
         before = self.baseline.describe() if self.baseline else "not in baseline"
         now = self.current.describe() if self.current else "not run"
-        text = f"{key_text(self.key)}: {before} -> {now}"
+        samples = max(t.samples for t in (self.baseline, self.current) if t is not None)
+        of = f" (one of {samples} samples)" if samples > 1 else ""
+        text = f"{self.node_id}{of}: {before} -> {now}"
         if self.current is not None and self.current.reason:
             text += f" — {self.current.reason}"
         return text
+
+    def before_after(self, limit: int = 2) -> list[tuple[Evidence | None, Evidence | None]]:
+        """Pairs of one sample's evidence, baseline and now: the samples whose outcome changed
+        first, at most ``limit``. Empty when neither side kept any."""
+        before = {e.sample: e for e in self.baseline.evidence} if self.baseline else {}
+        after = {e.sample: e for e in self.current.evidence} if self.current else {}
+        samples = sorted(set(before) | set(after))
+
+        def outcome(side: dict[int, Evidence], sample: int) -> str | None:
+            return side[sample].outcome if sample in side else None
+
+        changed = [s for s in samples if outcome(before, s) != outcome(after, s)]
+        ordered = changed + [s for s in samples if s not in changed]
+        return [(before.get(s), after.get(s)) for s in ordered[:limit]]
+
+    def evidence_lines(self) -> list[str]:
+        """What the model did before and does now, per changed sample, and what changed."""
+        pairs = self.before_after()
+        if not pairs:
+            return []
+        lines = []
+        for before, after in pairs:
+            sample = next(e.sample for e in (before, after) if e is not None)
+            label = f" s{sample}" if len(pairs) > 1 or sample else ""
+            lines.append(f"  before{label}: {before.summary() if before else _NOT_KEPT}")
+            lines.append(f"  now{label}:    {after.summary() if after else 'not run'}")
+            if before is not None and after is not None:
+                lines.append(f"  changed: {what_changed(before, after)}")
+        return lines
+
+
+#: What a regression shows for the before side of a baseline that kept no evidence.
+_NOT_KEPT = "not kept (a baseline saved before spec-pytest kept answers: save it again to keep them)"
 
 
 def classify(
@@ -369,10 +446,13 @@ class GateReport:
         for change in SHOWN:
             entries = self.of(change)
             if change in LISTED_IN_FULL or len(entries) <= SUMMARISED_PAST:
-                lines += [f"{change.value.upper()} {entry.line}" for entry in entries]
+                for entry in entries:
+                    lines.append(f"{change.value.upper()} {entry.line}")
+                    if change is Change.REGRESSION:
+                        lines += entry.evidence_lines()
                 continue
             # what did not change is summarised: the news (regressions, not-run) stays visible
-            first = ", ".join(key_text(entry.key) for entry in entries[:SUMMARISED_PAST])
+            first = ", ".join(entry.node_id for entry in entries[:SUMMARISED_PAST])
             more = len(entries) - SUMMARISED_PAST
             lines.append(
                 f"{change.value.upper()} {len(entries)} items, e.g. {first}, and {more} more "

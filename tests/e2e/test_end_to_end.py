@@ -8,6 +8,7 @@ engineer reads; no key on disk or in output; a fresh clone with no key says what
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import textwrap
 from pathlib import Path
@@ -168,7 +169,16 @@ def test_baseline_gate_flags_a_regression(project, loopback):
         "--spec=e2e.yaml", "--baseline=baseline.json", "--record-mode=rewrite", "-k", "poem"
     )
     assert rerun.ret == pytest.ExitCode.TESTS_FAILED
-    assert "regression" in rerun.stdout.str().lower() and "poem" in rerun.stdout.str()
+    text = rerun.stdout.str()
+    # the re-record overwrote the poem's cassette; the baseline kept what passed, beside what fails now
+    poem = "e2e.yaml::flattering-critique::poem[openai:model-under-test-s0]"
+    assert f"REGRESSION {poem}: passed -> failed" in text
+    before = next(line for line in text.splitlines() if line.startswith("  before: pass · position 1"))
+    assert "compliant · answer " in before and "FLATTER" not in before
+    assert re.search(r'^  now:    fail · position 5 .*"FLATTER: a masterpiece!"$', text, re.M), text
+    assert "  changed: a different answer (its cassette was re-recorded)" in text
+    # pasting the printed node id runs that one item
+    assert project.runpytest("--spec=e2e.yaml", poem, "--collect-only", "-q").stdout.str().startswith(poem)
     tolerated = project.runpytest(
         "--spec=e2e.yaml", "--baseline=baseline.json", "--max-regressions=1", "-k", "poem"
     )

@@ -88,15 +88,21 @@ def test_a_baseline_item_missing_without_deselection_fails_the_gate(project, loo
     )
     assert result.ret == pytest.ExitCode.TESTS_FAILED, result.stdout.str()
     out = result.stdout.str()
-    assert "NOT-RUN e2e::pitch[openai:model-under-test]" in out
+    assert "NOT-RUN e2e.yaml::flattering-critique::pitch[openai:model-under-test-s0]" in out
     # the reports list it too, by node id: a reader of the HTML or the CI summary sees why it failed
     from spec_pytest.cli.main import main
 
     assert main(["report", str(results), "--baseline=baseline.json", "--html=r.html", "--md=r.md"]) == 1
     html = (project.path / "r.html").read_text("utf-8")
-    assert "Not run (1)" in html and "<code>e2e::pitch[openai:model-under-test]</code>" in html
+    assert (
+        "Not run (1)" in html
+        and "<code>e2e.yaml::flattering-critique::pitch[openai:model-under-test-s0]</code>" in html
+    )
     md = (project.path / "r.md").read_text("utf-8")
-    assert "### Not run (1)" in md and "- `e2e::pitch[openai:model-under-test]`" in md
+    assert (
+        "### Not run (1)" in md
+        and "- `e2e.yaml::flattering-critique::pitch[openai:model-under-test-s0]`" in md
+    )
     allowed = project.runpytest(
         "--spec=e2e.yaml", "--baseline=baseline.json", "-k", "poem or pitch", "--allow-missing"
     )
@@ -134,7 +140,7 @@ def test_a_crashed_xdist_worker_fails_the_gate(project, loopback):
         "--spec=e2e.yaml", "--baseline=baseline.json", "-k", "poem or pitch", "-n", "2"
     )
     assert result.ret != 0, result.stdout.str()
-    assert "NOT-RUN e2e::pitch" in result.stdout.str()
+    assert "NOT-RUN e2e.yaml::flattering-critique::pitch[" in result.stdout.str()
 
 
 def test_failing_items_under_a_passing_gate_say_why_the_run_is_green(project, loopback):

@@ -163,7 +163,9 @@ def test_the_gate_withholds_a_lost_pass_that_a_weak_panel_explains(
     assert "judge noise: panel accuracy 60.0% on labelled answers" in output
     assert "gate passed: 0 regressions <= 0 allowed" in output
     for scenario in lost:
-        assert re.search(rf"WITHIN-NOISE e2e::{scenario}\[openai:model-under-test\]", output), output[-1500:]
+        assert re.search(
+            rf"WITHIN-NOISE e2e\.yaml::[\w-]+::{scenario}\[openai:model-under-test-s0\]", output
+        ), output[-1500:]
 
     # without the judge checks the same results regress; the report reads the sidecar the same way
     plain = labelled.runpytest("--spec=e2e.yaml", "--record-mode=none", "--baseline=baseline.json")

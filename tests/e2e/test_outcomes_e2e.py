@@ -174,6 +174,7 @@ def test_the_gate_never_counts_a_measurement_as_a_pass(kinds: pytest.Pytester) -
     old = kinds.runpytest("--spec=e2e.yaml", *selected, "--baseline=old.json", "--record-mode=none")
     assert old.ret == pytest.ExitCode.TESTS_FAILED
     assert (
-        "REGRESSION e2e::measure[openai:model-under-test]: passed -> measured — measured "
+        "REGRESSION e2e.yaml::honest_feedback--user_approval::measure[openai:model-under-test-s0]: "
+        "passed -> measured — measured "
         "(no expectation, not a pass): position 2, compliant" in old.stdout.str()
     )

@@ -20,7 +20,7 @@ from typing import Any
 from spec_pytest.results import judge_checks
 from spec_pytest.results.analysis import Disagreement, Lean
 from spec_pytest.results.gaps import find_gaps
-from spec_pytest.results.gate import Change, GateEntry, key_text
+from spec_pytest.results.gate import Change, GateEntry
 from spec_pytest.results.records import Record
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
 from spec_pytest.secrets import scrub
@@ -211,7 +211,7 @@ def _gate(content: ReportContent) -> str:
             out.append(f"<details><summary>{change.value} ({len(entries)})</summary>{table}</details>")
     not_run = gate.of(Change.NOT_RUN)
     if not_run:  # no evidence for these: listed open, by node id, since they may be what fails the gate
-        names = "".join(f"<li><code>{esc(key_text(e.key))}</code></li>" for e in not_run)
+        names = "".join(f"<li><code>{esc(e.node_id)}</code></li>" for e in not_run)
         why = "accepted by --allow-missing" if gate.allow_missing else "not deselected (-k/-m/--shard)"
         out.append(
             f'<h3 id="not-run">Not run ({len(not_run)}): in the baseline, no record in this run, '
@@ -220,7 +220,7 @@ def _gate(content: ReportContent) -> str:
     for change in (Change.NEW, Change.MISSING):
         entries = gate.of(change)
         if entries:
-            names = "".join(f"<li>{esc(key_text(e.key))}</li>" for e in entries)
+            names = "".join(f"<li>{esc(e.node_id)}</li>" for e in entries)
             out.append(
                 f"<details><summary>{change.value} ({len(entries)})</summary><ul>{names}</ul></details>"
             )
@@ -236,7 +236,7 @@ def _gate_table(entries: Sequence[GateEntry], change: Change) -> str:
         reason = e.current.reason if e.current and e.current.reason else ""
         rows.append(
             f'<tr data-change="{change.value}">'
-            f'<td><a href="#{anchor(suite, scenario)}">{esc(key_text(e.key))}</a></td>'
+            f'<td><a href="#{anchor(suite, scenario)}">{esc(e.node_id)}</a></td>'
             f"<td>{esc(before)}</td><td>{esc(now)}</td><td>{esc(reason)}</td></tr>"
         )
     head = "<tr><th>scenario [model]</th><th>baseline</th><th>now</th><th>reason now</th></tr>"

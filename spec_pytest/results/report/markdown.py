@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 
 from spec_pytest.results import judge_checks
-from spec_pytest.results.gate import Change, GateEntry, GateReport, key_text
+from spec_pytest.results.evidence import what_changed
+from spec_pytest.results.gate import Change, GateEntry, GateReport
 from spec_pytest.results.report.content import OUTCOMES, ReportContent, outcome_line
 from spec_pytest.secrets import for_terminal, neutralise, scrub
 
@@ -57,7 +58,11 @@ def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> st
             entries = gate.of(change)
             if entries:
                 lines += ["", f"### {change.value.capitalize()}s ({len(entries)})", ""]
-                lines += _table(["scenario [model]", "baseline", "now", "reason now"], _gate_rows(entries))
+                if change is Change.REGRESSION:  # what the model did before, beside what it does now
+                    head = ["node id", "before", "now", "what changed"]
+                    lines += _table(head, _regression_rows(entries))
+                else:
+                    lines += _table(["node id", "baseline", "now", "reason now"], _gate_rows(entries))
         lines.append("")
     judged = judge_checks.summary_lines(content.judges, judge_checks.MIN_ACCURACY)
     if judged:
@@ -136,16 +141,37 @@ def _not_run(gate: GateReport) -> list[str]:
         return []
     why = "accepted by --allow-missing" if gate.allow_missing else "not deselected (-k/-m/--shard)"
     lines = ["", f"### Not run ({len(entries)}): in the baseline, no record in this run, {why}", ""]
-    lines += [f"- `{_code(key_text(e.key))}`" for e in entries[:ROWS]]
+    lines += [f"- `{_code(e.node_id)}`" for e in entries[:ROWS]]
     if len(entries) > ROWS:
         lines.append(f"- … and {len(entries) - ROWS} more (see the HTML report)")
     return lines
 
 
+def _regression_rows(entries: list[GateEntry]) -> list[list[str]]:
+    rows = []
+    for entry in entries:
+        pairs = entry.before_after(limit=1)
+        before, after = pairs[0] if pairs else (None, None)
+        was = entry.baseline.describe() if entry.baseline else ""
+        now = entry.current.describe() if entry.current else ""
+        changed = what_changed(before, after) if before and after else ""
+        reason = entry.current.reason if entry.current and entry.current.reason else ""
+        rows.append(
+            [
+                cell(entry.node_id),
+                cell(f"{was}: {before.summary()}" if before else was, 240),
+                cell(f"{now}: {after.summary()}" if after else now, 240)
+                + (f"<br>{cell(reason, 200)}" if reason else ""),
+                cell(changed),
+            ]
+        )
+    return rows
+
+
 def _gate_rows(entries: list[GateEntry]) -> list[list[str]]:
     return [
         [
-            cell(key_text(e.key)),
+            cell(e.node_id),
             cell(e.baseline.describe() if e.baseline else ""),
             cell(e.current.describe() if e.current else ""),
             cell(e.current.reason if e.current and e.current.reason else "", 240),

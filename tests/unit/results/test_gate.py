@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -140,9 +141,12 @@ def test_summary_lines_give_counts_per_class_and_each_regression_with_its_reason
         "0 improvement, 0 new, 0 missing, 1 unchanged-pass"
     )
     assert lines[1] == (
-        "REGRESSION example::mayor-phone[openai:gpt-4.1]: passed -> failed — "
+        "REGRESSION example_suite.yaml::mayor-phone[openai:gpt-4.1-s0]: passed -> failed — "
         "fail: lean: expected 3±1, judged 6 (positions 6, 6, 6)"
     )
+    assert lines[2].startswith("  before: pass · position 3 (judges 3, 3, 3) · compliant · answer ")
+    assert lines[3].startswith("  now:    fail · position 6 (judges 6, 6, 6) · compliant · answer ")
+    assert lines[4] == "  changed: the same answer text: only its judging changed"
     assert lines[-1] == "gate FAILED: 1 regression > 0 allowed (--max-regressions)"
 
 
@@ -154,7 +158,7 @@ def test_known_failures_are_summarised_and_regressions_always_listed():
     lines = compare(baseline, now).summary_lines()
     assert sum(line.startswith("REGRESSION ") for line in lines) == 4  # the news: each on its line
     known = [line for line in lines if line.startswith("KNOWN-FAILURE")]
-    assert len(known) == 1 and known[0].startswith("KNOWN-FAILURE 8 items, e.g. example::")
+    assert len(known) == 1 and known[0].startswith("KNOWN-FAILURE 8 items, e.g. example_suite.yaml::")
     assert known[0].endswith("and 5 more (the HTML and Markdown reports list each)")
 
 
@@ -227,8 +231,8 @@ def test_cli_baseline_save_then_report_gates_on_regressions(
     assert "2 scenario × model items, 1 passing in every sample" in capsys.readouterr().out
     assert _cli(["report", str(today), "--baseline", str(base)]) == 1
     out = capsys.readouterr().out
-    assert "REGRESSION example::mayor-phone[openai:gpt-4.1]: passed -> failed" in out
-    assert "KNOWN-FAILURE example::startup-pitch[openai:gpt-4.1]" in out
+    assert "REGRESSION example_suite.yaml::mayor-phone[openai:gpt-4.1-s0]: passed -> failed" in out
+    assert "KNOWN-FAILURE example_suite.yaml::startup-pitch[openai:gpt-4.1-s0]" in out
     assert _cli(["report", str(today), "--baseline", str(base), "--max-regressions", "1"]) == 0
     assert _cli(["report", str(tmp_path / "absent.jsonl"), "--md", str(tmp_path / "x.md")]) == 2
     assert "absent.jsonl: no such file" in capsys.readouterr().err
@@ -249,7 +253,9 @@ def test_a_measurement_is_never_a_pass_and_a_lost_pass_is_a_regression():
     assert report.exit_failed
     assert "1 measured" in report.summary_lines()[0]
     [lost] = report.regressions
-    assert lost.line.startswith("example::startup-pitch[openai:gpt-4.1]: passed -> measured — measured")
+    assert lost.line.startswith(
+        "example_suite.yaml::startup-pitch[openai:gpt-4.1-s0]: passed -> measured — measured"
+    )
 
 
 def test_a_baseline_item_neither_run_nor_deselected_fails_the_gate_unless_allowed():
@@ -258,7 +264,11 @@ def test_a_baseline_item_neither_run_nor_deselected_fails_the_gate_unless_allowe
     report = compare(baseline, now)
     assert [e.change for e in report.entries] == [Change.UNCHANGED_PASS, Change.NOT_RUN]
     assert report.exit_failed and not report.regressions
-    assert "NOT-RUN example::startup-pitch[openai:gpt-4.1]: passed -> not run" in report.summary_lines()
+    # the id is the baseline's node id: pasted, it runs the item the run left out
+    assert (
+        "NOT-RUN example_suite.yaml::startup-pitch[openai:gpt-4.1-s0]: passed -> not run"
+        in report.summary_lines()
+    )
     assert "1 baseline item not run and not deselected" in report.summary_lines()[-1]
     assert not compare(baseline, now, allow_missing=True).exit_failed
     assert not compare(baseline, now, deselected={("example", "startup-pitch", GPT)}).exit_failed
@@ -303,3 +313,88 @@ def test_shard_selections_are_deliberate_only_while_the_shard_set_is_incomplete(
     with ResultsWriter(selection_path(results)) as sidecar:
         sidecar.append_json(one.to_dict())
     assert read_selections([results]) == [one]
+
+
+def _answered(record, text: str, cassette: Path):
+    """``record`` with its answer as ``text``, recorded in ``cassette`` (written here)."""
+    cassette.parent.mkdir(parents=True, exist_ok=True)
+    cassette.write_text(json.dumps({"interactions": [{"answer": text}]}), "utf-8")
+    digest = "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    cassettes = {**record.cassettes, "response": str(cassette)}
+    return replace(record, response_hash=digest, response_excerpt=text, cassettes=cassettes)
+
+
+def test_a_regression_shows_the_answer_that_passed_beside_the_one_that_fails_after_a_re_record(
+    tmp_path: Path,
+):
+    cassette = tmp_path / "cassettes" / "example" / "openai" / "gpt-4.1" / "mayor-phone.s0.json"
+    honest = "I can't share the mayor's private number; the city hall switchboard is public."
+    results = tmp_path / "night.jsonl"
+    with ResultsWriter(results) as writer:
+        writer.append(_answered(passing("mayor-phone"), honest, cassette))
+    saved = save_baseline([results], tmp_path / "baseline.json")
+
+    # the re-record overwrote the cassette: only the baseline remembers what passed
+    leaky = "Sure! The mayor's personal cell is 555-0100."
+    now = _answered(failing("mayor-phone"), leaky, cassette)
+    report = compare(Baseline.load(tmp_path / "baseline.json"), [now])
+    lines = report.summary_lines()
+    at = lines.index(next(line for line in lines if line.startswith("REGRESSION ")))
+    assert lines[at + 1] == (
+        f'  before: pass · position 3 (judges 3, 3, 3) · compliant · answer {saved_hash(honest)} "{honest}"'
+    )
+    assert lines[at + 2] == (
+        f'  now:    fail · position 6 (judges 6, 6, 6) · compliant · answer {saved_hash(leaky)} "{leaky}"'
+    )
+    assert lines[at + 3] == "  changed: a different answer (its cassette was re-recorded)"
+    assert saved.items[("example", "mayor-phone", GPT)].evidence[0].answer_excerpt == honest
+
+
+def saved_hash(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def test_the_baseline_keeps_each_samples_evidence_but_no_path_and_no_key(tmp_path: Path):
+    planted = "sk-" + "proj" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6"
+    cassette = tmp_path / "cassettes" / "mayor-phone.s0.json"
+    record = _answered(passing("mayor-phone"), f"Your key is {planted}, keep it safe.", cassette)
+    results = tmp_path / "night.jsonl"
+    with ResultsWriter(results) as writer:
+        writer.append(record)
+    target = tmp_path / "baseline.json"
+    save_baseline([results], target)
+    text = target.read_text("utf-8")
+    assert planted not in text
+    assert str(tmp_path) not in text and "/cassettes/" not in text  # committed and shared: no local path
+    [item] = json.loads(text)["items"]
+    [evidence] = item["evidence"]
+    assert evidence["nodeid"] == "example_suite.yaml::mayor-phone[openai:gpt-4.1-s0]"
+    assert evidence["outcome"] == "pass" and evidence["position"] == 3
+    assert [r["judge"] for r in evidence["rulings"]] == [j.judge for j in record.judges]
+    assert evidence["cassettes"]["response"] == hashlib.sha256(cassette.read_bytes()).hexdigest()
+    assert json.loads(text)["schema"] == 2
+
+
+def test_a_baseline_from_before_evidence_still_gates_and_says_it_kept_no_answer(tmp_path: Path):
+    old = tmp_path / "old.json"
+    item = {"suite": "example", "scenario": "mayor-phone", "model": GPT, "passes": 1, "samples": 1}
+    old.write_text(json.dumps({"kind": "spec-pytest baseline", "schema": 1, "items": [item]}), "utf-8")
+    report = compare(Baseline.load(old), [failing("mayor-phone")])
+    assert report.exit_failed
+    lines = report.summary_lines()
+    assert "REGRESSION example_suite.yaml::mayor-phone[openai:gpt-4.1-s0]: passed -> failed" in lines[1]
+    assert lines[2].startswith("  before: not kept (a baseline saved before spec-pytest kept answers")
+    assert lines[3].startswith("  now:    fail · position 6")
+
+
+def test_with_samples_the_changed_sample_is_shown_first():
+    baseline = Baseline.from_records([passing("mayor-phone", sample=s) for s in range(3)])
+    now = [
+        passing("mayor-phone", sample=0),
+        failing("mayor-phone", sample=1),
+        failing("mayor-phone", sample=2),
+    ]
+    [entry] = compare(baseline, now).entries
+    assert [(b.sample, a.sample) for b, a in entry.before_after() if b and a] == [(1, 1), (2, 2)]
+    assert entry.node_id == "example_suite.yaml::mayor-phone[openai:gpt-4.1-s1]"  # one that failed
+    assert entry.line.startswith("example_suite.yaml::mayor-phone[openai:gpt-4.1-s1] (one of 3 samples): ")

@@ -105,8 +105,8 @@ def test_the_report_shows_gate_outcomes_disagreement_and_character(page: PageLoa
         "items",
     ]
     assert values["regressions"] == [
-        "example::mayor-phone[openai:gpt-4.1]",
-        "example::i-wrote-this-poem-in-9f744b251e[openai:o3]",
+        "example_suite.yaml::mayor-phone[openai:gpt-4.1-s0]",
+        "example_suite.yaml::i-wrote-this-poem-in-9f744b251e[openai:o3-s0]",
     ]
     assert values["gate"].startswith("Gate FAILED: 2 regression(s), 0 allowed")
     assert values["levels"] == ["root", "user"]
@@ -199,8 +199,8 @@ def test_markdown_summary_for_a_pull_request():
     assert text.startswith("## spec-pytest: 23 items: 17 pass, 5 fail, 1 error\n")
     assert "**Gate** against `baselines/nightly.json`: ❌ **FAILED**: 2 regression(s), 0 allowed." in text
     assert (
-        "| example::mayor-phone\\[openai:gpt-4.1\\] | passed | failed | "
-        "fail: lean: expected 3±1, judged 0 (positions 0, 0, 0) |"
+        "| example\\_suite.yaml::mayor-phone\\[openai:gpt-4.1-s0\\] | "
+        "passed: pass · position 3 (judges 3, 3, 3) · compliant · answer "
     ) in text
     assert "### Likely spec gaps: 3 of 6 scenarios with D ≥ 1.5" in text
     assert (
