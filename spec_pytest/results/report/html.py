@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry, key_text
 from spec_pytest.results.records import Record
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
+from spec_pytest.results.report.paths import LocalPaths, Shown
 from spec_pytest.secrets import scrub
 
 #: The heatmap shows at most this many values (those met in most scenarios); more are unreadable.
@@ -117,8 +119,12 @@ def anchor(suite: str, scenario: str) -> str:
     return "s-" + hashlib.sha256(f"{suite}::{scenario}".encode()).hexdigest()[:16]
 
 
-def render_html(content: ReportContent, *, title: str = "spec-pytest report") -> str:
-    """The whole report as one HTML string (write it with UTF-8)."""
+def render_html(
+    content: ReportContent, *, title: str = "spec-pytest report", base: str | os.PathLike[str] | None = None
+) -> str:
+    """The whole report as one HTML string (write it with UTF-8) into the directory ``base``
+    (default: the current one): local paths are shown and linked relative to it."""
+    paths = LocalPaths.of_records(content.records, base)
     script_hash = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
     policy = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -131,8 +137,8 @@ def render_html(content: ReportContent, *, title: str = "spec-pytest report") ->
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
-        _header(content),
-        _gate(content),
+        _header(content, paths),
+        _gate(content, paths),
         _judges(content),
         _levels_and_principles(content),
         _disagreement(content),
@@ -140,7 +146,7 @@ def render_html(content: ReportContent, *, title: str = "spec-pytest report") ->
         if len(content.analysis.models) >= 2
         else "",
         _heatmap(content),
-        _drilldown(content),
+        _drilldown(content, paths),
         f"<script>{_SCRIPT}</script></body></html>",
     ]
     return scrub("\n".join(parts))  # records are scrubbed when written; older files may not be
@@ -149,7 +155,7 @@ def render_html(content: ReportContent, *, title: str = "spec-pytest report") ->
 # --------------------------------------------------------------------------- sections
 
 
-def _header(content: ReportContent) -> str:
+def _header(content: ReportContent, paths: LocalPaths) -> str:
     cards = "".join(
         f'<div class="card" data-outcome="{o}"><b>{content.overall[o]}</b>'
         f'<span class="badge {o}">{o}</span></div>'
@@ -158,7 +164,7 @@ def _header(content: ReportContent) -> str:
     models = ", ".join(esc(m) for m in content.by_model) or "none"
     suites = sorted({(r.suite, r.spec_version) for r in content.records}, key=str)
     suite_text = ", ".join(esc(s) + (f" ({esc(v)})" if v else "") for s, v in suites) or "none"
-    sources = ", ".join(esc(s) for s in content.sources)
+    sources = ", ".join(esc(paths.text(s)) for s in content.sources)
     return (
         '<section id="summary">'
         f'<p class="muted">{esc(outcome_line(content.overall))} · suites: {suite_text} · models: {models}'
@@ -179,7 +185,7 @@ def _judges(content: ReportContent) -> str:
     return f'<section id="judges"><h2>Judges, checked on the labelled answers</h2>{rows}</section>'
 
 
-def _gate(content: ReportContent) -> str:
+def _gate(content: ReportContent, paths: LocalPaths) -> str:
     gate = content.gate
     out = ['<section id="regressions"><h2>Baseline gate</h2>']
     if gate is None:
@@ -190,10 +196,10 @@ def _gate(content: ReportContent) -> str:
     out.append(
         f'<p class="{status}" id="gate-status">Gate {word}: {len(gate.regressions)} regression(s), '
         f"{gate.max_regressions} allowed"
-        + (f" (baseline {esc(gate.baseline_name)})" if gate.baseline_name else "")
+        + (f" (baseline {esc(paths.text(gate.baseline_name))})" if gate.baseline_name else "")
         + "</p>"
     )
-    out += [f'<p class="muted">{esc(note)}</p>' for note in gate.notes]
+    out += [f'<p class="muted">{esc(paths.text(note))}</p>' for note in gate.notes]
     out.append('<table id="gate-counts"><tr><th>class</th><th class="num">scenario × model</th></tr>')
     out += [
         f'<tr><td><span class="badge {c.value}">{c.value}</span></td><td class="num">{n}</td></tr>'
@@ -204,7 +210,7 @@ def _gate(content: ReportContent) -> str:
         entries = gate.of(change)
         if not entries:
             continue
-        table = _gate_table(entries, change)
+        table = _gate_table(entries, change, paths)
         if change is Change.REGRESSION:
             out.append(f"<h3>Regressions</h3>{table}")
         else:
@@ -227,7 +233,7 @@ def _gate(content: ReportContent) -> str:
     return "".join(out) + "</section>"
 
 
-def _gate_table(entries: Sequence[GateEntry], change: Change) -> str:
+def _gate_table(entries: Sequence[GateEntry], change: Change, paths: LocalPaths) -> str:
     rows = []
     for e in entries:
         suite, scenario, _ = e.key
@@ -237,7 +243,7 @@ def _gate_table(entries: Sequence[GateEntry], change: Change) -> str:
         rows.append(
             f'<tr data-change="{change.value}">'
             f'<td><a href="#{anchor(suite, scenario)}">{esc(key_text(e.key))}</a></td>'
-            f"<td>{esc(before)}</td><td>{esc(now)}</td><td>{esc(reason)}</td></tr>"
+            f"<td>{esc(before)}</td><td>{esc(now)}</td><td>{esc(paths.text(reason))}</td></tr>"
         )
     head = "<tr><th>scenario [model]</th><th>baseline</th><th>now</th><th>reason now</th></tr>"
     return f'<table id="{change.value}-table">{head}{"".join(rows)}</table>'
@@ -415,7 +421,7 @@ def _heatmap(content: ReportContent) -> str:
 # --------------------------------------------------------------------------- drill-down
 
 
-def _drilldown(content: ReportContent) -> str:
+def _drilldown(content: ReportContent, paths: LocalPaths) -> str:
     scenarios: dict[tuple[str, str], list[Record]] = defaultdict(list)
     for record in content.records:
         scenarios[(record.suite, record.scenario)].append(record)
@@ -428,13 +434,13 @@ def _drilldown(content: ReportContent) -> str:
         '<label><input id="not-passing" type="checkbox"> not passing only</label></div>',
     ]
     out += [
-        _scenario(key, sorted(records, key=lambda r: (r.model, r.sample)), d_of.get(key))
+        _scenario(key, sorted(records, key=lambda r: (r.model, r.sample)), d_of.get(key), paths)
         for key, records in ordered
     ]
     return "".join(out) + "</section>"
 
 
-def _scenario(key: tuple[str, str], records: list[Record], d: Disagreement | None) -> str:
+def _scenario(key: tuple[str, str], records: list[Record], d: Disagreement | None, paths: LocalPaths) -> str:
     first = records[0]
     failing = any(not r.passed for r in records)
     search = " ".join(
@@ -459,7 +465,7 @@ def _scenario(key: tuple[str, str], records: list[Record], d: Disagreement | Non
         f'<div class="message"><b>{esc(m.get("role", ""))}</b><pre>{esc(m.get("content", ""))}</pre></div>'
         for m in first.messages
     )
-    items = "".join(_item(r) for r in records)
+    items = "".join(_item(r, paths) for r in records)
     return (
         f'<details class="scenario" id="{anchor(*key)}" data-failing="{int(failing)}" '
         f'data-search="{esc(search)}">'
@@ -486,16 +492,16 @@ def _expected(expected: dict[str, Any] | None) -> str | None:
 HTML_EXCERPT_CHARS = 1500
 
 
-def _item(record: Record) -> str:
+def _item(record: Record, paths: LocalPaths) -> str:
     head = (
         f'<summary><span class="badge {esc(record.outcome)}">{esc(record.outcome)}</span> '
         f"{esc(record.model)} · sample {record.sample}"
-        + (f" — {esc(record.reason)}" if record.reason else "")
+        + (f" — {esc(paths.text(record.reason))}" if record.reason else "")
         + "</summary>"
     )
     body = []
     if record.error:
-        body.append(f'<p><b>Error</b></p><pre class="error-text">{esc(record.error)}</pre>')
+        body.append(f'<p><b>Error</b></p><pre class="error-text">{esc(paths.text(record.error))}</pre>')
     if record.response_excerpt is not None:
         excerpt = record.response_excerpt[:HTML_EXCERPT_CHARS]
         total = max(record.response_chars or 0, len(record.response_excerpt))
@@ -514,12 +520,12 @@ def _item(record: Record) -> str:
         ("response hash", record.response_hash),
         ("node id", record.nodeid),
     ]
-    facts += [(f"cassette ({role})", path) for role, path in record.cassettes.items()]
-    body.append(
-        "<table>"
-        + "".join(f"<tr><th>{esc(n)}</th><td>{esc(v)}</td></tr>" for n, v in facts if v)
-        + "</table>"
-    )
+    evidence = [f"<tr><th>{esc(n)}</th><td>{esc(v)}</td></tr>" for n, v in facts if v]
+    evidence += [
+        f"<tr><th>cassette ({esc(role)})</th><td>{_path_link(paths.show(path))}</td></tr>"
+        for role, path in record.cassettes.items()
+    ]
+    body.append("<table>" + "".join(evidence) + "</table>")
     if record.judges:
         rows = "".join(
             f"<tr><td>{esc(j.judge)}</td><td class='num'>{esc('' if j.position is None else j.position)}</td>"
@@ -532,6 +538,14 @@ def _item(record: Record) -> str:
             f"<th>cited</th><th>rationale</th></tr>{rows}</table>"
         )
     return f'<details class="item" data-outcome="{esc(record.outcome)}">{head}{"".join(body)}</details>'
+
+
+def _path_link(shown: Shown) -> str:
+    """A local file as a relative link (it opens when the report sits beside the checkout),
+    or as text when no relative path would work without spelling out a machine's folders."""
+    if shown.href is None:
+        return f'<code class="path">{esc(shown.text)}</code>'
+    return f'<a class="path" href="{esc(shown.href)}"><code>{esc(shown.text)}</code></a>'
 
 
 def _panel(record: Record) -> str | None:

@@ -8,11 +8,13 @@ or HTML into the comment.
 
 from __future__ import annotations
 
+import os
 import re
 
 from spec_pytest.results import judge_checks
 from spec_pytest.results.gate import Change, GateEntry, GateReport, key_text
 from spec_pytest.results.report.content import OUTCOMES, ReportContent, outcome_line
+from spec_pytest.results.report.paths import LocalPaths
 from spec_pytest.secrets import for_terminal, neutralise, scrub
 
 ROWS = 20
@@ -37,12 +39,17 @@ def _table(head: list[str], rows: list[list[str]], total: int | None = None) -> 
     return lines
 
 
-def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> str:
+def render_markdown(
+    content: ReportContent, *, title: str = "spec-pytest", base: str | os.PathLike[str] | None = None
+) -> str:
+    """The summary as Markdown; local paths are shown relative to ``base`` (default: the
+    current directory, a CI job's checkout), never absolute (the text is posted publicly)."""
+    paths = LocalPaths.of_records(content.records, base)
     lines = [f"## {cell(title)}: {outcome_line(content.overall)}", ""]
     gate = content.gate
     if gate is not None:
         status = "❌ **FAILED**" if gate.exit_failed else "✅ passed"
-        where = f" against `{cell(gate.baseline_name)}`" if gate.baseline_name else ""
+        where = f" against `{cell(paths.text(gate.baseline_name))}`" if gate.baseline_name else ""
         lines += [
             f"**Gate**{where}: {status}: {len(gate.regressions)} regression(s), "
             f"{gate.max_regressions} allowed.",
@@ -51,13 +58,15 @@ def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> st
             "Per scenario × model: " + " · ".join(f"{n} {c.value}" for c, n in gate.shown_counts.items()),
             "",
         ]
-        lines += [f"> {cell(note, 300)}" for note in gate.notes]
+        lines += [f"> {cell(paths.text(note), 300)}" for note in gate.notes]
         lines += _not_run(gate)
         for change in (Change.REGRESSION, Change.KNOWN_FAILURE, Change.IMPROVEMENT):
             entries = gate.of(change)
             if entries:
                 lines += ["", f"### {change.value.capitalize()}s ({len(entries)})", ""]
-                lines += _table(["scenario [model]", "baseline", "now", "reason now"], _gate_rows(entries))
+                lines += _table(
+                    ["scenario [model]", "baseline", "now", "reason now"], _gate_rows(entries, paths)
+                )
         lines.append("")
     judged = judge_checks.summary_lines(content.judges, judge_checks.MIN_ACCURACY)
     if judged:
@@ -114,7 +123,9 @@ def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> st
     failing = content.failing if gate is None else []  # with a gate, its tables say what matters
     if failing:
         lines += ["", f"### Not passing ({len(failing)})", ""]
-        lines += _table(["item", "reason"], [[cell(r.item_id), cell(r.reason, 240)] for r in failing])
+        lines += _table(
+            ["item", "reason"], [[cell(r.item_id), cell(paths.text(r.reason), 240)] for r in failing]
+        )
     return for_terminal("\n".join(lines).rstrip()) + "\n"  # often printed: keys out, escapes shown
 
 
@@ -142,13 +153,13 @@ def _not_run(gate: GateReport) -> list[str]:
     return lines
 
 
-def _gate_rows(entries: list[GateEntry]) -> list[list[str]]:
+def _gate_rows(entries: list[GateEntry], paths: LocalPaths) -> list[list[str]]:
     return [
         [
             cell(key_text(e.key)),
             cell(e.baseline.describe() if e.baseline else ""),
             cell(e.current.describe() if e.current else ""),
-            cell(e.current.reason if e.current and e.current.reason else "", 240),
+            cell(paths.text(e.current.reason) if e.current and e.current.reason else "", 240),
         ]
         for e in entries
     ]
