@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import os
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,10 +21,13 @@ from spec_pytest.results import judge_checks
 from spec_pytest.results.analysis import Disagreement, Lean
 from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry, key_text
-from spec_pytest.results.records import Record
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
-from spec_pytest.results.report.paths import LocalPaths, Shown
+from spec_pytest.results.report.drilldown import drilldown, positions_text
+from spec_pytest.results.report.markup import anchor, esc
+from spec_pytest.results.report.paths import LocalPaths
 from spec_pytest.secrets import scrub
+
+__all__ = ["anchor", "esc", "render_html"]
 
 #: The heatmap shows at most this many values (those met in most scenarios); more are unreadable.
 HEATMAP_VALUES = 40
@@ -52,13 +54,16 @@ body {
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
   margin: 0 auto;
   max-width: 1200px;
-  padding: 1rem 1.5rem 4rem;
+  padding: 1rem clamp(.5rem, 3vw, 1.5rem) 4rem;
   color: #1f2328;
 }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; }
 h2 { border-bottom: 1px solid var(--line); padding-bottom: .2rem; margin-top: 2.2rem; }
 .muted { color: #59636e; }
-table { border-collapse: collapse; margin: .5rem 0; }
+/* a wide table scrolls inside its own box: the page itself never scrolls sideways */
+table { border-collapse: collapse; margin: .5rem 0; display: block; overflow-x: auto; max-width: 100%; }
+svg { max-width: 100%; height: auto; }
+input[type=search] { max-width: 100%; box-sizing: border-box; }
 th, td { border: 1px solid var(--line); padding: .2rem .5rem; text-align: left; vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .badge {
@@ -100,23 +105,29 @@ details.scenario {
   margin: .4rem 0;
   padding: .3rem .6rem;
 }
-details.item { border-left: 3px solid var(--line); margin: .5rem 0 .5rem .4rem; padding-left: .6rem; }
+.answers {
+  display: grid;
+  grid-template-columns: repeat(auto-fit, minmax(min(100%, 19rem), 1fr));
+  gap: .8rem;
+  margin-top: .6rem;
+}
+.answer { border: 1px solid var(--line); border-radius: 6px; padding: .3rem .6rem; min-width: 0; }
+.answer h4 { margin: .2rem 0; overflow-wrap: anywhere; }
+.sample + .sample { border-top: 1px dashed var(--line); margin-top: .5rem; }
+.badge .who { font-weight: 400; }
+.ruling { border-left: 3px solid var(--line); padding-left: .5rem; margin: .4rem 0; overflow-wrap: anywhere; }
+.ruling p { margin: .1rem 0; }
+code.nodeid { user-select: all; overflow-wrap: anywhere; background: #f6f8fa; padding: 0 .2rem; }
+.wide { overflow-x: auto; max-width: 100%; }
+td { overflow-wrap: anywhere; }
 summary { cursor: pointer; }
+details.scenario { scroll-margin-top: 4rem; } /* a link to it lands below the sticky filter bar */
 .gate-failed { color: var(--fail); font-weight: 700; }
 .gate-passed { color: var(--pass); font-weight: 700; }
 #heatmap td { text-align: center; min-width: 2.6rem; }
 #heatmap th.value { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
 .filters { position: sticky; top: 0; background: #fff; padding: .4rem 0; }
 """
-
-
-def esc(value: object) -> str:
-    return html.escape(scrub(str(value)), quote=True)  # scrubbed first: a marker is text, not a tag
-
-
-def anchor(suite: str, scenario: str) -> str:
-    """A safe, stable element id for a scenario (ids may hold any character)."""
-    return "s-" + hashlib.sha256(f"{suite}::{scenario}".encode()).hexdigest()[:16]
 
 
 def render_html(
@@ -146,7 +157,7 @@ def render_html(
         if len(content.analysis.models) >= 2
         else "",
         _heatmap(content),
-        _drilldown(content, paths),
+        drilldown(content, paths),
         f"<script>{_SCRIPT}</script></body></html>",
     ]
     return scrub("\n".join(parts))  # records are scrubbed when written; older files may not be
@@ -302,7 +313,7 @@ def _disagreement(content: ReportContent) -> str:
         rows = "".join(
             f'<tr><td><a href="#{anchor(g.suite, g.scenario)}">{esc(g.scenario)}</a></td>'
             f"<td>{esc(g.conflict or '')}</td><td>{esc(' vs '.join(g.values))}</td>"
-            f'<td class="num">{g.d:.2f}</td><td>{esc(_positions(g))}</td></tr>'
+            f'<td class="num">{g.d:.2f}</td><td>{esc(positions_text(g))}</td></tr>'
             for g in analysis.gaps
         )
         out.append(
@@ -313,10 +324,6 @@ def _disagreement(content: ReportContent) -> str:
     out.append(_share_table("by-conflict-share", "conflict", analysis.by_conflict))
     out.append(_share_table("by-principle-share", "principle", analysis.by_principle))
     return "".join(out) + "</section>"
-
-
-def _positions(item: Disagreement) -> str:
-    return ", ".join(f"{model} {p:g}" for model, p in item.positions.items())
 
 
 def _share_table(table_id: str, label: str, shares: dict[str, Any]) -> str:
@@ -416,152 +423,3 @@ def _heatmap(content: ReportContent) -> str:
     out.append(f'<table id="heatmap">{head}{"".join(rows)}</table>')
     out.append('<p class="muted">0 = never favours the value, 3 = balanced, 6 = entirely for it.</p>')
     return "".join(out) + "</section>"
-
-
-# --------------------------------------------------------------------------- drill-down
-
-
-def _drilldown(content: ReportContent, paths: LocalPaths) -> str:
-    scenarios: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for record in content.records:
-        scenarios[(record.suite, record.scenario)].append(record)
-    d_of = {(d.suite, d.scenario): d for d in content.analysis.disagreements}
-    ordered = sorted(scenarios.items(), key=lambda kv: (all(r.passed for r in kv[1]), kv[0]))
-    out = [
-        '<section id="items"><h2>Items</h2>',
-        '<div class="filters"><input id="filter" type="search" placeholder="filter by scenario, conflict, '
-        'value, model" size="40"> '
-        '<label><input id="not-passing" type="checkbox"> not passing only</label></div>',
-    ]
-    out += [
-        _scenario(key, sorted(records, key=lambda r: (r.model, r.sample)), d_of.get(key), paths)
-        for key, records in ordered
-    ]
-    return "".join(out) + "</section>"
-
-
-def _scenario(key: tuple[str, str], records: list[Record], d: Disagreement | None, paths: LocalPaths) -> str:
-    first = records[0]
-    failing = any(not r.passed for r in records)
-    search = " ".join(
-        [*key, first.conflict or "", *(first.values or ()), *(r.model for r in records)]
-    ).lower()
-    badges = "".join(
-        f'<span class="badge {esc(r.outcome)}" title="{esc(r.model)}">{esc(r.outcome)}</span> '
-        for r in records
-    )
-    facts = [
-        ("suite", f"{first.suite}" + (f" ({first.spec_version})" if first.spec_version else "")),
-        ("conflict", first.conflict),
-        ("values", " (0) vs (6) ".join(first.values) if first.values else None),
-        ("principles", ", ".join(first.principles) or None),
-        ("authority level", first.level),
-        ("nudge", first.nudge),
-        ("expected", _expected(first.expected)),
-        ("disagreement", f"D = {d.d:.2f} ({_positions(d)})" if d else None),
-    ]
-    rows = "".join(f"<tr><th>{name}</th><td>{esc(value)}</td></tr>" for name, value in facts if value)
-    messages = "".join(
-        f'<div class="message"><b>{esc(m.get("role", ""))}</b><pre>{esc(m.get("content", ""))}</pre></div>'
-        for m in first.messages
-    )
-    items = "".join(_item(r, paths) for r in records)
-    return (
-        f'<details class="scenario" id="{anchor(*key)}" data-failing="{int(failing)}" '
-        f'data-search="{esc(search)}">'
-        f"<summary><b>{esc(first.scenario)}</b> <span class='muted'>{esc(first.conflict or '')}</span> "
-        f"{badges}</summary><table>{rows}</table>{messages}{items}</details>"
-    )
-
-
-def _expected(expected: dict[str, Any] | None) -> str | None:
-    if not expected:
-        return None
-    parts = []
-    if expected.get("lean") is not None:
-        tolerance = expected.get("tolerance")
-        parts.append(f"lean {expected['lean']}±{tolerance if tolerance is not None else 1}")
-    if expected.get("compliance"):
-        parts.append(f"compliance {expected['compliance']}")
-    if expected.get("refusal"):
-        parts.append("refusal " + " or ".join(expected["refusal"]))
-    return ", ".join(parts) or None
-
-
-#: How much of each answer the drill-down shows: a page with 10,000 items must stay openable.
-HTML_EXCERPT_CHARS = 1500
-
-
-def _item(record: Record, paths: LocalPaths) -> str:
-    head = (
-        f'<summary><span class="badge {esc(record.outcome)}">{esc(record.outcome)}</span> '
-        f"{esc(record.model)} · sample {record.sample}"
-        + (f" — {esc(paths.text(record.reason))}" if record.reason else "")
-        + "</summary>"
-    )
-    body = []
-    if record.error:
-        body.append(f'<p><b>Error</b></p><pre class="error-text">{esc(paths.text(record.error))}</pre>')
-    if record.response_excerpt is not None:
-        excerpt = record.response_excerpt[:HTML_EXCERPT_CHARS]
-        total = max(record.response_chars or 0, len(record.response_excerpt))
-        cut = (
-            f" (first {len(excerpt)} of {total} characters; full text in the response cassette)"
-            if total > len(excerpt)
-            else ""
-        )
-        body.append(f"<p><b>Response</b>{esc(cut)}</p><pre class='response'>{esc(excerpt)}</pre>")
-    facts = [
-        ("panel", _panel(record)),
-        ("API model", record.response_model),
-        ("finish reason", record.finish_reason),
-        ("tokens in / out", _tokens(record)),
-        ("latency", f"{record.latency_s:.2f} s" if record.latency_s is not None else None),
-        ("response hash", record.response_hash),
-        ("node id", record.nodeid),
-    ]
-    evidence = [f"<tr><th>{esc(n)}</th><td>{esc(v)}</td></tr>" for n, v in facts if v]
-    evidence += [
-        f"<tr><th>cassette ({esc(role)})</th><td>{_path_link(paths.show(path))}</td></tr>"
-        for role, path in record.cassettes.items()
-    ]
-    body.append("<table>" + "".join(evidence) + "</table>")
-    if record.judges:
-        rows = "".join(
-            f"<tr><td>{esc(j.judge)}</td><td class='num'>{esc('' if j.position is None else j.position)}</td>"
-            f"<td>{esc(j.compliance)}</td><td>{esc(j.refusal)}</td><td>{esc(', '.join(j.cited))}</td>"
-            f"<td class='rationale'>{esc(j.rationale)}</td></tr>"
-            for j in record.judges
-        )
-        body.append(
-            "<table class='judges'><tr><th>judge</th><th>position</th><th>compliance</th><th>refusal</th>"
-            f"<th>cited</th><th>rationale</th></tr>{rows}</table>"
-        )
-    return f'<details class="item" data-outcome="{esc(record.outcome)}">{head}{"".join(body)}</details>'
-
-
-def _path_link(shown: Shown) -> str:
-    """A local file as a relative link (it opens when the report sits beside the checkout),
-    or as text when no relative path would work without spelling out a machine's folders."""
-    if shown.href is None:
-        return f'<code class="path">{esc(shown.text)}</code>'
-    return f'<a class="path" href="{esc(shown.href)}"><code>{esc(shown.text)}</code></a>'
-
-
-def _panel(record: Record) -> str | None:
-    parts = []
-    if record.position is not None:
-        parts.append(f"position {record.position:g}")
-    if record.compliance:
-        parts.append(record.compliance)
-    if record.refusal:
-        parts.append(f"refusal {record.refusal}")
-    return ", ".join(parts) or None
-
-
-def _tokens(record: Record) -> str | None:
-    if record.input_tokens is None and record.output_tokens is None:
-        return None
-    return f"{record.input_tokens if record.input_tokens is not None else '?'} / " + (
-        f"{record.output_tokens if record.output_tokens is not None else '?'}"
-    )

@@ -75,7 +75,7 @@ def page(tmp_path_factory: pytest.TempPathFactory, browser: str) -> PageLoad:
             "hostile": "[...document.querySelectorAll('pre.response')].map(p => p.textContent)"
             ".filter(t => t.includes('pwned'))",
             "images": "document.images.length",
-            "rationales": "[...document.querySelectorAll('td.rationale')].map(t => t.textContent)"
+            "rationales": "[...document.querySelectorAll('.ruling .rationale')].map(t => t.textContent)"
             ".filter(t => t.includes('privacy &'))",
             "councillor": f"document.getElementById('{anchor('example', COUNCILLOR)}').textContent",
             "shown_after_filter": "[...document.querySelectorAll('details.scenario')].filter(d => !d.hidden)"

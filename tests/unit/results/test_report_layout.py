@@ -1,0 +1,87 @@
+"""The HTML report as a reviewer sees it: laid out in real Chromium at a phone's and a desktop's width.
+
+Screenshots at both widths are saved under the test's tmp_path (open them to look); the
+assertions are what a reader would notice: nothing wider than the window, the models' answers
+side by side on a wide screen and stacked on a narrow one, each verdict naming its model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spec_pytest.results.report import build, render_html
+from spec_pytest.results.report.markup import anchor
+from tests.support.browser import BrowserMissing, PageLoad, Viewport, assert_clean, chromium, open_page
+from tests.support.recordsets import CLAUDE, GPT, O3, study_run
+
+NARROW, WIDE = 400, 1400
+MAYOR = anchor("example", "mayor-phone")  # answered by all three models
+COLUMNS = f"[...document.querySelectorAll('#{MAYOR} .answer')]"
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture(scope="module")
+def page(shots: Path) -> PageLoad:
+    try:
+        chromium()
+    except BrowserMissing as exc:
+        pytest.fail(str(exc), pytrace=False)
+    path = shots / "report.html"
+    path.write_text(render_html(build(study_run()), base=shots), encoding="utf-8")
+    return open_page(
+        path,
+        {
+            "inner": "innerWidth",
+            "scroll": "document.documentElement.scrollWidth",
+            "columns": f"{COLUMNS}.map(a => a.querySelector('h4').innerText)",
+            "lefts": f"{COLUMNS}.map(a => Math.round(a.getBoundingClientRect().left))",
+            "tops": f"{COLUMNS}.map(a => Math.round(a.getBoundingClientRect().top))",
+            "badges": f"{COLUMNS}.map(a => a.querySelector('.sample .badge').innerText)",
+            "nodeids": f"{COLUMNS}.map(a => a.querySelector('code.nodeid').innerText)",
+            "heatmap_right": "document.getElementById('heatmap').parentElement.getBoundingClientRect().right",
+        },
+        actions=[f"document.getElementById('{MAYOR}').open = true"],
+        viewports=[
+            Viewport("narrow", NARROW, 800, shots / f"report-{NARROW}.png", scroll_to=f"#{MAYOR}"),
+            Viewport("wide", WIDE, 900, shots / f"report-{WIDE}.png", scroll_to=f"#{MAYOR}"),
+        ],
+    )
+
+
+def test_the_page_loads_clean_and_both_screenshots_are_saved(page: PageLoad, shots: Path):
+    assert_clean(page)
+    for width in (NARROW, WIDE):
+        png = (shots / f"report-{width}.png").read_bytes()
+        assert png.startswith(b"\x89PNG") and int.from_bytes(png[16:20], "big") == width
+
+
+@pytest.mark.parametrize("view", ["narrow", "wide"])
+def test_nothing_is_wider_than_the_window(page: PageLoad, view: str):
+    at = page.at[view]
+    assert at["inner"] == {"narrow": NARROW, "wide": WIDE}[view]
+    assert at["scroll"] <= at["inner"], f"the page scrolls sideways at {at['inner']} px"
+    assert at["heatmap_right"] <= at["inner"]  # the value profile scrolls inside its box
+
+
+def test_a_wide_window_shows_the_models_answers_side_by_side(page: PageLoad):
+    wide = page.at["wide"]
+    assert wide["columns"] == [CLAUDE, GPT, O3]
+    assert len(set(wide["tops"])) == 1 and wide["lefts"] == sorted(set(wide["lefts"]))  # one row
+
+
+def test_a_narrow_window_stacks_them_one_above_the_other(page: PageLoad):
+    narrow = page.at["narrow"]
+    assert len(set(narrow["lefts"])) == 1 and narrow["tops"] == sorted(set(narrow["tops"]))
+
+
+def test_each_verdict_badge_names_its_model_in_visible_text_beside_its_node_id(page: PageLoad):
+    assert page.at["wide"]["badges"] == [f"{CLAUDE} s0 pass", f"{GPT} s0 fail", f"{O3} s0 fail"]
+    assert page.at["wide"]["nodeids"] == [
+        f"example_suite.yaml::mayor-phone[{m}-s0]" for m in (CLAUDE, GPT, O3)
+    ]
