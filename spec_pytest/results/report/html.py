@@ -21,6 +21,7 @@ from spec_pytest.results import judge_checks
 from spec_pytest.results.analysis import Disagreement, Lean
 from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry, key_text
+from spec_pytest.results.report import agreement
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
 from spec_pytest.results.report.drilldown import drilldown, positions_text
 from spec_pytest.results.report.markup import anchor, esc
@@ -124,6 +125,7 @@ summary { cursor: pointer; }
 details.scenario { scroll-margin-top: 4rem; } /* a link to it lands below the sticky filter bar */
 .gate-failed { color: var(--fail); font-weight: 700; }
 .gate-passed { color: var(--pass); font-weight: 700; }
+.warning { color: var(--inconclusive); }
 #heatmap td { text-align: center; min-width: 2.6rem; }
 #heatmap th.value { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
 .filters { position: sticky; top: 0; background: #fff; padding: .4rem 0; }
@@ -151,6 +153,7 @@ def render_html(
         _header(content, paths),
         _gate(content, paths),
         _judges(content),
+        _agreement(content),
         _levels_and_principles(content),
         _disagreement(content),
         find_gaps(content.records, threshold=content.analysis.threshold).render_html()
@@ -194,6 +197,37 @@ def _judges(content: ReportContent) -> str:
         for line in lines
     )
     return f'<section id="judges"><h2>Judges, checked on the labelled answers</h2>{rows}</section>'
+
+
+def _agreement(content: ReportContent) -> str:
+    """How far the run's judges agreed with each other: overall, then per pair of judges."""
+    judged = [r for r in content.records if r.judges]
+    if not judged:
+        return ""
+    out = ['<section id="agreement"><h2>Judge agreement</h2>']
+    lines = agreement.agreement_lines(judged)
+    if not lines:
+        out.append(
+            '<p class="muted">One judge per item: there is no agreement between judges to measure '
+            "(give the panel two or more judges).</p>"
+        )
+        return "".join(out) + "</section>"
+    out += [
+        f'<p class="{"warning" if line.startswith("  ") else "agreement-overall"}">{esc(line.strip())}</p>'
+        for line in lines
+    ]
+    rows = "".join(
+        f"<tr><td>{esc(p.first)}</td><td>{esc(p.second)}</td><td class='num'>{p.cases}</td>"
+        f"<td>{esc(p.describe('compliance'))}</td><td>{esc(p.describe('refusal'))}</td>"
+        f"<td>{esc(p.describe_position())}</td></tr>"
+        for p in agreement.pairs(judged)
+    )
+    out.append(
+        "<h3>Per pair of judges</h3><table id='judge-pairs'><tr><th>judge</th><th>judge</th>"
+        "<th class='num'>cases</th><th>compliance: Cohen's kappa</th><th>refusal: Cohen's kappa</th>"
+        f"<th>position: Krippendorff's alpha (ordinal)</th></tr>{rows}</table>"
+    )
+    return "".join(out) + "</section>"
 
 
 def _gate(content: ReportContent, paths: LocalPaths) -> str:

@@ -13,6 +13,7 @@ import re
 
 from spec_pytest.results import judge_checks
 from spec_pytest.results.gate import Change, GateEntry, GateReport, key_text
+from spec_pytest.results.report import agreement
 from spec_pytest.results.report.content import OUTCOMES, ReportContent, outcome_line
 from spec_pytest.results.report.paths import LocalPaths
 from spec_pytest.secrets import for_terminal, neutralise, scrub
@@ -73,6 +74,7 @@ def render_markdown(
         lines += ["### Judges (checked on the spec's labelled answers)", ""]
         lines += [f"- {cell(line.strip(), 400)}" for line in judged]
         lines.append("")
+    lines += _agreement(content)
     lines += ["### Outcomes by authority level", ""]
     lines += _table(
         ["level", *OUTCOMES, "pass rate"],
@@ -127,6 +129,32 @@ def render_markdown(
             ["item", "reason"], [[cell(r.item_id), cell(paths.text(r.reason), 240)] for r in failing]
         )
     return for_terminal("\n".join(lines).rstrip()) + "\n"  # often printed: keys out, escapes shown
+
+
+def _agreement(content: ReportContent) -> list[str]:
+    """The judges' agreement, as the terminal summary words it, then Cohen's kappa per pair."""
+    judged = [r for r in content.records if r.judges]
+    overall = agreement.agreement_lines(judged)
+    if not overall:
+        return []
+    lines = ["### Judge agreement", ""]
+    lines += [f"- {cell(line.strip(), 400)}" for line in overall]
+    lines += ["", "Per pair of judges (Cohen's kappa, and the share of cases they agreed on):", ""]
+    lines += _table(
+        ["judge", "judge", "cases", "compliance", "refusal", "position alpha"],
+        [
+            [
+                cell(p.first),
+                cell(p.second),
+                str(p.cases),
+                cell(p.describe("compliance")),
+                cell(p.describe("refusal")),
+                cell(p.describe_position()),
+            ]
+            for p in agreement.pairs(judged)
+        ],
+    )
+    return [*lines, ""]
 
 
 def _green_despite(gate: GateReport, content: ReportContent) -> list[str]:

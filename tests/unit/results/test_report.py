@@ -98,6 +98,7 @@ def test_the_report_shows_gate_outcomes_disagreement_and_character(page: PageLoa
     assert values["sections"] == [
         "summary",
         "regressions",
+        "agreement",
         "outcomes",
         "disagreement",
         "spec-gaps",
