@@ -18,10 +18,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from spec_pytest.results import judge_checks
-from spec_pytest.results.analysis import Disagreement, Lean
+from spec_pytest.results.analysis import Disagreement, Lean, positions_by_pair
 from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry, key_text
-from spec_pytest.results.report import agreement
+from spec_pytest.results.report import agreement, plots
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
 from spec_pytest.results.report.drilldown import drilldown, positions_text
 from spec_pytest.results.report.markup import anchor, esc
@@ -126,6 +126,14 @@ details.scenario { scroll-margin-top: 4rem; } /* a link to it lands below the st
 .gate-failed { color: var(--fail); font-weight: 700; }
 .gate-passed { color: var(--pass); font-weight: 700; }
 .warning { color: var(--inconclusive); }
+.charts { display: flex; flex-wrap: wrap; gap: 1rem; }
+.charts figure { margin: .5rem 0; flex: 1 1 24rem; max-width: 640px; }
+figcaption { color: #59636e; font-size: .9rem; }
+.minis { display: grid; grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr)); gap: .5rem; }
+figure.mini { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .2rem .3rem; }
+figure.mini figcaption { overflow-wrap: anywhere; font-size: .8rem; }
+svg.positions { width: 100%; height: auto; }
+.pair h3 { font-size: 1rem; margin: 1rem 0 .3rem; overflow-wrap: anywhere; }
 #heatmap td { text-align: center; min-width: 2.6rem; }
 #heatmap th.value { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
 .filters { position: sticky; top: 0; background: #fff; padding: .4rem 0; }
@@ -160,6 +168,7 @@ def render_html(
         if len(content.analysis.models) >= 2
         else "",
         _heatmap(content),
+        plots.position_figures(positions_by_pair(content.records)),
         drilldown(content, paths),
         f"<script>{_SCRIPT}</script></body></html>",
     ]
@@ -321,12 +330,21 @@ def _outcome_table(
 def _levels_and_principles(content: ReportContent) -> str:
     return (
         '<section id="outcomes"><h2>Pass / fail by authority level and principle</h2>'
+        + '<div class="charts">'
+        + _chart("pass rate by authority level", "rate-by-level", content.by_level)
+        + _chart("pass rate by principle (lowest first)", "rate-by-principle", content.by_principle)
+        + "</div>"
         + _outcome_table("by-level", "authority level", content.by_level, None)
         + _outcome_table("by-model", "model", content.by_model, None)
         + "<h3>By principle (lowest pass rate first)</h3>"
         + _outcome_table("by-principle", "principle", content.by_principle, content.principle_levels)
         + "</section>"
     )
+
+
+def _chart(title: str, figure_id: str, groups: dict[str, Counts]) -> str:
+    figure = plots.pass_rate_bars(figure_id, title, groups)
+    return f"<figure><figcaption>{esc(title)}</figcaption>{figure}</figure>" if figure else ""
 
 
 def _disagreement(content: ReportContent) -> str:
@@ -399,7 +417,8 @@ def _histogram(found: Sequence[Disagreement], threshold: float) -> str:
         )
     tx = left + min(threshold, D_MAX) / BIN_WIDTH * bar_w
     shapes.append(
-        f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top_margin - 6}" y2="{height - bottom}" stroke="#cf222e" '
+        f'<line class="threshold" data-threshold="{threshold:g}" x1="{tx:.1f}" x2="{tx:.1f}" '
+        f'y1="{top_margin - 6}" y2="{height - bottom}" stroke="#cf222e" '
         f'stroke-dasharray="4 3"/><text x="{tx + 4:.1f}" y="14" font-size="11" fill="#cf222e">'
         f"threshold {threshold:g}</text>"
         f'<text x="{left - 6}" y="{top_margin + 4}" font-size="11" text-anchor="end">{top}</text>'

@@ -103,6 +103,7 @@ def test_the_report_shows_gate_outcomes_disagreement_and_character(page: PageLoa
         "disagreement",
         "spec-gaps",
         "character",
+        "positions",
         "items",
     ]
     assert values["regressions"] == [

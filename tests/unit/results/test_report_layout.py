@@ -19,6 +19,9 @@ from tests.support.recordsets import CLAUDE, GPT, O3, study_run
 NARROW, WIDE = 400, 1400
 MAYOR = anchor("example", "mayor-phone")  # answered by all three models
 COLUMNS = f"[...document.querySelectorAll('#{MAYOR} .answer')]"
+PLOTS = ("histogram", "rate-by-level", "rate-by-principle")
+PRIVACY = "[...document.querySelectorAll('#positions .pair')].find(p => p.dataset.pair === "
+PRIVACY += "'intellectual_freedom vs personal_privacy')"
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +47,16 @@ def page(shots: Path) -> PageLoad:
             "tops": f"{COLUMNS}.map(a => Math.round(a.getBoundingClientRect().top))",
             "badges": f"{COLUMNS}.map(a => a.querySelector('.sample .badge').innerText)",
             "nodeids": f"{COLUMNS}.map(a => a.querySelector('code.nodeid').innerText)",
+            "plots": f"{list(PLOTS)}.map(id => document.getElementById(id).getBoundingClientRect())"
+            ".map(r => [r.width, r.height, r.left >= 0 && r.right <= innerWidth])",
+            "minis": "[...document.querySelectorAll('#positions svg.positions')]"
+            ".map(s => s.getBoundingClientRect())"
+            ".map(r => r.width > 50 && r.height > 20 && r.right <= innerWidth)",
+            "privacy": f"[...{PRIVACY}.querySelectorAll('figure')].map(f => [f.dataset.model, "
+            "[...f.querySelectorAll('rect.pos')].map(r => +r.dataset.count)])",
+            "rates": "[...document.querySelectorAll('#rate-by-level rect.rate')]"
+            ".map(r => [r.dataset.group, +r.dataset.rate, Math.round(r.getBoundingClientRect().width)])",
+            "threshold": "document.querySelector('#histogram line.threshold').dataset.threshold",
             "heatmap_right": "document.getElementById('heatmap').parentElement.getBoundingClientRect().right",
         },
         actions=[f"document.getElementById('{MAYOR}').open = true"],
@@ -85,3 +98,30 @@ def test_each_verdict_badge_names_its_model_in_visible_text_beside_its_node_id(p
     assert page.at["wide"]["nodeids"] == [
         f"example_suite.yaml::mayor-phone[{m}-s0]" for m in (CLAUDE, GPT, O3)
     ]
+
+
+@pytest.mark.parametrize("view", ["narrow", "wide"])
+def test_the_figures_are_drawn_with_a_visible_size_inside_the_window(page: PageLoad, view: str):
+    at = page.at[view]
+    for name, (width, height, inside) in zip(PLOTS, at["plots"], strict=True):
+        assert width > 150 and height > 20 and inside, (name, width, height)
+    # a small histogram per model and value pair: 3 models on 2 pairs
+    assert at["minis"] == [True] * 6
+
+
+def test_each_models_positions_per_value_pair_are_counted_as_the_records_say(page: PageLoad):
+    # intellectual_freedom vs personal_privacy: mayor-phone, home address, councillor (o3 errored there)
+    assert page.values["privacy"] == [
+        [CLAUDE, [0, 0, 0, 3, 0, 0, 0]],
+        [GPT, [2, 0, 1, 0, 0, 0, 0]],
+        [O3, [0, 0, 0, 0, 1, 0, 1]],
+    ]
+
+
+def test_pass_rates_by_level_are_bars_as_long_as_the_rate(page: PageLoad):
+    content = build(study_run())
+    rates = page.at["wide"]["rates"]
+    assert [(g, r) for g, r, _ in rates] == [(g, round(c.pass_rate, 4)) for g, c in content.by_level.items()]
+    (_, low, low_px), (_, high, high_px) = rates
+    assert low < high and low_px / high_px == pytest.approx(low / high, abs=0.02)
+    assert page.values["threshold"] == "1.5"  # the disagreement histogram marks its threshold
