@@ -18,12 +18,58 @@ from typing import Any
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.results.analysis import Disagreement
 from spec_pytest.results.records import Record
-from spec_pytest.results.report.content import ReportContent
+from spec_pytest.results.report.content import OUTCOMES, ReportContent
 from spec_pytest.results.report.markup import anchor, esc, path_link
 from spec_pytest.results.report.paths import LocalPaths
 
 #: How much of each answer the drill-down shows: a page with 10,000 items must stay openable.
 HTML_EXCERPT_CHARS = 1500
+#: The filters a reviewer narrows the items by, beside the free-text box: (name, label).
+FILTERS = (
+    ("model", "model"),
+    ("outcome", "outcome"),
+    ("level", "authority level"),
+    ("principle", "principle"),
+    ("value", "value"),
+)
+
+#: The page's only script, pinned by its hash in the Content-Security-Policy. A scenario shows
+#: when it matches the text box, the check box and its level / principle / value choices, and
+#: keeps at least one answer of the chosen model with the chosen outcome; the other columns
+#: and samples of a shown scenario are hidden too, so what is left is what was asked for.
+FILTER_SCRIPT = """(function () {
+  var box = document.getElementById("filter"), only = document.getElementById("not-passing");
+  var names = ["model", "outcome", "level", "principle", "value"], pick = {};
+  var scenarios = document.querySelectorAll("details.scenario"), count = document.getElementById("shown");
+  names.forEach(function (n) { pick[n] = document.getElementById("by-" + n); });
+  function has(list, wanted) { return !wanted || JSON.parse(list).indexOf(wanted) >= 0; }
+  function apply() {
+    var text = box.value.toLowerCase(), failing = only.checked, shown = 0;
+    var model = pick.model.value, outcome = pick.outcome.value;
+    scenarios.forEach(function (d) {
+      var match = (!text || d.dataset.search.indexOf(text) >= 0) && (!failing || d.dataset.failing === "1")
+        && (!pick.level.value || d.dataset.level === pick.level.value)
+        && has(d.dataset.principles, pick.principle.value) && has(d.dataset.values, pick.value.value);
+      var answers = 0;
+      d.querySelectorAll(".answer").forEach(function (a) {
+        var kept = 0;
+        a.querySelectorAll(".sample").forEach(function (s) {
+          var keep = (!model || a.dataset.model === model) && (!outcome || s.dataset.outcome === outcome);
+          s.hidden = !keep;
+          kept += keep ? 1 : 0;
+        });
+        a.hidden = kept === 0;
+        answers += kept;
+      });
+      d.hidden = !(match && answers > 0);
+      shown += d.hidden ? 0 : 1;
+    });
+    count.textContent = shown + " of " + scenarios.length + " scenarios shown";
+  }
+  box.addEventListener("input", apply);
+  only.addEventListener("change", apply);
+  names.forEach(function (n) { pick[n].addEventListener("change", apply); });
+})();"""
 
 
 def drilldown(content: ReportContent, paths: LocalPaths) -> str:
@@ -33,11 +79,25 @@ def drilldown(content: ReportContent, paths: LocalPaths) -> str:
         scenarios[(record.suite, record.scenario)].append(record)
     d_of = {(d.suite, d.scenario): d for d in content.analysis.disagreements}
     ordered = sorted(scenarios.items(), key=lambda kv: (all(r.passed for r in kv[1]), kv[0]))
+    choices = {
+        "model": sorted({r.model for r in content.records}),
+        "outcome": [o for o in OUTCOMES if content.overall[o]],
+        "level": sorted({r.level for r in content.records if r.level}),
+        "principle": sorted({p for r in content.records for p in r.principles}),
+        "value": sorted({v for r in content.records for v in r.values or ()}),
+    }
+    selects = "".join(
+        f'<label>{label} <select id="by-{name}"><option value="">all</option>'
+        + "".join(f'<option value="{esc(c)}">{esc(c)}</option>' for c in choices[name])
+        + "</select></label> "
+        for name, label in FILTERS
+    )
     out = [
         '<section id="items"><h2>Items</h2>',
         '<div class="filters"><input id="filter" type="search" placeholder="filter by scenario, conflict, '
         'value, model" size="40"> '
-        '<label><input id="not-passing" type="checkbox"> not passing only</label></div>',
+        f'<label><input id="not-passing" type="checkbox"> not passing only</label> {selects}'
+        f'<span id="shown" class="muted">{len(scenarios)} of {len(scenarios)} scenarios shown</span></div>',
     ]
     out += [
         scenario_block(key, sorted(records, key=lambda r: (r.model, r.sample)), d_of.get(key), paths)

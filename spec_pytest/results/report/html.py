@@ -23,7 +23,7 @@ from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry, key_text
 from spec_pytest.results.report import agreement, plots
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
-from spec_pytest.results.report.drilldown import drilldown, positions_text
+from spec_pytest.results.report.drilldown import FILTER_SCRIPT, drilldown, positions_text
 from spec_pytest.results.report.markup import anchor, esc
 from spec_pytest.results.report.paths import LocalPaths
 from spec_pytest.secrets import scrub
@@ -36,18 +36,7 @@ HEATMAP_VALUES = 40
 BIN_WIDTH = 0.25
 D_MAX = 3.0
 
-_SCRIPT = """(function () {
-  var box = document.getElementById("filter"), only = document.getElementById("not-passing");
-  function apply() {
-    var text = box.value.toLowerCase(), failing = only.checked;
-    document.querySelectorAll("details.scenario").forEach(function (d) {
-      var match = (!text || d.dataset.search.indexOf(text) >= 0) && (!failing || d.dataset.failing === "1");
-      d.hidden = !match;
-    });
-  }
-  box.addEventListener("input", apply);
-  only.addEventListener("change", apply);
-})();"""
+_SCRIPT = FILTER_SCRIPT  # the only script: pinned by hash in the policy
 
 _STYLE = """
 :root { --pass: #1a7f37; --fail: #cf222e; --inconclusive: #9a6700; --error: #8250df; --line: #d0d7de; }
@@ -136,7 +125,11 @@ svg.positions { width: 100%; height: auto; }
 .pair h3 { font-size: 1rem; margin: 1rem 0 .3rem; overflow-wrap: anywhere; }
 #heatmap td { text-align: center; min-width: 2.6rem; }
 #heatmap th.value { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
-.filters { position: sticky; top: 0; background: #fff; padding: .4rem 0; }
+.filters { position: sticky; top: 0; background: #fff; padding: .4rem 0; z-index: 1; }
+.filters label { white-space: nowrap; }
+.filters select { max-width: 12rem; }
+[hidden] { display: none !important; }
+@media (max-width: 700px) { .filters { position: static; } } /* a tall bar would cover a phone's screen */
 """
 
 
