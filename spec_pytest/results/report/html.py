@@ -1,11 +1,12 @@
 """One self-contained HTML report: open it from a CI artefact, offline, and drill into any item.
 
-Nothing is fetched: styles are inline, charts are inline SVG or coloured table cells, and the
-only script (a filter box for the drill-down) is inline and pinned by hash in the page's
-Content-Security-Policy, which also forbids every network request. Every string that comes
-from records (answers, rationales, ids) goes through `html.escape`: a model answer holding
-``<script>`` is shown as text, never run; before that it goes through the key scrubber
-(`spec_pytest.secrets`), so a key an answer echoed is never in the page.
+Nothing is fetched: styles are inline, figures are inline SVG (`plots`), and the only script
+(the drill-down's filters, `drilldown.FILTER_SCRIPT`) is inline and pinned by hash in the
+page's Content-Security-Policy, which also forbids every network request. Every string that
+comes from records (answers, rationales, ids) goes through `markup.esc`: the key scrubber
+(`spec_pytest.secrets`) first, so a key an answer echoed is never in the page, then
+`html.escape`, so a model answer holding ``<script>`` is shown as text, never run. Local
+paths are shown relative to the report's directory (`paths`), never absolute.
 """
 
 from __future__ import annotations
