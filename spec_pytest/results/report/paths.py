@@ -16,7 +16,7 @@ or its file name when that folder is not in it.
 
 Free text (an error quoting its cassette) gets the same rewriting for every absolute path in
 it whose top folder is one the records' own paths or the report live under (``/home``,
-``/work``): an endpoint's ``/v1/chat/completions`` in the same message is not a local path.
+``/work``): an endpoint's URL path quoted in the same message (``/v1/...``) is not a local path.
 """
 
 from __future__ import annotations
