@@ -56,7 +56,7 @@ table { border-collapse: collapse; margin: .5rem 0; display: block; overflow-x: 
 svg { max-width: 100%; height: auto; }
 input[type=search] { max-width: 100%; box-sizing: border-box; }
 th, td { border: 1px solid var(--line); padding: .2rem .5rem; text-align: left; vertical-align: top; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .badge {
   display: inline-block;
   padding: 0 .45rem;
