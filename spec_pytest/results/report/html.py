@@ -181,7 +181,7 @@ def _header(content: ReportContent, paths: LocalPaths) -> str:
     models = ", ".join(esc(m) for m in content.by_model) or "none"
     suites = sorted({(r.suite, r.spec_version) for r in content.records}, key=str)
     suite_text = ", ".join(esc(s) + (f" ({esc(v)})" if v else "") for s, v in suites) or "none"
-    sources = ", ".join(esc(paths.text(s)) for s in content.sources)
+    sources = ", ".join(esc(paths.show(s).text) for s in content.sources)
     return (
         '<section id="summary">'
         f'<p class="muted">{esc(outcome_line(content.overall))} · suites: {suite_text} · models: {models}'
@@ -244,7 +244,7 @@ def _gate(content: ReportContent, paths: LocalPaths) -> str:
     out.append(
         f'<p class="{status}" id="gate-status">Gate {word}: {len(gate.regressions)} regression(s), '
         f"{gate.max_regressions} allowed"
-        + (f" (baseline {esc(paths.text(gate.baseline_name))})" if gate.baseline_name else "")
+        + (f" (baseline {esc(paths.show(gate.baseline_name).text)})" if gate.baseline_name else "")
         + "</p>"
     )
     out += [f'<p class="muted">{esc(paths.text(note))}</p>' for note in gate.notes]

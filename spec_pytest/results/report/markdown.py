@@ -50,7 +50,7 @@ def render_markdown(
     gate = content.gate
     if gate is not None:
         status = "❌ **FAILED**" if gate.exit_failed else "✅ passed"
-        where = f" against `{cell(paths.text(gate.baseline_name))}`" if gate.baseline_name else ""
+        where = f" against `{cell(paths.show(gate.baseline_name).text)}`" if gate.baseline_name else ""
         lines += [
             f"**Gate**{where}: {status}: {len(gate.regressions)} regression(s), "
             f"{gate.max_regressions} allowed.",

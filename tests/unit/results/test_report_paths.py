@@ -7,6 +7,7 @@ from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
+from spec_pytest.results.gate import Baseline
 from spec_pytest.results.records import Record
 from spec_pytest.results.report import build, render_html, render_markdown
 from spec_pytest.results.report.paths import LocalPaths
@@ -14,7 +15,7 @@ from tests.support.recordsets import GPT, O3, errored, judged
 
 RUNNER = "/home/runner/work/proj"
 #: What a leaked path starts with, anywhere in a page: the usual homes and temporary folders.
-LEAK = re.compile(r"(?<![\w.:/~-])/(home|root|tmp|Users|work)\b|runner")
+LEAK = re.compile(r"(?<![\w.:/~-])/(home|root|tmp|Users|work|srv)\b|runner")
 
 
 def _moved(record: Record, root: str) -> Record:
@@ -50,16 +51,25 @@ def _hrefs(page: str) -> list[str]:
 def test_absolute_cassette_paths_of_another_machine_never_reach_the_reports(tmp_path: Path):
     records = _run(RUNNER)
     assert records[2].error is not None and f"{RUNNER}/cassettes/" in records[2].error  # planted
-    content = build(records, sources=[f"{RUNNER}/results.jsonl"])
+    # a results file and a baseline are paths whatever folder they are in (/srv is in no other path)
+    content = build(
+        records,
+        sources=[f"{RUNNER}/results.jsonl", "/srv/ci/shard2.jsonl"],
+        baseline=Baseline.from_records(records[:1]),
+        baseline_name="/srv/ci/baselines/nightly.json",
+    )
     page = render_html(content, base=tmp_path)
     summary = render_markdown(content, base=tmp_path)
-    for text in (page, summary):
+    ungated = render_markdown(build(records), base=tmp_path)  # lists the failures, errors quoted
+    for text in (page, summary, ungated):
         assert not LEAK.search(text), LEAK.search(text)
     assert all(not h.startswith("/") and "://" not in h for h in _hrefs(page))
     # what is left says which cassette it was, from the suite's folder of the layout down
     assert '<code class="path">example/openai/o3/startup-pitch.s0.json</code>' in page
     assert "missing cassette example/openai/o3/startup-pitch.s0.json in replay mode" in page
-    assert "missing cassette example/openai/o3/startup-pitch.s0.json in replay mode" in summary
+    assert "missing cassette example/openai/o3/startup-pitch.s0.json in replay mode" in ungated
+    assert "from results.jsonl, shard2.jsonl ·" in page and "(baseline nightly.json)" in page
+    assert "**Gate** against `nightly.json`" in summary
 
 
 def test_a_report_beside_the_checkout_links_each_cassette_by_a_relative_path_that_opens(tmp_path: Path):
