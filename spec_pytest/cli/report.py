@@ -78,8 +78,9 @@ def write_report(
         judges=judge_checks.load(results_paths),
     )
     if html is not None:
-        _write(html, render_html(content))
+        _write(html, render_html(content, base=Path(html).parent))
     if md is not None:
+        # posted as a comment or a job summary, far from the file: paths read from the checkout
         _write(md, render_markdown(content))
     return content
 

@@ -22,8 +22,9 @@ flag two models 2.5 points apart (std 1.77), which the study's gloss excludes.
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -178,6 +179,24 @@ def character(records: Sequence[Record]) -> dict[str, dict[str, Lean]]:
         model: {value: Lean(statistics.fmean(ps), len(ps)) for value, ps in sorted(values.items())}
         for model, values in sorted(leans.items())
     }
+
+
+def positions_by_pair(records: Iterable[Record]) -> dict[tuple[str, str], dict[str, Counter[int]]]:
+    """Per value pair, per model: how many answers the panel placed at each point 0-6.
+
+    The study's per-model figures: where a model's answers land, not only their mean (a model
+    at 0 half the time and 6 the other half has the mean of one always at 3). Every sample
+    counts; a panel position between two points (a median of an even panel) goes to the
+    nearer point, halves up. Pairs with the most answers come first.
+    """
+    found: dict[tuple[str, str], dict[str, Counter[int]]] = defaultdict(lambda: defaultdict(Counter))
+    for record in records:
+        if record.position is None or record.values is None or record.outcome == "error":
+            continue
+        point = min(SPECTRUM_MAX, max(0, math.floor(record.position + 0.5)))
+        found[record.values][record.model][point] += 1
+    ranked = sorted(found.items(), key=lambda kv: (-sum(c.total() for c in kv[1].values()), kv[0]))
+    return {pair: dict(sorted(models.items())) for pair, models in ranked}
 
 
 @dataclass(frozen=True)

@@ -120,8 +120,8 @@ class Evidence:
         """The content hash of the answer's cassette (None when it was not on disk)."""
         return dict(self.cassette_hashes).get("response")
 
-    def summary(self) -> str:
-        """One line: outcome, the panel's reading, each judge's position, the answer's hash and excerpt."""
+    def reading(self) -> str:
+        """Outcome and the panel's reading, each judge's position among them: one line."""
         parts = [self.outcome]
         if self.position is not None:
             placed = [str(r.position) for r in self.rulings if r.position is not None]
@@ -131,13 +131,24 @@ class Evidence:
             parts.append(self.compliance)
         if self.refusal not in (None, "none"):
             parts.append(f"refusal {self.refusal}")
-        if self.answer_hash is not None:
-            excerpt = " ".join((self.answer_excerpt or "").split())
-            if len(excerpt) > 100:
-                excerpt = excerpt[:99] + "…"
-            algorithm, _, digest = self.answer_hash.rpartition(":")  # records write "sha256:<hex>"
-            parts.append(f'answer {algorithm or "sha256"}:{digest[:12]} "{excerpt}"')
         return " · ".join(parts)
+
+    @property
+    def short_hash(self) -> str | None:
+        """The answer's hash as shown: its algorithm and 12 hex digits."""
+        if self.answer_hash is None:
+            return None
+        algorithm, _, digest = self.answer_hash.rpartition(":")  # records write "sha256:<hex>"
+        return f"{algorithm or 'sha256'}:{digest[:12]}"
+
+    def summary(self) -> str:
+        """`reading`, then the answer's short hash and the start of its excerpt: one line."""
+        if self.short_hash is None:
+            return self.reading()
+        excerpt = " ".join((self.answer_excerpt or "").split())
+        if len(excerpt) > 100:
+            excerpt = excerpt[:99] + "…"
+        return f'{self.reading()} · answer {self.short_hash} "{excerpt}"'
 
 
 def what_changed(before: Evidence, after: Evidence) -> str:

@@ -28,12 +28,13 @@ def summary_lines(records: Sequence[Record], threshold: float = 1.5, top: int = 
             f"  {counts['measured']} measured: no expectation and no cited principle, so neither passed "
             "nor failed (their positions are in the results)"
         )
-    lines += _agreement_lines(records)
+    lines += agreement_lines(records)
     lines += _gap_lines(records, threshold, top)
     return lines
 
 
-def _agreement_lines(records: Sequence[Record]) -> list[str]:
+def agreement_lines(records: Sequence[Record]) -> list[str]:
+    """How far the judges agreed, with why a number is missing or misleading (the reports reuse it)."""
     panels = [r.judges for r in records if r.judges]
     agreement = panel_agreement(panels)
     if agreement.judges < 2:

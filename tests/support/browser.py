@@ -9,6 +9,7 @@ decides what counts as failure (see `assert_clean`).
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import shutil
@@ -17,6 +18,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +47,18 @@ class BrowserMissing(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class Viewport:
+    """A window size to lay the page out at (CSS pixels), and where to save its screenshot."""
+
+    name: str
+    width: int
+    height: int = 900
+    screenshot: Path | None = None
+    #: A CSS selector scrolled to the top of the window before the screenshot (what it shows).
+    scroll_to: str | None = None
+
+
 @dataclass
 class PageLoad:
     url: str
@@ -55,6 +69,8 @@ class PageLoad:
     blocked: dict[str, str] = field(default_factory=dict)  # url -> why the browser refused to load it
     _ids: dict[str, str] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)
+    #: Per viewport name: the same expressions, evaluated once the page is laid out at that size.
+    at: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def problems(self) -> list[str]:
@@ -70,9 +86,19 @@ def chromium() -> str:
 
 
 def open_page(
-    path: Path, evaluate: dict[str, str] | None = None, *, actions: list[str] = (), timeout: float = 60
+    path: Path,
+    evaluate: dict[str, str] | None = None,
+    *,
+    actions: Sequence[str] = (),
+    viewports: Sequence[Viewport] = (),
+    timeout: float = 60,
 ) -> PageLoad:
-    """Load ``path``, run ``actions`` (JS statements), then evaluate each named expression."""
+    """Load ``path``, run ``actions`` (JS statements), then evaluate each named expression.
+
+    With ``viewports``, the page is then laid out at each size in turn (DevTools'
+    ``Emulation.setDeviceMetricsOverride``, as a window that size would), the expressions are
+    evaluated again into ``PageLoad.at[name]`` and a PNG screenshot is saved where asked.
+    """
     binary = chromium()
     # Chromium's helper processes may still touch the profile as the browser exits.
     with tempfile.TemporaryDirectory(prefix="spec-pytest-chromium-", ignore_cleanup_errors=True) as profile:
@@ -84,7 +110,9 @@ def open_page(
         )
         try:
             port = _devtools_port(Path(profile), proc, timeout)
-            return asyncio.run(_drive(port, path.resolve().as_uri(), evaluate or {}, list(actions), timeout))
+            return asyncio.run(
+                _drive(port, path.resolve().as_uri(), evaluate or {}, list(actions), list(viewports), timeout)
+            )
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             try:
@@ -109,7 +137,12 @@ def _devtools_port(profile: Path, proc: subprocess.Popen[bytes], timeout: float)
 
 
 async def _drive(
-    port: int, url: str, evaluate: dict[str, str], actions: list[str], timeout: float
+    port: int,
+    url: str,
+    evaluate: dict[str, str],
+    actions: list[str],
+    viewports: list[Viewport],
+    timeout: float,
 ) -> PageLoad:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as reply:
         targets = json.load(reply)
@@ -148,11 +181,34 @@ async def _drive(
         for statement in actions:
             await call("Runtime.evaluate", expression=statement, awaitPromise=True)
         await asyncio.sleep(0.3)  # late errors (timers, deferred loads) still count
-        for name, expression in evaluate.items():
-            result = await call("Runtime.evaluate", expression=expression, returnByValue=True)
-            if "exceptionDetails" in result:
-                raise RuntimeError(f"evaluating {name}: {result['exceptionDetails'].get('text')}")
-            load.values[name] = result["result"].get("value")
+
+        async def values() -> dict[str, Any]:
+            found = {}
+            for name, expression in evaluate.items():
+                result = await call("Runtime.evaluate", expression=expression, returnByValue=True)
+                if "exceptionDetails" in result:
+                    raise RuntimeError(f"evaluating {name}: {result['exceptionDetails'].get('text')}")
+                found[name] = result["result"].get("value")
+            return found
+
+        load.values = await values()
+        for view in viewports:
+            await call(
+                "Emulation.setDeviceMetricsOverride",
+                width=view.width,
+                height=view.height,
+                deviceScaleFactor=1,
+                mobile=False,
+            )
+            await asyncio.sleep(0.2)  # let the layout settle at the new size
+            load.at[view.name] = await values()
+            if view.scroll_to is not None:
+                scroll = f"document.querySelector({json.dumps(view.scroll_to)}).scrollIntoView()"
+                await call("Runtime.evaluate", expression=scroll)
+                await asyncio.sleep(0.1)
+            if view.screenshot is not None:
+                shot = await call("Page.captureScreenshot", format="png")
+                view.screenshot.write_bytes(base64.b64decode(shot["data"]))
         listener.cancel()
     return load
 

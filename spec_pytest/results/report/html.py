@@ -1,29 +1,36 @@
 """One self-contained HTML report: open it from a CI artefact, offline, and drill into any item.
 
-Nothing is fetched: styles are inline, charts are inline SVG or coloured table cells, and the
-only script (a filter box for the drill-down) is inline and pinned by hash in the page's
-Content-Security-Policy, which also forbids every network request. Every string that comes
-from records (answers, rationales, ids) goes through `html.escape`: a model answer holding
-``<script>`` is shown as text, never run; before that it goes through the key scrubber
-(`spec_pytest.secrets`), so a key an answer echoed is never in the page.
+Nothing is fetched: styles are inline, figures are inline SVG (`plots`), and the only script
+(the drill-down's filters, `drilldown.FILTER_SCRIPT`) is inline and pinned by hash in the
+page's Content-Security-Policy, which also forbids every network request. Every string that
+comes from records (answers, rationales, ids) goes through `markup.esc`: the key scrubber
+(`spec_pytest.secrets`) first, so a key an answer echoed is never in the page, then
+`html.escape`, so a model answer holding ``<script>`` is shown as text, never run. Local
+paths are shown relative to the report's directory (`paths`), never absolute.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import html
+import os
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from spec_pytest.results import judge_checks
-from spec_pytest.results.analysis import Disagreement, Lean
+from spec_pytest.results.analysis import Disagreement, Lean, positions_by_pair
+from spec_pytest.results.evidence import Evidence, what_changed
 from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry
-from spec_pytest.results.records import Record
+from spec_pytest.results.report import agreement, plots
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
+from spec_pytest.results.report.drilldown import FILTER_SCRIPT, drilldown, positions_text
+from spec_pytest.results.report.markup import anchor, esc
+from spec_pytest.results.report.paths import LocalPaths
 from spec_pytest.secrets import scrub
+
+__all__ = ["anchor", "esc", "render_html"]
 
 #: The heatmap shows at most this many values (those met in most scenarios); more are unreadable.
 HEATMAP_VALUES = 40
@@ -31,18 +38,7 @@ HEATMAP_VALUES = 40
 BIN_WIDTH = 0.25
 D_MAX = 3.0
 
-_SCRIPT = """(function () {
-  var box = document.getElementById("filter"), only = document.getElementById("not-passing");
-  function apply() {
-    var text = box.value.toLowerCase(), failing = only.checked;
-    document.querySelectorAll("details.scenario").forEach(function (d) {
-      var match = (!text || d.dataset.search.indexOf(text) >= 0) && (!failing || d.dataset.failing === "1");
-      d.hidden = !match;
-    });
-  }
-  box.addEventListener("input", apply);
-  only.addEventListener("change", apply);
-})();"""
+_SCRIPT = FILTER_SCRIPT  # the only script: pinned by hash in the policy
 
 _STYLE = """
 :root { --pass: #1a7f37; --fail: #cf222e; --inconclusive: #9a6700; --error: #8250df; --line: #d0d7de; }
@@ -50,15 +46,18 @@ body {
   font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif;
   margin: 0 auto;
   max-width: 1200px;
-  padding: 1rem 1.5rem 4rem;
+  padding: 1rem clamp(.5rem, 3vw, 1.5rem) 4rem;
   color: #1f2328;
 }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; }
 h2 { border-bottom: 1px solid var(--line); padding-bottom: .2rem; margin-top: 2.2rem; }
 .muted { color: #59636e; }
-table { border-collapse: collapse; margin: .5rem 0; }
+/* a wide table scrolls inside its own box: the page itself never scrolls sideways */
+table { border-collapse: collapse; margin: .5rem 0; display: block; overflow-x: auto; max-width: 100%; }
+svg { max-width: 100%; height: auto; }
+input[type=search] { max-width: 100%; box-sizing: border-box; }
 th, td { border: 1px solid var(--line); padding: .2rem .5rem; text-align: left; vertical-align: top; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .badge {
   display: inline-block;
   padding: 0 .45rem;
@@ -98,27 +97,60 @@ details.scenario {
   margin: .4rem 0;
   padding: .3rem .6rem;
 }
-details.item { border-left: 3px solid var(--line); margin: .5rem 0 .5rem .4rem; padding-left: .6rem; }
+.answers {
+  display: grid;
+  grid-template-columns: repeat(auto-fit, minmax(min(100%, 19rem), 1fr));
+  gap: .8rem;
+  margin-top: .6rem;
+}
+.answer { border: 1px solid var(--line); border-radius: 6px; padding: .3rem .6rem; min-width: 0; }
+.answer h4 { margin: .2rem 0; overflow-wrap: anywhere; }
+.sample + .sample { border-top: 1px dashed var(--line); margin-top: .5rem; }
+.badge .who { font-weight: 400; }
+.ruling { border-left: 3px solid var(--line); padding-left: .5rem; margin: .4rem 0; overflow-wrap: anywhere; }
+.ruling p { margin: .1rem 0; }
+code.nodeid { user-select: all; overflow-wrap: anywhere; background: #f6f8fa; padding: 0 .2rem; }
+.wide { overflow-x: auto; max-width: 100%; }
+td { overflow-wrap: anywhere; }
 summary { cursor: pointer; }
+details.scenario { scroll-margin-top: 4rem; } /* a link to it lands below the sticky filter bar */
+.before-after {
+  display: grid;
+  grid-template-columns: repeat(auto-fit, minmax(min(100%, 16rem), 1fr));
+  gap: .6rem;
+}
+.before-after > div { border: 1px solid var(--line); border-radius: 6px; padding: .2rem .5rem; min-width: 0; }
+.before-after .before { border-left: 3px solid var(--pass); }
+.before-after .after { border-left: 3px solid var(--fail); }
+.before-after h4 { margin: .2rem 0; }
+.before-after .changed { grid-column: 1 / -1; margin: 0; font-style: italic; }
 .gate-failed { color: var(--fail); font-weight: 700; }
 .gate-passed { color: var(--pass); font-weight: 700; }
+.warning { color: var(--inconclusive); }
+.charts { display: flex; flex-wrap: wrap; gap: 1rem; }
+.charts figure { margin: .5rem 0; flex: 1 1 24rem; max-width: 640px; }
+figcaption { color: #59636e; font-size: .9rem; }
+.minis { display: grid; grid-template-columns: repeat(auto-fill, minmax(10rem, 1fr)); gap: .5rem; }
+figure.mini { margin: 0; border: 1px solid var(--line); border-radius: 6px; padding: .2rem .3rem; }
+figure.mini figcaption { overflow-wrap: anywhere; font-size: .8rem; }
+svg.positions { width: 100%; height: auto; }
+.pair h3 { font-size: 1rem; margin: 1rem 0 .3rem; overflow-wrap: anywhere; }
 #heatmap td { text-align: center; min-width: 2.6rem; }
 #heatmap th.value { writing-mode: vertical-rl; transform: rotate(180deg); white-space: nowrap; }
-.filters { position: sticky; top: 0; background: #fff; padding: .4rem 0; }
+.filters { position: sticky; top: 0; background: #fff; padding: .4rem 0; z-index: 1; }
+.filters label { white-space: nowrap; }
+.filters select { max-width: 12rem; }
+[hidden] { display: none !important; }
+@media (max-width: 700px) { .filters { position: static; } } /* a tall bar would cover a phone's screen */
 """
 
 
-def esc(value: object) -> str:
-    return html.escape(scrub(str(value)), quote=True)  # scrubbed first: a marker is text, not a tag
-
-
-def anchor(suite: str, scenario: str) -> str:
-    """A safe, stable element id for a scenario (ids may hold any character)."""
-    return "s-" + hashlib.sha256(f"{suite}::{scenario}".encode()).hexdigest()[:16]
-
-
-def render_html(content: ReportContent, *, title: str = "spec-pytest report") -> str:
-    """The whole report as one HTML string (write it with UTF-8)."""
+def render_html(
+    content: ReportContent, *, title: str = "spec-pytest report", base: str | os.PathLike[str] | None = None
+) -> str:
+    """The whole report as one HTML string (write it with UTF-8) into the directory ``base``
+    (default: the current one): local paths are shown and linked relative to it."""
+    paths = LocalPaths.of_records(content.records, base)
     script_hash = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
     policy = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -131,16 +163,18 @@ def render_html(content: ReportContent, *, title: str = "spec-pytest report") ->
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(title)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>{esc(title)}</h1>",
-        _header(content),
-        _gate(content),
+        _header(content, paths),
+        _gate(content, paths),
         _judges(content),
+        _agreement(content),
         _levels_and_principles(content),
         _disagreement(content),
         find_gaps(content.records, threshold=content.analysis.threshold).render_html()
         if len(content.analysis.models) >= 2
         else "",
         _heatmap(content),
-        _drilldown(content),
+        plots.position_figures(positions_by_pair(content.records)),
+        drilldown(content, paths),
         f"<script>{_SCRIPT}</script></body></html>",
     ]
     return scrub("\n".join(parts))  # records are scrubbed when written; older files may not be
@@ -149,7 +183,7 @@ def render_html(content: ReportContent, *, title: str = "spec-pytest report") ->
 # --------------------------------------------------------------------------- sections
 
 
-def _header(content: ReportContent) -> str:
+def _header(content: ReportContent, paths: LocalPaths) -> str:
     cards = "".join(
         f'<div class="card" data-outcome="{o}"><b>{content.overall[o]}</b>'
         f'<span class="badge {o}">{o}</span></div>'
@@ -158,7 +192,7 @@ def _header(content: ReportContent) -> str:
     models = ", ".join(esc(m) for m in content.by_model) or "none"
     suites = sorted({(r.suite, r.spec_version) for r in content.records}, key=str)
     suite_text = ", ".join(esc(s) + (f" ({esc(v)})" if v else "") for s, v in suites) or "none"
-    sources = ", ".join(esc(s) for s in content.sources)
+    sources = ", ".join(esc(paths.show(s).text) for s in content.sources)
     return (
         '<section id="summary">'
         f'<p class="muted">{esc(outcome_line(content.overall))} · suites: {suite_text} · models: {models}'
@@ -179,7 +213,38 @@ def _judges(content: ReportContent) -> str:
     return f'<section id="judges"><h2>Judges, checked on the labelled answers</h2>{rows}</section>'
 
 
-def _gate(content: ReportContent) -> str:
+def _agreement(content: ReportContent) -> str:
+    """How far the run's judges agreed with each other: overall, then per pair of judges."""
+    judged = [r for r in content.records if r.judges]
+    if not judged:
+        return ""
+    out = ['<section id="agreement"><h2>Judge agreement</h2>']
+    lines = agreement.agreement_lines(judged)
+    if not lines:
+        out.append(
+            '<p class="muted">One judge per item: there is no agreement between judges to measure '
+            "(give the panel two or more judges).</p>"
+        )
+        return "".join(out) + "</section>"
+    out += [
+        f'<p class="{"warning" if line.startswith("  ") else "agreement-overall"}">{esc(line.strip())}</p>'
+        for line in lines
+    ]
+    rows = "".join(
+        f"<tr><td>{esc(p.first)}</td><td>{esc(p.second)}</td><td class='num'>{p.cases}</td>"
+        f"<td>{esc(p.describe('compliance'))}</td><td>{esc(p.describe('refusal'))}</td>"
+        f"<td>{esc(p.describe_position())}</td></tr>"
+        for p in agreement.pairs(judged)
+    )
+    out.append(
+        "<h3>Per pair of judges</h3><table id='judge-pairs'><tr><th>judge</th><th>judge</th>"
+        "<th class='num'>cases</th><th>compliance: Cohen's kappa</th><th>refusal: Cohen's kappa</th>"
+        f"<th>position: Krippendorff's alpha (ordinal)</th></tr>{rows}</table>"
+    )
+    return "".join(out) + "</section>"
+
+
+def _gate(content: ReportContent, paths: LocalPaths) -> str:
     gate = content.gate
     out = ['<section id="regressions"><h2>Baseline gate</h2>']
     if gate is None:
@@ -190,10 +255,10 @@ def _gate(content: ReportContent) -> str:
     out.append(
         f'<p class="{status}" id="gate-status">Gate {word}: {len(gate.regressions)} regression(s), '
         f"{gate.max_regressions} allowed"
-        + (f" (baseline {esc(gate.baseline_name)})" if gate.baseline_name else "")
+        + (f" (baseline {esc(paths.show(gate.baseline_name).text)})" if gate.baseline_name else "")
         + "</p>"
     )
-    out += [f'<p class="muted">{esc(note)}</p>' for note in gate.notes]
+    out += [f'<p class="muted">{esc(paths.text(note))}</p>' for note in gate.notes]
     out.append('<table id="gate-counts"><tr><th>class</th><th class="num">scenario × model</th></tr>')
     out += [
         f'<tr><td><span class="badge {c.value}">{c.value}</span></td><td class="num">{n}</td></tr>'
@@ -204,7 +269,7 @@ def _gate(content: ReportContent) -> str:
         entries = gate.of(change)
         if not entries:
             continue
-        table = _gate_table(entries, change)
+        table = _gate_table(entries, change, paths)
         if change is Change.REGRESSION:
             out.append(f"<h3>Regressions</h3>{table}")
         else:
@@ -227,7 +292,7 @@ def _gate(content: ReportContent) -> str:
     return "".join(out) + "</section>"
 
 
-def _gate_table(entries: Sequence[GateEntry], change: Change) -> str:
+def _gate_table(entries: Sequence[GateEntry], change: Change, paths: LocalPaths) -> str:
     rows = []
     for e in entries:
         suite, scenario, _ = e.key
@@ -237,10 +302,40 @@ def _gate_table(entries: Sequence[GateEntry], change: Change) -> str:
         rows.append(
             f'<tr data-change="{change.value}">'
             f'<td><a href="#{anchor(suite, scenario)}">{esc(e.node_id)}</a></td>'
-            f"<td>{esc(before)}</td><td>{esc(now)}</td><td>{esc(reason)}</td></tr>"
+            f"<td>{esc(before)}</td><td>{esc(now)}</td><td>{esc(paths.text(reason))}</td></tr>"
         )
-    head = "<tr><th>scenario [model]</th><th>baseline</th><th>now</th><th>reason now</th></tr>"
+        if change is Change.REGRESSION:
+            rows.append(_before_after(e))
+    head = "<tr><th>node id</th><th>baseline</th><th>now</th><th>reason now</th></tr>"
     return f'<table id="{change.value}-table">{head}{"".join(rows)}</table>'
+
+
+def _before_after(entry: GateEntry) -> str:
+    """A regression's evidence: what the model said when it passed, beside what it says now."""
+    cells = []
+    for before, after in entry.before_after():
+        cells.append(
+            '<div class="before-after">'
+            f'<div class="before"><h4>before</h4>{_evidence(before, "not kept (an old baseline)")}</div>'
+            f'<div class="after"><h4>now</h4>{_evidence(after, "not run")}</div>'
+            + (f'<p class="changed">{esc(what_changed(before, after))}</p>' if before and after else "")
+            + "</div>"
+        )
+    if not cells:
+        return ""
+    return f'<tr class="evidence"><td colspan="4">{"".join(cells)}</td></tr>'
+
+
+def _evidence(evidence: Evidence | None, missing: str) -> str:
+    if evidence is None:
+        return f'<p class="muted">{esc(missing)}</p>'
+    out = f"<p>s{evidence.sample}: {esc(evidence.reading())}</p>"
+    if evidence.short_hash is not None:
+        out += (
+            f"<blockquote>{esc(evidence.answer_excerpt or '')}</blockquote>"
+            f'<p class="muted">answer {esc(evidence.short_hash)}</p>'
+        )
+    return out
 
 
 def _outcome_table(
@@ -270,12 +365,21 @@ def _outcome_table(
 def _levels_and_principles(content: ReportContent) -> str:
     return (
         '<section id="outcomes"><h2>Pass / fail by authority level and principle</h2>'
+        + '<div class="charts">'
+        + _chart("pass rate by authority level", "rate-by-level", content.by_level)
+        + _chart("pass rate by principle (lowest first)", "rate-by-principle", content.by_principle)
+        + "</div>"
         + _outcome_table("by-level", "authority level", content.by_level, None)
         + _outcome_table("by-model", "model", content.by_model, None)
         + "<h3>By principle (lowest pass rate first)</h3>"
         + _outcome_table("by-principle", "principle", content.by_principle, content.principle_levels)
         + "</section>"
     )
+
+
+def _chart(title: str, figure_id: str, groups: dict[str, Counts]) -> str:
+    figure = plots.pass_rate_bars(figure_id, title, groups)
+    return f"<figure><figcaption>{esc(title)}</figcaption>{figure}</figure>" if figure else ""
 
 
 def _disagreement(content: ReportContent) -> str:
@@ -296,7 +400,7 @@ def _disagreement(content: ReportContent) -> str:
         rows = "".join(
             f'<tr><td><a href="#{anchor(g.suite, g.scenario)}">{esc(g.scenario)}</a></td>'
             f"<td>{esc(g.conflict or '')}</td><td>{esc(' vs '.join(g.values))}</td>"
-            f'<td class="num">{g.d:.2f}</td><td>{esc(_positions(g))}</td></tr>'
+            f'<td class="num">{g.d:.2f}</td><td>{esc(positions_text(g))}</td></tr>'
             for g in analysis.gaps
         )
         out.append(
@@ -307,10 +411,6 @@ def _disagreement(content: ReportContent) -> str:
     out.append(_share_table("by-conflict-share", "conflict", analysis.by_conflict))
     out.append(_share_table("by-principle-share", "principle", analysis.by_principle))
     return "".join(out) + "</section>"
-
-
-def _positions(item: Disagreement) -> str:
-    return ", ".join(f"{model} {p:g}" for model, p in item.positions.items())
 
 
 def _share_table(table_id: str, label: str, shares: dict[str, Any]) -> str:
@@ -352,7 +452,8 @@ def _histogram(found: Sequence[Disagreement], threshold: float) -> str:
         )
     tx = left + min(threshold, D_MAX) / BIN_WIDTH * bar_w
     shapes.append(
-        f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top_margin - 6}" y2="{height - bottom}" stroke="#cf222e" '
+        f'<line class="threshold" data-threshold="{threshold:g}" x1="{tx:.1f}" x2="{tx:.1f}" '
+        f'y1="{top_margin - 6}" y2="{height - bottom}" stroke="#cf222e" '
         f'stroke-dasharray="4 3"/><text x="{tx + 4:.1f}" y="14" font-size="11" fill="#cf222e">'
         f"threshold {threshold:g}</text>"
         f'<text x="{left - 6}" y="{top_margin + 4}" font-size="11" text-anchor="end">{top}</text>'
@@ -410,144 +511,3 @@ def _heatmap(content: ReportContent) -> str:
     out.append(f'<table id="heatmap">{head}{"".join(rows)}</table>')
     out.append('<p class="muted">0 = never favours the value, 3 = balanced, 6 = entirely for it.</p>')
     return "".join(out) + "</section>"
-
-
-# --------------------------------------------------------------------------- drill-down
-
-
-def _drilldown(content: ReportContent) -> str:
-    scenarios: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for record in content.records:
-        scenarios[(record.suite, record.scenario)].append(record)
-    d_of = {(d.suite, d.scenario): d for d in content.analysis.disagreements}
-    ordered = sorted(scenarios.items(), key=lambda kv: (all(r.passed for r in kv[1]), kv[0]))
-    out = [
-        '<section id="items"><h2>Items</h2>',
-        '<div class="filters"><input id="filter" type="search" placeholder="filter by scenario, conflict, '
-        'value, model" size="40"> '
-        '<label><input id="not-passing" type="checkbox"> not passing only</label></div>',
-    ]
-    out += [
-        _scenario(key, sorted(records, key=lambda r: (r.model, r.sample)), d_of.get(key))
-        for key, records in ordered
-    ]
-    return "".join(out) + "</section>"
-
-
-def _scenario(key: tuple[str, str], records: list[Record], d: Disagreement | None) -> str:
-    first = records[0]
-    failing = any(not r.passed for r in records)
-    search = " ".join(
-        [*key, first.conflict or "", *(first.values or ()), *(r.model for r in records)]
-    ).lower()
-    badges = "".join(
-        f'<span class="badge {esc(r.outcome)}" title="{esc(r.model)}">{esc(r.outcome)}</span> '
-        for r in records
-    )
-    facts = [
-        ("suite", f"{first.suite}" + (f" ({first.spec_version})" if first.spec_version else "")),
-        ("conflict", first.conflict),
-        ("values", " (0) vs (6) ".join(first.values) if first.values else None),
-        ("principles", ", ".join(first.principles) or None),
-        ("authority level", first.level),
-        ("nudge", first.nudge),
-        ("expected", _expected(first.expected)),
-        ("disagreement", f"D = {d.d:.2f} ({_positions(d)})" if d else None),
-    ]
-    rows = "".join(f"<tr><th>{name}</th><td>{esc(value)}</td></tr>" for name, value in facts if value)
-    messages = "".join(
-        f'<div class="message"><b>{esc(m.get("role", ""))}</b><pre>{esc(m.get("content", ""))}</pre></div>'
-        for m in first.messages
-    )
-    items = "".join(_item(r) for r in records)
-    return (
-        f'<details class="scenario" id="{anchor(*key)}" data-failing="{int(failing)}" '
-        f'data-search="{esc(search)}">'
-        f"<summary><b>{esc(first.scenario)}</b> <span class='muted'>{esc(first.conflict or '')}</span> "
-        f"{badges}</summary><table>{rows}</table>{messages}{items}</details>"
-    )
-
-
-def _expected(expected: dict[str, Any] | None) -> str | None:
-    if not expected:
-        return None
-    parts = []
-    if expected.get("lean") is not None:
-        tolerance = expected.get("tolerance")
-        parts.append(f"lean {expected['lean']}±{tolerance if tolerance is not None else 1}")
-    if expected.get("compliance"):
-        parts.append(f"compliance {expected['compliance']}")
-    if expected.get("refusal"):
-        parts.append("refusal " + " or ".join(expected["refusal"]))
-    return ", ".join(parts) or None
-
-
-#: How much of each answer the drill-down shows: a page with 10,000 items must stay openable.
-HTML_EXCERPT_CHARS = 1500
-
-
-def _item(record: Record) -> str:
-    head = (
-        f'<summary><span class="badge {esc(record.outcome)}">{esc(record.outcome)}</span> '
-        f"{esc(record.model)} · sample {record.sample}"
-        + (f" — {esc(record.reason)}" if record.reason else "")
-        + "</summary>"
-    )
-    body = []
-    if record.error:
-        body.append(f'<p><b>Error</b></p><pre class="error-text">{esc(record.error)}</pre>')
-    if record.response_excerpt is not None:
-        excerpt = record.response_excerpt[:HTML_EXCERPT_CHARS]
-        total = max(record.response_chars or 0, len(record.response_excerpt))
-        cut = (
-            f" (first {len(excerpt)} of {total} characters; full text in the response cassette)"
-            if total > len(excerpt)
-            else ""
-        )
-        body.append(f"<p><b>Response</b>{esc(cut)}</p><pre class='response'>{esc(excerpt)}</pre>")
-    facts = [
-        ("panel", _panel(record)),
-        ("API model", record.response_model),
-        ("finish reason", record.finish_reason),
-        ("tokens in / out", _tokens(record)),
-        ("latency", f"{record.latency_s:.2f} s" if record.latency_s is not None else None),
-        ("response hash", record.response_hash),
-        ("node id", record.nodeid),
-    ]
-    facts += [(f"cassette ({role})", path) for role, path in record.cassettes.items()]
-    body.append(
-        "<table>"
-        + "".join(f"<tr><th>{esc(n)}</th><td>{esc(v)}</td></tr>" for n, v in facts if v)
-        + "</table>"
-    )
-    if record.judges:
-        rows = "".join(
-            f"<tr><td>{esc(j.judge)}</td><td class='num'>{esc('' if j.position is None else j.position)}</td>"
-            f"<td>{esc(j.compliance)}</td><td>{esc(j.refusal)}</td><td>{esc(', '.join(j.cited))}</td>"
-            f"<td class='rationale'>{esc(j.rationale)}</td></tr>"
-            for j in record.judges
-        )
-        body.append(
-            "<table class='judges'><tr><th>judge</th><th>position</th><th>compliance</th><th>refusal</th>"
-            f"<th>cited</th><th>rationale</th></tr>{rows}</table>"
-        )
-    return f'<details class="item" data-outcome="{esc(record.outcome)}">{head}{"".join(body)}</details>'
-
-
-def _panel(record: Record) -> str | None:
-    parts = []
-    if record.position is not None:
-        parts.append(f"position {record.position:g}")
-    if record.compliance:
-        parts.append(record.compliance)
-    if record.refusal:
-        parts.append(f"refusal {record.refusal}")
-    return ", ".join(parts) or None
-
-
-def _tokens(record: Record) -> str | None:
-    if record.input_tokens is None and record.output_tokens is None:
-        return None
-    return f"{record.input_tokens if record.input_tokens is not None else '?'} / " + (
-        f"{record.output_tokens if record.output_tokens is not None else '?'}"
-    )

@@ -8,12 +8,15 @@ or HTML into the comment.
 
 from __future__ import annotations
 
+import os
 import re
 
 from spec_pytest.results import judge_checks
 from spec_pytest.results.evidence import what_changed
 from spec_pytest.results.gate import Change, GateEntry, GateReport
+from spec_pytest.results.report import agreement
 from spec_pytest.results.report.content import OUTCOMES, ReportContent, outcome_line
+from spec_pytest.results.report.paths import LocalPaths
 from spec_pytest.secrets import for_terminal, neutralise, scrub
 
 ROWS = 20
@@ -38,12 +41,17 @@ def _table(head: list[str], rows: list[list[str]], total: int | None = None) -> 
     return lines
 
 
-def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> str:
+def render_markdown(
+    content: ReportContent, *, title: str = "spec-pytest", base: str | os.PathLike[str] | None = None
+) -> str:
+    """The summary as Markdown; local paths are shown relative to ``base`` (default: the
+    current directory, a CI job's checkout), never absolute (the text is posted publicly)."""
+    paths = LocalPaths.of_records(content.records, base)
     lines = [f"## {cell(title)}: {outcome_line(content.overall)}", ""]
     gate = content.gate
     if gate is not None:
         status = "❌ **FAILED**" if gate.exit_failed else "✅ passed"
-        where = f" against `{cell(gate.baseline_name)}`" if gate.baseline_name else ""
+        where = f" against `{cell(paths.show(gate.baseline_name).text)}`" if gate.baseline_name else ""
         lines += [
             f"**Gate**{where}: {status}: {len(gate.regressions)} regression(s), "
             f"{gate.max_regressions} allowed.",
@@ -52,7 +60,7 @@ def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> st
             "Per scenario × model: " + " · ".join(f"{n} {c.value}" for c, n in gate.shown_counts.items()),
             "",
         ]
-        lines += [f"> {cell(note, 300)}" for note in gate.notes]
+        lines += [f"> {cell(paths.text(note), 300)}" for note in gate.notes]
         lines += _not_run(gate)
         for change in (Change.REGRESSION, Change.KNOWN_FAILURE, Change.IMPROVEMENT):
             entries = gate.of(change)
@@ -60,15 +68,17 @@ def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> st
                 lines += ["", f"### {change.value.capitalize()}s ({len(entries)})", ""]
                 if change is Change.REGRESSION:  # what the model did before, beside what it does now
                     head = ["node id", "before", "now", "what changed"]
-                    lines += _table(head, _regression_rows(entries))
+                    lines += _table(head, _regression_rows(entries, paths))
                 else:
-                    lines += _table(["node id", "baseline", "now", "reason now"], _gate_rows(entries))
+                    head = ["node id", "baseline", "now", "reason now"]
+                    lines += _table(head, _gate_rows(entries, paths))
         lines.append("")
     judged = judge_checks.summary_lines(content.judges, judge_checks.MIN_ACCURACY)
     if judged:
         lines += ["### Judges (checked on the spec's labelled answers)", ""]
         lines += [f"- {cell(line.strip(), 400)}" for line in judged]
         lines.append("")
+    lines += _agreement(content)
     lines += ["### Outcomes by authority level", ""]
     lines += _table(
         ["level", *OUTCOMES, "pass rate"],
@@ -119,8 +129,36 @@ def render_markdown(content: ReportContent, *, title: str = "spec-pytest") -> st
     failing = content.failing if gate is None else []  # with a gate, its tables say what matters
     if failing:
         lines += ["", f"### Not passing ({len(failing)})", ""]
-        lines += _table(["item", "reason"], [[cell(r.item_id), cell(r.reason, 240)] for r in failing])
+        lines += _table(
+            ["item", "reason"], [[cell(r.item_id), cell(paths.text(r.reason), 240)] for r in failing]
+        )
     return for_terminal("\n".join(lines).rstrip()) + "\n"  # often printed: keys out, escapes shown
+
+
+def _agreement(content: ReportContent) -> list[str]:
+    """The judges' agreement, as the terminal summary words it, then Cohen's kappa per pair."""
+    judged = [r for r in content.records if r.judges]
+    overall = agreement.agreement_lines(judged)
+    if not overall:
+        return []
+    lines = ["### Judge agreement", ""]
+    lines += [f"- {cell(line.strip(), 400)}" for line in overall]
+    lines += ["", "Per pair of judges (Cohen's kappa, and the share of cases they agreed on):", ""]
+    lines += _table(
+        ["judge", "judge", "cases", "compliance", "refusal", "position alpha"],
+        [
+            [
+                cell(p.first),
+                cell(p.second),
+                str(p.cases),
+                cell(p.describe("compliance")),
+                cell(p.describe("refusal")),
+                cell(p.describe_position()),
+            ]
+            for p in agreement.pairs(judged)
+        ],
+    )
+    return [*lines, ""]
 
 
 def _green_despite(gate: GateReport, content: ReportContent) -> list[str]:
@@ -147,7 +185,7 @@ def _not_run(gate: GateReport) -> list[str]:
     return lines
 
 
-def _regression_rows(entries: list[GateEntry]) -> list[list[str]]:
+def _regression_rows(entries: list[GateEntry], paths: LocalPaths) -> list[list[str]]:
     rows = []
     for entry in entries:
         pairs = entry.before_after(limit=1)
@@ -155,7 +193,7 @@ def _regression_rows(entries: list[GateEntry]) -> list[list[str]]:
         was = entry.baseline.describe() if entry.baseline else ""
         now = entry.current.describe() if entry.current else ""
         changed = what_changed(before, after) if before and after else ""
-        reason = entry.current.reason if entry.current and entry.current.reason else ""
+        reason = paths.text(entry.current.reason) if entry.current and entry.current.reason else ""
         rows.append(
             [
                 cell(entry.node_id),
@@ -168,13 +206,13 @@ def _regression_rows(entries: list[GateEntry]) -> list[list[str]]:
     return rows
 
 
-def _gate_rows(entries: list[GateEntry]) -> list[list[str]]:
+def _gate_rows(entries: list[GateEntry], paths: LocalPaths) -> list[list[str]]:
     return [
         [
             cell(e.node_id),
             cell(e.baseline.describe() if e.baseline else ""),
             cell(e.current.describe() if e.current else ""),
-            cell(e.current.reason if e.current and e.current.reason else "", 240),
+            cell(paths.text(e.current.reason) if e.current and e.current.reason else "", 240),
         ]
         for e in entries
     ]

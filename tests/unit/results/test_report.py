@@ -75,7 +75,7 @@ def page(tmp_path_factory: pytest.TempPathFactory, browser: str) -> PageLoad:
             "hostile": "[...document.querySelectorAll('pre.response')].map(p => p.textContent)"
             ".filter(t => t.includes('pwned'))",
             "images": "document.images.length",
-            "rationales": "[...document.querySelectorAll('td.rationale')].map(t => t.textContent)"
+            "rationales": "[...document.querySelectorAll('.ruling .rationale')].map(t => t.textContent)"
             ".filter(t => t.includes('privacy &'))",
             "councillor": f"document.getElementById('{anchor('example', COUNCILLOR)}').textContent",
             "shown_after_filter": "[...document.querySelectorAll('details.scenario')].filter(d => !d.hidden)"
@@ -98,10 +98,12 @@ def test_the_report_shows_gate_outcomes_disagreement_and_character(page: PageLoa
     assert values["sections"] == [
         "summary",
         "regressions",
+        "agreement",
         "outcomes",
         "disagreement",
         "spec-gaps",
         "character",
+        "positions",
         "items",
     ]
     assert values["regressions"] == [
@@ -188,7 +190,9 @@ def test_the_html_is_self_contained_and_escapes_record_text():
     page = render_html(_content())
     links = _Links()
     links.feed(page)
-    assert all(t.startswith("#") for t in links.targets), links.targets
+    # in-page anchors, and links to the cassettes beside the report (followed on a click, never loaded)
+    assert all(t.startswith(("#", "cassettes/example/")) for t in links.targets), links.targets
+    assert any(t.startswith("cassettes/") for t in links.targets)
     assert "link" not in links.tags and "img" not in links.tags and links.tags.count("script") == 1
     assert "@import" not in page and "url(" not in page
     assert "&lt;script&gt;window.pwned" in page and "<script>window.pwned" not in page
