@@ -1,7 +1,9 @@
 """The baseline gate: compare a run with a blessed earlier run and decide whether it may ship.
 
 The unit compared is a scenario asked of one model (all its samples together): a baseline
-item is ``(suite, scenario, model)`` with how many of its samples passed. Only ``pass``
+item is ``(suite, scenario, model)`` with how many of its samples passed, and each sample's
+`Evidence` (what it was judged to be and a hash and excerpt of what was judged), which a
+regression shows beside the run's own so that a reader sees what the model did before. Only ``pass``
 counts as passing: ``fail``, ``inconclusive``, ``error`` and ``measured`` did not pass (an item
 that could not be checked, or had nothing to check, is not evidence that the model behaves).
 
@@ -167,7 +169,8 @@ def key_text(key: GateKey) -> str:
 
 @dataclass(frozen=True)
 class Baseline:
-    """A blessed run, reduced to what the gate needs: per scenario × model, passes out of samples."""
+    """A blessed run, reduced to what the gate needs: per scenario × model, passes out of samples,
+    and each sample's evidence (kept because a re-record overwrites the cassette that passed)."""
 
     items: dict[GateKey, SampleTally]
     created: str | None = None
@@ -321,7 +324,9 @@ class GateEntry:
         for before, after in pairs:
             sample = next(e.sample for e in (before, after) if e is not None)
             label = f" s{sample}" if len(pairs) > 1 or sample else ""
-            lines.append(f"  before{label}: {before.summary() if before else _NOT_KEPT}")
+            kept = self.baseline is not None and bool(self.baseline.evidence)
+            missing = "no such sample in the baseline" if kept else _NOT_KEPT
+            lines.append(f"  before{label}: {before.summary() if before else missing}")
             lines.append(f"  now{label}:    {after.summary() if after else 'not run'}")
             if before is not None and after is not None:
                 lines.append(f"  changed: {what_changed(before, after)}")

@@ -25,7 +25,7 @@ __all__ = ["MIN_CASES", "Pair", "agreement_lines", "pairs"]
 
 
 @dataclass(frozen=True, slots=True)
-class Ruling:
+class PairRuling:
     """Cohen's kappa of one field for one pair, and the raw share of cases they agreed on."""
 
     kappa: float | None
@@ -44,13 +44,13 @@ class Pair:
     first: str
     second: str
     cases: int
-    compliance: Ruling | None  # None: fewer than MIN_CASES shared cases
-    refusal: Ruling | None
+    compliance: PairRuling | None  # None: fewer than MIN_CASES shared cases
+    refusal: PairRuling | None
     position_alpha: float | None  # Krippendorff (ordinal); None when undefined or too few
 
     def describe(self, field: str) -> str:
         """The cell text for ``compliance`` or ``refusal``; says why when there is no number."""
-        ruling: Ruling | None = getattr(self, field)
+        ruling: PairRuling | None = getattr(self, field)
         if ruling is None:
             return f"too few cases ({self.cases}; needs {MIN_CASES})"
         return ruling.describe()
@@ -88,8 +88,8 @@ def pairs(records: Sequence[Record]) -> list[Pair]:
     return found
 
 
-def _ruling(shared: Sequence[tuple[Judgement, Judgement]], field: str) -> Ruling:
+def _ruling(shared: Sequence[tuple[Judgement, Judgement]], field: str) -> PairRuling:
     left = [getattr(x, field) for x, _ in shared]
     right = [getattr(y, field) for _, y in shared]
     agreed = sum(x == y for x, y in zip(left, right, strict=True)) / len(shared)
-    return Ruling(cohen_kappa(left, right), agreed)
+    return PairRuling(cohen_kappa(left, right), agreed)

@@ -398,3 +398,11 @@ def test_with_samples_the_changed_sample_is_shown_first():
     assert [(b.sample, a.sample) for b, a in entry.before_after() if b and a] == [(1, 1), (2, 2)]
     assert entry.node_id == "example_suite.yaml::mayor-phone[openai:gpt-4.1-s1]"  # one that failed
     assert entry.line.startswith("example_suite.yaml::mayor-phone[openai:gpt-4.1-s1] (one of 3 samples): ")
+
+
+def test_a_sample_the_baseline_never_asked_is_not_called_forgotten():
+    baseline = Baseline.from_records([passing("mayor-phone", sample=0)])
+    [entry] = compare(baseline, [passing("mayor-phone", sample=0), failing("mayor-phone", sample=1)]).entries
+    lines = entry.evidence_lines()
+    assert lines[0] == "  before s1: no such sample in the baseline"  # the changed sample comes first
+    assert lines[1].startswith("  now s1:    fail · position 6")
