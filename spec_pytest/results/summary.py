@@ -6,6 +6,7 @@ xdist (where the controller never sees a trial) and when a results file is summa
 
 from __future__ import annotations
 
+import shlex
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -99,7 +100,14 @@ def _gap_lines(records: Sequence[Record], threshold: float, top: int) -> list[st
         f"cross-model disagreement: {len(gaps)} of {len(found)} scenario(s) with D >= {threshold:g} "
         "(likely spec gaps)"
     ]
+    first_ids: dict[tuple[str, str, str], str] = {}  # one node id per scenario x model
+    for record in sorted(records, key=lambda r: r.sample):
+        if record.nodeid:
+            first_ids.setdefault((record.suite, record.scenario, record.model), record.nodeid)
     for gap in sorted(gaps, key=lambda g: -g.d)[:top]:
         positions = ", ".join(f"{m} {p:g}" for m, p in sorted(gap.positions.items()))
-        lines.append(f"  D={gap.d:.2f} {gap.suite}::{gap.scenario} ({positions})")
+        lines.append(f"  D={gap.d:.2f} {gap.scenario} ({positions})")
+        ids = [first_ids.get((gap.suite, gap.scenario, m)) for m in sorted(gap.positions)]
+        if all(ids):  # each model's first sample, as pytest takes them (several ids at once)
+            lines.append("    " + " ".join(shlex.quote(str(i)) for i in ids))
     return lines

@@ -260,7 +260,11 @@ def test_two_models_that_disagree_show_up_in_the_summary_and_the_report(project,
     )
     result.assert_outcomes(passed=1, failed=1)
     assert "cross-model disagreement: 1 of 1 scenario(s) with D >= 1.5" in result.stdout.str()
-    assert "D=2.00 e2e::poem (openai:model-b 5, openai:model-under-test 1)" in result.stdout.str()
+    text = result.stdout.str()
+    assert "D=2.00 poem (openai:model-b 5, openai:model-under-test 1)" in text
+    ids = "'e2e.yaml::flattering-critique::poem[openai:model-b-s0]' "
+    ids += "'e2e.yaml::flattering-critique::poem[openai:model-under-test-s0]'"
+    assert f"\n    {ids}\n" in text  # pasteable node ids of the two answers that disagree
     from spec_pytest.cli.main import main
 
     assert (
