@@ -14,6 +14,7 @@ from spec_pytest import __version__
 from spec_pytest.cli.run_config import add_run_options, load_config
 from spec_pytest.config.table import CALIBRATE, PLAN
 from spec_pytest.errors import SpecPytestError
+from spec_pytest.recording.durability import flush_written
 from spec_pytest.spec import SpecError, document, load_spec
 from spec_pytest.spec.errors import Problem
 from spec_pytest.spec.model_refs import undeclared_providers
@@ -26,7 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    finally:
+        flush_written()  # the cassettes calibrate, generate or gaps wrote, once
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -45,6 +45,7 @@ from spec_pytest.pytest.stash import (
     SPEC_PATHS,
     WRITER,
 )
+from spec_pytest.recording.durability import flush_written
 from spec_pytest.results import judge_checks
 from spec_pytest.results.gate import Baseline, BaselineError, compare
 from spec_pytest.results.records import ResultsWriter, read_results
@@ -185,6 +186,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     writer = config.stash.get(WRITER, None)
     if writer is not None:
         writer.close()
+    flush_written()  # this process's cassettes, once (each xdist worker flushes its own)
     private = config.stash.get(PRIVATE_RESULTS, None)
     if private is not None:
         shutil.rmtree(private.parent, ignore_errors=True)

@@ -46,6 +46,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from spec_pytest.errors import ConfigError, RunError
 from spec_pytest.providers.base import RECORDED_LATENCY_HEADER
+from spec_pytest.recording.durability import note_written
 from spec_pytest.recording.lock import work_dir
 from spec_pytest.recording.mode import RecordMode
 
@@ -436,7 +437,7 @@ class JsonSerializer:
 
 
 class AtomicPersister:
-    """vcrpy persister: temp file + fsync + ``os.replace``, and a last check for secrets.
+    """vcrpy persister: temp file + ``os.replace``, and a last check for secrets.
 
     A reader (or a second xdist worker) sees the old file or the new one, never a mix;
     an interrupted write leaves the temp file's removal to the ``finally`` below, and a
@@ -504,8 +505,7 @@ class AtomicPersister:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
+            note_written()  # reaches the disk when the run ends (`spec_pytest.recording.durability`)
             os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide cassettes from other CI users
             os.replace(tmp, path)
         finally:

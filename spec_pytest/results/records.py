@@ -3,7 +3,8 @@
 A record is written the moment its item finishes, by whichever process ran it (pytest-xdist
 workers included), so an interrupted or crashed run still leaves every finished item on disk.
 Several processes append to one file: each line goes out in a single ``write`` on an
-``O_APPEND`` descriptor while holding an exclusive ``flock``, then is ``fsync``-ed. The lock is
+``O_APPEND`` descriptor while holding an exclusive ``flock``; the file is ``fsync``-ed when its
+writer closes (`spec_pytest.recording.durability` says what that risks). The lock is
 what makes long lines (well beyond the pipe-buffer size) safe: without it the kernel may
 interleave two large appends. Every string of a record is scrubbed of keys as it is written
 (`spec_pytest.secrets`); the text stays otherwise faithful (JSON escapes control characters).
@@ -291,8 +292,9 @@ class ResultsWriter:
 
     Each append takes an exclusive ``flock``, first ends any line a killed writer left
     unterminated (so the torn fragment stays one bad line instead of corrupting the next),
-    writes the whole line, and ``fsync``-s before releasing the lock. A record is therefore
-    either wholly on disk or not at all, and never interleaved with another process's.
+    writes the whole line, then releases the lock. A record is therefore either wholly in the
+    file or not at all, and never interleaved with another process's; a killed process loses
+    none of the lines it appended. The file is ``fsync``-ed once, when the writer closes.
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -328,13 +330,13 @@ class ResultsWriter:
             while view:
                 written = os.write(fd, view)
                 view = view[written:]
-            os.fsync(fd)
         finally:
             if fcntl is not None:
                 fcntl.flock(fd, fcntl.LOCK_UN)
 
     def close(self) -> None:
         if self._fd is not None:
+            os.fsync(self._fd)  # once per writer: a killed process loses nothing without it
             os.close(self._fd)
             self._fd = None
 
