@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,9 +58,14 @@ class Evidence:
     answer_hash: str | None = None
     answer_excerpt: str | None = None
     cassette_hashes: tuple[tuple[str, str], ...] = ()  # (role, sha256 of the file), sorted by role
+    #: Where a run's own sample has its cassettes (never saved): read only when a hash is
+    #: needed, for a baseline being saved (`with_hashes`) or a regression shown (`answer_cassette`).
+    cassette_paths: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
     @classmethod
     def from_record(cls, record: Record) -> Evidence:
+        """A run's sample; its cassettes are hashed only when asked (a gate over a run reads
+        every record, and most never show their evidence)."""
         excerpt = record.response_excerpt
         if excerpt is not None and len(excerpt) > EXCERPT_CHARS:
             excerpt = excerpt[: EXCERPT_CHARS - 1] + "…"
@@ -74,8 +79,15 @@ class Evidence:
             rulings=tuple(Ruling(j.judge, j.position, j.compliance, j.refusal) for j in record.judges),
             answer_hash=record.response_hash,
             answer_excerpt=excerpt,
-            cassette_hashes=tuple(sorted(_hashes(record.cassettes).items())),
+            cassette_paths=tuple(sorted(record.cassettes.items())),
         )
+
+    def with_hashes(self) -> Evidence:
+        """This sample with each cassette's content hash, as a baseline keeps it."""
+        if self.cassette_hashes or not self.cassette_paths:
+            return self
+        hashes = {role: digest for role, path in self.cassette_paths if (digest := _hash_file(path))}
+        return replace(self, cassette_hashes=tuple(sorted(hashes.items())))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -118,7 +130,10 @@ class Evidence:
     @property
     def answer_cassette(self) -> str | None:
         """The content hash of the answer's cassette (None when it was not on disk)."""
-        return dict(self.cassette_hashes).get("response")
+        if self.cassette_hashes:
+            return dict(self.cassette_hashes).get("response")
+        path = dict(self.cassette_paths).get("response")
+        return None if path is None else _hash_file(path)
 
     def reading(self) -> str:
         """Outcome and the panel's reading, each judge's position among them: one line."""
@@ -163,14 +178,11 @@ def what_changed(before: Evidence, after: Evidence) -> str:
     return "the same answer text: only its judging changed"
 
 
-def _hashes(cassettes: Mapping[str, str]) -> dict[str, str]:
-    found = {}
-    for role, path in cassettes.items():
-        try:
-            found[role] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        except OSError:  # not on this machine (a record read elsewhere): no hash, not an error
-            continue
-    return found
+def _hash_file(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:  # not on this machine (a record read elsewhere): no hash, not an error
+        return None
 
 
 def _str_or_none(value: object) -> str | None:

@@ -45,7 +45,7 @@ import json
 import math
 import os
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -179,8 +179,12 @@ class Baseline:
 
     @classmethod
     def from_records(cls, records: Sequence[Record], sources: Iterable[str] = ()) -> Baseline:
+        items = {  # the cassettes are read here, once, as the baseline is blessed
+            key: replace(t, evidence=tuple(e.with_hashes() for e in t.evidence))
+            for key, t in tally(records).items()
+        }
         return cls(
-            items=tally(records),
+            items=items,
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             sources=tuple(_shareable(s) for s in sources),
             suites={r.suite: r.spec_version for r in records},

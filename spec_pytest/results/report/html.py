@@ -316,8 +316,8 @@ def _before_after(entry: GateEntry) -> str:
     for before, after in entry.before_after():
         cells.append(
             '<div class="before-after">'
-            f'<div class="before"><h4>before</h4>{_evidence(before, "not kept (an old baseline)")}</div>'
-            f'<div class="after"><h4>now</h4>{_evidence(after, "not run")}</div>'
+            f'<div class="before"><h4>before</h4>{_gate_evidence(before, "not kept (an old baseline)")}</div>'
+            f'<div class="after"><h4>now</h4>{_gate_evidence(after, "not run")}</div>'
             + (f'<p class="changed">{esc(what_changed(before, after))}</p>' if before and after else "")
             + "</div>"
         )
@@ -326,7 +326,7 @@ def _before_after(entry: GateEntry) -> str:
     return f'<tr class="evidence"><td colspan="4">{"".join(cells)}</td></tr>'
 
 
-def _evidence(evidence: Evidence | None, missing: str) -> str:
+def _gate_evidence(evidence: Evidence | None, missing: str) -> str:
     if evidence is None:
         return f'<p class="muted">{esc(missing)}</p>'
     out = f"<p>s{evidence.sample}: {esc(evidence.reading())}</p>"
