@@ -15,7 +15,7 @@ Model text printed to a terminal or a log also goes through `neutralise` (`for_t
 both): control characters become visible escapes, so an answer cannot clear the screen, set
 the window title or print a fake "all tests PASSED" over the real summary.
 
-Values are read from the environment at each call (a key set after start-up is still found);
+Values are read from the environment whenever it changed (a key set after start-up is still found);
 this module has no other I/O, so every layer from providers up can use it.
 """
 
@@ -71,43 +71,96 @@ def remember_key_env(name: str | None) -> None:
 
 def secret_values(env_vars: Iterable[str] = (), environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """``{"<VAR>": value}`` for every key variable that is set (named, well known, declared, or
-    ``*_API_KEY``-like)."""
+    ``*_API_KEY``-like).
+
+    Read afresh whenever the environment or the declared names changed, else from a cache: a
+    run scrubs every string of every record, and scanning the whole environment each time was
+    a quarter of a replayed item's cost."""
     env = os.environ if environ is None else environ
     with _lock:
-        declared = set(_remembered)
+        declared = frozenset(_remembered)
+    wanted = tuple(env_vars)
+    key = (_snapshot(env), declared, wanted)
+    with _lock:
+        cached = _values_cache.get(key)
+    if cached is not None:
+        return dict(cached)
     named = {n for n in env if SECRET_NAME.search(n)}
-    names = set(DEFAULT_SECRET_ENV_VARS) | declared | set(env_vars) | named
+    names = set(DEFAULT_SECRET_ENV_VARS) | declared | set(wanted) | named
     found: dict[str, str] = {}
     for name in sorted(names):
         value = env.get(name, "")
         if len(value) >= MIN_SECRET_LENGTH:
             found[f"<{name}>"] = value
-    return found
+    with _lock:
+        if len(_values_cache) >= 64:  # environments a process cycles through: a handful
+            _values_cache.clear()
+        _values_cache[key] = found
+    return dict(found)
+
+
+#: (environment snapshot, declared names, asked names) -> what `secret_values` found; in memory only.
+_values_cache: dict[tuple[object, frozenset[str], tuple[str, ...]], dict[str, str]] = {}
+
+
+def _snapshot(env: Mapping[str, str]) -> object:
+    """A hashable picture of ``env`` that changes whenever a variable is set, changed or unset.
+
+    For ``os.environ`` its raw (bytes) mapping is hashed without decoding every entry; any
+    other mapping (a test's, a subprocess's) is taken item by item."""
+    raw = getattr(env, "_data", None)
+    items = raw.items() if isinstance(raw, dict) else env.items()
+    return frozenset(items)
 
 
 def _shape(match: re.Match[str]) -> str:
     return (match.group(1) or "") + SHAPE_MARKER
 
 
+class Scrubber:
+    """The scrub with its key values read once: for the many strings of one record, bank or page.
+
+    `scrub` on every string of a record read the environment once per string (a record has
+    about a hundred); a `Scrubber` reads it when made and applies the same replacements."""
+
+    def __init__(self, extra: Mapping[str, str] | None = None) -> None:
+        values = {**secret_values(), **(extra or {})}
+        self._pairs = [
+            (value, placeholder)
+            for placeholder, value in sorted(values.items(), key=lambda kv: -len(kv[1]))
+            if len(value) >= MIN_SECRET_LENGTH
+        ]
+
+    def text(self, text: str) -> str:
+        """``text`` with every known key value replaced by its placeholder and every key-shaped
+        string by `SHAPE_MARKER`."""
+        if len(text) < MIN_SECRET_LENGTH:  # shorter than any value or key shape it could hold
+            return text
+        for value, placeholder in self._pairs:
+            if value in text:
+                text = text.replace(value, placeholder)
+        return KEY_SHAPES.sub(_shape, text)
+
+    def data(self, data: Any) -> Any:
+        """A copy of JSON-like ``data`` (dicts, lists, strings) with every string scrubbed."""
+        if isinstance(data, str):
+            return self.text(data)
+        if isinstance(data, dict):
+            return {self.text(k) if isinstance(k, str) else k: self.data(v) for k, v in data.items()}
+        if isinstance(data, (list, tuple)):
+            return [self.data(item) for item in data]
+        return data
+
+
 def scrub(text: str, extra: Mapping[str, str] | None = None) -> str:
     """``text`` with every known key value (and ``extra``'s: placeholder -> value) and every
     key-shaped string replaced by a marker."""
-    values = {**secret_values(), **(extra or {})}
-    for placeholder, value in sorted(values.items(), key=lambda kv: -len(kv[1])):
-        if len(value) >= MIN_SECRET_LENGTH and value in text:
-            text = text.replace(value, placeholder)
-    return KEY_SHAPES.sub(_shape, text)
+    return Scrubber(extra).text(text)
 
 
 def scrub_data(data: Any) -> Any:
     """A copy of JSON-like ``data`` (dicts, lists, strings) with every string scrubbed."""
-    if isinstance(data, str):
-        return scrub(data)
-    if isinstance(data, dict):
-        return {scrub(str(k)) if isinstance(k, str) else k: scrub_data(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [scrub_data(item) for item in data]
-    return data
+    return Scrubber().data(data)
 
 
 def key_shape_in(text: str) -> bool:

@@ -32,7 +32,7 @@ from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
 from spec_pytest.core.verdict import Outcome, Verdict
 from spec_pytest.errors import InputError
-from spec_pytest.secrets import scrub, scrub_data
+from spec_pytest.secrets import Scrubber, scrub_data
 
 try:  # POSIX: advisory lock around each append; elsewhere O_APPEND alone keeps short lines whole
     import fcntl
@@ -277,7 +277,8 @@ def junit_properties(record: Record) -> list[tuple[str, str]]:
     if record.response_hash is not None:
         props.append(("response_hash", record.response_hash))
     props.extend((f"cassette:{role}", path) for role, path in record.cassettes.items())
-    return [(name, scrub(value)) for name, value in props]  # the reason quotes judges' text
+    scrubber = Scrubber()  # the reason quotes judges' text
+    return [(name, scrubber.text(value)) for name, value in props]
 
 
 def first_line(text: str) -> str:

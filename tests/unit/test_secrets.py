@@ -37,6 +37,20 @@ def test_a_declared_endpoints_key_env_is_scrubbed_whatever_its_name(monkeypatch:
     assert scrub(key) == "<SPEC_PYTEST_UNIT_GATEWAY_CRED>"
 
 
+def test_a_key_set_changed_or_unset_after_a_scrub_is_seen_by_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # values are cached between scrubs; the cache must never hide a change of the environment
+    first, second = secrets.token_hex(16), secrets.token_hex(16)
+    assert scrub(f"a {first}") == f"a {first}"
+    monkeypatch.setenv("LATE_SERVICE_API_KEY", first)
+    assert scrub(f"a {first}") == "a <LATE_SERVICE_API_KEY>"
+    monkeypatch.setenv("LATE_SERVICE_API_KEY", second)  # same name, same length, new value
+    assert scrub(f"a {first} b {second}") == f"a {first} b <LATE_SERVICE_API_KEY>"
+    monkeypatch.delenv("LATE_SERVICE_API_KEY")
+    assert scrub(f"b {second}") == f"b {second}"
+
+
 @pytest.mark.parametrize(
     ("text", "kept"),
     [
