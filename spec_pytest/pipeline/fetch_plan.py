@@ -17,6 +17,7 @@ from pathlib import Path
 from spec_pytest.core.case import Case
 from spec_pytest.pipeline.ask import model_cassette
 from spec_pytest.pipeline.run import NoJudgeError, RunSettings
+from spec_pytest.pipeline.trial import Trial
 from spec_pytest.recording.cassettes import RecordMode, will_replay
 
 
@@ -30,6 +31,9 @@ class Planned:
     judge_paths: tuple[Path, ...]
     settled: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    #: the case's trial as the fan-out ran it, for an item of the same process (see
+    #: `spec_pytest.pipeline.prefetch.Prefetch.trial_for`); None once taken or not kept
+    trial: Trial | None = None
 
     @property
     def key(self) -> str:

@@ -12,8 +12,12 @@ as it does for an item (`spec_pytest.pipeline.budget`); a refused case settles w
 `FanoutError` saying the budget ran out.
 
 When a case's exchanges are done its cassettes are written (off the loop) and the case is
-settled; an item waiting in `Prefetch.settings_for` then replays them through vcrpy as
-usual, in record mode ``none``: a miss at that point would be a bug, and it is loud.
+settled. An item of the same process then takes the trial the fan-out's pipeline produced
+(`Prefetch.trial_for`): the same `run_case` over the same exchanges, whose cassettes are now
+on disk, so replaying them through vcrpy and the SDKs again would only repeat the work.
+Where the trial is not kept (an xdist controller, whose items run in workers) the item
+replays the cassettes in record mode ``none``: a miss at that point would be a bug, and it
+is loud.
 A failure (API error after the SDK's retries, unusable judge, stale cassette, budget)
 settles the case with that error, and its item ends as an ERROR carrying it.
 
@@ -47,6 +51,7 @@ from spec_pytest.pipeline.fetch_plan import Planned, case_key, to_fetch
 from spec_pytest.pipeline.handoff import Markers
 from spec_pytest.pipeline.progress import Progress
 from spec_pytest.pipeline.run import RunSettings
+from spec_pytest.pipeline.trial import Trial
 from spec_pytest.providers.base import ASYNC_HOOKS, SdkProvider
 from spec_pytest.providers.errors import MissingKeyError
 from spec_pytest.providers.families import input_tokens, output_limit
@@ -129,6 +134,9 @@ class Prefetch:
         self.markers = markers
         self.on_usage = on_usage
         self.wait_timeout = wait_timeout
+        #: keep each case's trial for the item that will ask for it (`trial_for`): only where
+        #: the items run in this process (no ``markers``: not an xdist controller)
+        self.keep_trials = markers is None
         self.replay_settings = replay_only(run)
         self._limits: dict[str, AdaptiveLimit] = {}
         self._budget_spent = False
@@ -172,6 +180,18 @@ class Prefetch:
         if isinstance(error, Exception):
             raise error
         raise FanoutError(planned.model_path, f"the prefetch of this case was interrupted ({error!r})")
+
+    def trial_for(self, case: Any) -> Trial | None:
+        """The trial the fan-out ran for ``case``, once (None: not planned, failed, or not kept).
+
+        Call after `settings_for` (which waits and raises the case's error). The trial is
+        handed over and forgotten, so a run holds at most the trials of cases not yet run.
+        """
+        planned = self._by_key.get(case_key(self.run, case))
+        if planned is None or not planned.settled.is_set() or planned.error is not None:
+            return None
+        trial, planned.trial = planned.trial, None
+        return trial
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> Prefetch:
@@ -223,8 +243,9 @@ class Prefetch:
         _INDEX.set(planned.index)
         tapes = _Tapes()
         error: BaseException | None = None
+        trial: Trial | None = None
         try:
-            await run_case(planned.case, self.run, tapes, self.run.budget)
+            trial = await run_case(planned.case, self.run, tapes, self.run.budget)
         except BudgetExhausted:
             done, total = self.progress.done, self.progress.total
             error = FanoutBudgetError(planned.model_path, BUDGET_MESSAGE.format(done=done, total=total))
@@ -238,6 +259,10 @@ class Prefetch:
                 await save_all(tapes.finished)
         except Exception as err:
             error = error or err
+        # answers are scrubbed as they arrive (`providers.base`), live and replayed alike: the
+        # kept trial holds the text a replay of its cassette gives
+        if error is None and self.keep_trials and trial is not None:
+            planned.trial = trial
         self._settle(planned, error)
         if isinstance(error, asyncio.CancelledError):
             raise error

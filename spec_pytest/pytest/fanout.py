@@ -63,6 +63,15 @@ def settings_for(config: pytest.Config, case: Case) -> Any:
     return run if plugin is None else plugin.settings_for(case, run)
 
 
+def prefetched_trial(config: pytest.Config, case: Case) -> Any:
+    """The trial this process's fan-out already ran for ``case`` (after `settings_for`), or None
+    when the item must run (replay) its case itself."""
+    plugin = config.stash.get(FANOUT, None)
+    if plugin is None or plugin.prefetch is None:
+        return None
+    return plugin.prefetch.trial_for(case)
+
+
 class FanoutPlugin:
     """Starts, serves and stops the prefetch for one pytest process (see the module docstring).
 

@@ -147,9 +147,13 @@ class SpecItem(pytest.Item):
             self.error = batch_failure(run, self.case)  # a provider batch answered with an error
             if self.error is None:
                 # deferred: the fan-out loads vcrpy; settings_for waits for the case's prefetch
-                from spec_pytest.pytest.fanout import settings_for
+                from spec_pytest.pytest.fanout import prefetched_trial, settings_for
 
-                self.trial = run_case_blocking(self.case, settings_for(self.config, self.case))
+                settings = settings_for(self.config, self.case)
+                # what the fan-out ran, when it ran this case in this process; else replay
+                self.trial = prefetched_trial(self.config, self.case) or run_case_blocking(
+                    self.case, settings
+                )
         except SpecPytestError as exc:  # the case cannot be judged: an ERROR with the message alone
             self.error = str(exc)
             self.trial = getattr(exc, "trial", None)  # an answer that is no answer: still recorded

@@ -116,9 +116,12 @@ class CaptureTransport(httpx2.AsyncBaseTransport):
             self._on_attempt(real.status_code, real.headers, started)
         before = len(cassette)
         stored = from_response(real, content)
-        # how long the API took, kept for the replay that reports it (the fan-out's exchanges
-        # are replayed by the items, which would otherwise report the replay's milliseconds)
-        stored["headers"][RECORDED_LATENCY_HEADER] = [f"{time.monotonic() - started:.3f}"]
+        # how long the API took, kept for the replay that reports it (a replay would otherwise
+        # report its own milliseconds); the live answer carries the same note, so the trial
+        # the fan-out hands to its item says what a replay of the cassette will say
+        noted = f"{time.monotonic() - started:.3f}"
+        stored["headers"][RECORDED_LATENCY_HEADER] = [noted]
+        real.headers[RECORDED_LATENCY_HEADER] = noted
         cassette.append(wanted, stored)
         if len(cassette) > before:
             tape.recorded += 1

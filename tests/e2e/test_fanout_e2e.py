@@ -83,8 +83,16 @@ def project(pytester: pytest.Pytester, loopback: LoopbackServer, planted_key: st
     return pytester
 
 
+def _evidence(path):
+    """Per scenario, what a record says of the case: everything but when it was written (the
+    API's latency included: a replay reports the recorded one)."""
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if r.get("scenario")]
+    return {r["scenario"]: {k: v for k, v in r.items() if k != "recorded_at"} for r in rows}
+
+
 def test_a_live_run_fans_out_then_replays_offline_with_the_same_outcomes(project, loopback, planted_key):
-    recorded = project.runpytest("--spec=e2e.yaml", "-rA", "--concurrency=8")
+    recorded = project.runpytest("--spec=e2e.yaml", "-rA", "--concurrency=8", "--results=recorded.jsonl")
     assert outcomes(recorded) == {f"case{i}": "PASSED" for i in range(N)}
     assert len(loopback.requests) == 2 * N
     assert loopback.max_in_flight > 1  # fanned out (proven by overlap, not by wall time: the
@@ -94,8 +102,15 @@ def test_a_live_run_fans_out_then_replays_offline_with_the_same_outcomes(project
         if path.is_file():
             assert planted_key not in path.read_text(encoding="utf-8", errors="replace"), path
     loopback.stop()
-    replayed = project.runpytest("--spec=e2e.yaml", "-rA", "--record-mode=none")
+    replayed = project.runpytest("--spec=e2e.yaml", "-rA", "--record-mode=none", "--results=replayed.jsonl")
     assert outcomes(replayed) == outcomes(recorded)
+    # the recording run's items took the trials the fan-out ran instead of replaying them: what
+    # they recorded is what a replay of the cassettes says, field for field
+    recorded_rows, replayed_rows = (
+        _evidence(project.path / "recorded.jsonl"),
+        _evidence(project.path / "replayed.jsonl"),
+    )
+    assert len(recorded_rows) == N and recorded_rows == replayed_rows
 
 
 def test_the_fan_out_speaks_through_pytests_reporter_and_its_wait_is_the_sessions(project, loopback):

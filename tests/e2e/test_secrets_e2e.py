@@ -121,6 +121,11 @@ def _project(pytester: pytest.Pytester, loopback: LoopbackServer) -> pytest.Pyte
     return pytester
 
 
+def _answer_hashes(path: Path) -> dict[str, str]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return {r["scenario"]: r.get("response_hash") for r in rows if r.get("scenario")}
+
+
 def test_no_planted_key_reaches_any_file_or_output_of_runs_reports_and_generate(
     pytester: pytest.Pytester,
     loopback: LoopbackServer,
@@ -164,6 +169,10 @@ def test_no_planted_key_reaches_any_file_or_output_of_runs_reports_and_generate(
     )
     assert outcomes(replayed) == {"echo": "FAILED", "broken": "ERROR"}
     printed += [replayed.stdout.str(), replayed.stderr.str()]
+    # the answer that quoted a key is the same answer, by its hash, in the run that recorded it
+    # (in-process, behind the fan-out) and in the replay, which reads the scrubbed cassette
+    assert _answer_hashes(project.path / "rewrite.jsonl") == _answer_hashes(project.path / "replayed.jsonl")
+    assert _answer_hashes(project.path / "replayed.jsonl").get("echo", "").startswith("sha256:")
 
     assert (
         main(["report", str(project.path / "results.jsonl"), "--html", "report.html", "--md", "report.md"])
