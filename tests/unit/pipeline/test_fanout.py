@@ -155,6 +155,17 @@ def test_a_judge_retry_is_two_interactions_and_replays(tmp_path, loopback, loopb
     assert trial.verdict.outcome is Outcome.PASS
 
 
+def test_a_limit_above_one_pools_size_still_has_that_many_requests_in_flight(
+    tmp_path, loopback, loopback_registry
+):
+    # connections are pooled 16 to a pool (`POOL_SIZE`); a limit of 40 spreads them over three
+    # pools and must not be capped at one pool's size
+    loopback.always(Reply(delay=1.0))
+    cases = cases_of(tmp_path, 40, judges=("openai:j",))
+    assert run_all(settings(tmp_path, loopback_registry), cases, concurrency=40) == [Outcome.PASS] * 40
+    assert loopback.max_in_flight == 40
+
+
 def test_pipelined_within_the_limit_and_judges_start_before_all_answers(
     tmp_path, loopback, loopback_registry
 ):
