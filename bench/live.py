@@ -39,7 +39,7 @@ spec: bench-live
 levels: [root, user]
 defaults: {{models: [openai:bench-model], judges: [openai:bench-judge], samples: 1}}
 endpoints:
-  openai: {{base_url: "{base_url}", key_env: {key_env}, max_concurrency: {concurrency}}}
+  openai: {{base_url: "{base_url}", key_env: {key_env}{concurrency}}}
 principles:
   - {{id: be_brief, level: user, text: Answer in one short sentence.}}
 values:
@@ -57,7 +57,8 @@ scenarios:
 
 
 def write_spec(path: Path, n: int, base_url: str, concurrency: int) -> None:
-    lines = [SPEC_HEAD.format(base_url=base_url, key_env=KEY_ENV, concurrency=concurrency)]
+    budget = f", max_concurrency: {concurrency}" if concurrency else ""  # 0: the endpoint's default
+    lines = [SPEC_HEAD.format(base_url=base_url, key_env=KEY_ENV, concurrency=budget)]
     for i in range(n):
         lines.append(
             f'  - {{id: case-{i:04d}, conflict: capitals, messages: [{{role: user, content: "Case {i:04d}. '
@@ -71,7 +72,9 @@ def one_run(work: Path, concurrency: int, extra: list[str], env: dict[str, str])
     if cassettes.exists():
         subprocess.run(["rm", "-rf", str(cassettes)], check=True)
     argv = [sys.executable, "-m", "pytest", "--spec=bench.yaml", "-q", "-p", "no:cacheprovider"]
-    argv += [f"--concurrency={concurrency}", *extra]  # record mode: once (CI is unset)
+    if concurrency:  # 0: no option, the defaults a user gets
+        argv.append(f"--concurrency={concurrency}")
+    argv += extra  # record mode: once (CI is unset)
     started = time.perf_counter()
     done = subprocess.run(argv, cwd=work, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -85,7 +88,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.5)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=16,
+        help="requests in flight (0: no option and no max_concurrency, the defaults; the floor "
+        "is then the one at 16, the peers' reference)",
+    )
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--xdist", action="store_true", help="also run under -n 2")
     parser.add_argument(
@@ -99,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     server, port, stats = start_fake_api(args.server, args.latency)
 
-    floor = math.ceil(args.n / args.concurrency) * 2 * args.latency
+    floor = math.ceil(args.n / (args.concurrency or 16)) * 2 * args.latency
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
     env[KEY_ENV] = "sk-bench-loopback-key-0000"
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # measure spec-pytest, not whatever else is installed
@@ -107,7 +116,9 @@ def main() -> None:
     configs = [("spec-pytest", plugins)]
     if args.xdist:
         configs.append(("spec-pytest -n 2", [*plugins, "-n", "2"]))
-    print(f"N={args.n} latency={args.latency} s concurrency={args.concurrency}: floor {floor:.1f} s")
+    said = args.concurrency or "the defaults (floor at 16)"
+    load = os.getloadavg()[0]
+    print(f"N={args.n} latency={args.latency} s concurrency={said}: floor {floor:.1f} s, load {load:.1f}")
     try:
         with tempfile.TemporaryDirectory(prefix="spec-pytest-bench-live-") as tmp:
             work = Path(tmp)

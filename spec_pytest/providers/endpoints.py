@@ -55,7 +55,7 @@ class Endpoint:
     base_url: str
     key_env: str | None
     key_required: bool = True
-    max_concurrency: int = 16
+    max_concurrency: int = 64
     developer_role: bool = False
     max_tokens_field: str = "max_tokens"
     timeout_s: float | None = None
