@@ -165,7 +165,7 @@ SCRIPT = """(function () {
     if (row.d) { return row.d; }
     var c = row.c, d = el("details", "scenario"), badges = el("span", "badges"), first = c[S.records][0];
     var several = c[S.records].some(function (r) { return r[R.sample] !== first[R.sample]; });
-    d.id = c[S.id];
+    d.id = s(c[S.id]);
     c[S.records].forEach(function (r) { put(badges, badge(r, several), " "); });
     var conflict = el("span", "muted", s(c[S.conflict]));
     put(d, put(el("summary"), el("b", "", s(c[S.name])), " ", conflict, " ", badges));
@@ -250,7 +250,7 @@ SCRIPT = """(function () {
     return d;
   }
   function gateRow(change, g) {
-    var tr = put(el("tr"), put(el("td"), link("#" + g[G.target], s(g[G.nodeid]))),
+    var tr = put(el("tr"), put(el("td"), link("#" + s(g[G.target]), s(g[G.nodeid]))),
       el("td", "", s(g[G.before])), el("td", "", s(g[G.now])), el("td", "", s(g[G.reason])));
     tr.dataset.change = change;
     if (!g[G.evidence].length) { return [tr]; }
@@ -292,7 +292,7 @@ SCRIPT = """(function () {
     words = words.concat(c[S.records].map(function (r) { return s(r[R.model]); }));
     row.search = words.join(" ").toLowerCase();
     rows.push(row);
-    byId[c[S.id]] = row;
+    byId[s(c[S.id])] = row;
   });
   more.type = "button";
   more.addEventListener("click", function () { limit += PAGE; show(); });
