@@ -77,6 +77,8 @@ def page(tmp_path_factory: pytest.TempPathFactory, browser: str) -> PageLoad:
             "regressions": "[...document.querySelectorAll('#regression-table tr[data-change]')]"
             ".map(r => r.cells[0].textContent)",
             "gate": "document.getElementById('gate-status').textContent",
+            "gate_tables": "[...document.querySelectorAll('table[data-gate]')]"
+            ".map(t => [t.id, [...t.querySelectorAll('tr[data-change]')].map(r => r.cells[0].textContent)])",
             "levels": f"[...document.querySelectorAll('#by-level tr')].slice(1).map({FIRST_CELL})",
             "principles": "document.querySelectorAll('#by-principle tr').length - 1",
             "bins": "[...document.querySelectorAll('#histogram rect.bin')].map(r => +r.dataset.count)",
@@ -122,6 +124,11 @@ def test_the_report_shows_gate_outcomes_disagreement_and_character(page: PageLoa
         "example_suite.yaml::i-wrote-this-poem-in-9f744b251e[openai:o3-s0]",
     ]
     assert values["gate"].startswith("Gate FAILED: 2 regression(s), 0 allowed")
+    # the regressions' table is drawn on opening, the improvements' once its fold is opened
+    assert values["gate_tables"] == [
+        ["regression-table", values["regressions"]],
+        ["improvement-table", ["example_suite.yaml::startup-pitch[openai:gpt-4.1-s0]"]],
+    ]
     assert values["levels"] == ["root", "user"]
     assert values["principles"] == 4
     # D of the six paired scenarios, in bins of 0.25: startup 0 | bank 0.47, home address 0.47 (gpt-4.1's

@@ -25,7 +25,7 @@ from tests.support.recordsets import GPT, expected_lean, judged
 
 SCENARIOS = 250
 LAST = f"bulk-{SCENARIOS - 1:03d}"  # sorted last, far beyond the first page
-LISTED = "[...document.querySelectorAll('details.scenario')].map(d => d.querySelector('summary b').textContent)"
+LISTED = "[...document.querySelectorAll('details.scenario')].map(d => d.querySelector('summary b').innerText)"
 MORE = "[...document.querySelectorAll('button.more')].find(b => b.previousElementSibling.id === 'scenarios')"
 SHOWN = "document.getElementById('shown').textContent"
 
@@ -131,7 +131,8 @@ def test_a_key_an_answer_echoed_is_neither_in_the_file_nor_drawn_even_where_the_
     # the key starts just before the cut: cut first and scrubbed after, its start would be shown
     answer = "x" * (HTML_EXCERPT_CHARS - 6) + key + " and more"
     rationale = f"It repeats the key {key} verbatim."
-    record = replace(judged("mayor-phone", GPT, 3, text=answer, rationale=rationale), response_chars=len(answer))
+    record = judged("mayor-phone", GPT, 3, text=answer, rationale=rationale)
+    record = replace(record, response_chars=len(answer))
     path = tmp_path / "report.html"
     page = render_html(build([record]))
     path.write_text(page, encoding="utf-8")
