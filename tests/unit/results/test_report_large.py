@@ -141,3 +141,13 @@ def test_a_key_an_answer_echoed_is_neither_in_the_file_nor_drawn_even_where_the_
     for text in (page, dom):
         assert key[:6] not in text and key[8:20] not in text
     assert "It repeats the key &lt;OPENAI_API_KEY&gt; verbatim." in dom  # drawn as text, the key replaced
+
+
+def test_text_repeated_across_items_is_written_once_so_the_page_grows_by_what_is_new(large: Path):
+    page = large.read_text("utf-8")
+    rationale = judged("mayor-phone", GPT, _failing()).judges[0].rationale
+    message = judged("mayor-phone", GPT).messages[0]["content"]
+    # 250 scenarios, each with the same judges' rationales and the same user message: once each
+    assert page.count(rationale) == 1 and page.count(message) == 1
+    one = len(render_html(build([_bulk("bulk-000", _failing())])).encode())
+    assert len(page.encode()) < one + SCENARIOS * 400  # each further item costs its ids and path
