@@ -2,14 +2,16 @@
 
 Nothing is fetched: styles are inline, figures are inline SVG (`plots`), and the only script
 (the drill-down's, `drilldown.SCRIPT`) is inline and pinned by hash in the page's
-Content-Security-Policy, which also forbids every network request. The summary, the gate and
-the figures are markup written here; the per-item drill-down is JSON embedded once that the
-script draws from when a scenario is opened (`drilldown`), so 10,000 items stay a page of a
-few MB that opens at once. Every string that comes from records (answers, rationales, ids) is
-scrubbed of keys (`spec_pytest.secrets`), so a key an answer echoed is never in the page; in
-markup it then goes through `html.escape` (`markup.esc`), and the script inserts it as text
-only, so a model answer holding ``<script>`` is shown as text, never run. Local paths are
-shown relative to the report's directory (`paths`), never absolute.
+Content-Security-Policy, which also forbids every network request. The summary, the gate's
+status and counts, and the figures are markup written here; the items and the gate's tables
+are JSON embedded once (`embedded`), which the script draws from, a hundred at a time and a
+scenario's answers when it is opened (`drilldown`): what the page draws on opening does not
+grow with the run, and text repeated across items is written once. Every string that comes
+from records (answers, rationales, ids) is scrubbed of keys (`spec_pytest.secrets`), so a
+key an answer echoed is never in the page; in markup it then goes through `html.escape`
+(`markup.esc`), and the script inserts it as text only, so a model answer holding
+``<script>`` is shown as text, never run. Local paths are shown relative to the report's
+directory (`paths`), never absolute.
 """
 
 from __future__ import annotations
@@ -309,7 +311,7 @@ def _gate(content: ReportContent, paths: LocalPaths) -> str:
 
 def _gate_table(change: Change) -> str:
     """Where a gate table goes: its head; the script adds its rows from the embedded data
-    (`_gate_rows`), a page at a time, when the table is in view or its fold is opened."""
+    (`_gate_rows`), a hundred at a time, as the page opens or, in a fold, once it is opened."""
     head = "<tr><th>node id</th><th>baseline</th><th>now</th><th>reason now</th></tr>"
     return f'<table id="{change.value}-table" data-gate="{change.value}">{head}</table>'
 
