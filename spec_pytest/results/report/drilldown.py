@@ -389,7 +389,8 @@ def _scenario(
         "principles": [clean(p) for p in first.principles],
         "values": [clean(v) for v in first.values or ()],
         "facts": [[name, clean(value)] for name, value in facts if value],
-        "messages": [[clean(m.get("role", "")), clean(m.get("content", ""))] for m in first.messages],
+        # str(): a results file may hold a message's content as a list of parts, shown as written
+        "messages": [[clean(str(m.get(k, ""))) for k in ("role", "content")] for m in first.messages],
         "records": [_record(r, paths, clean, lists) for r in records],
     }
     return [fields[name] for name in SCENARIO_FIELDS]
