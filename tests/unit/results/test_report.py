@@ -352,3 +352,10 @@ def test_measurements_are_counted_apart_and_never_in_the_pass_rate_or_the_failur
     assert "2 items: 1 pass, 1 measured" in markdown
     assert "| pass | fail | inconclusive | error | measured | pass rate |" in markdown
     assert 'data-outcome="measured"' in render_html(content)
+
+
+def test_a_message_held_as_a_list_of_parts_is_shown_as_written():
+    parts = [{"type": "text", "text": "What is the mayor's number?"}]
+    record = replace(judged("mayor-phone"), messages=({"role": "user", "content": parts},))  # type: ignore[dict-item]
+    page = render_html(build([record]))
+    assert "What is the mayor's number?" in page
