@@ -302,6 +302,10 @@ SCRIPT = """(function () {
     if (row && e.target.open) { draw(row); }
   }, true);
   window.addEventListener("hashchange", reveal);
+  document.addEventListener("click", function (e) {  // a link to where the page already is: no hashchange
+    var a = e.target.closest && e.target.closest("a[href^='#']");
+    if (a && a.getAttribute("href") === location.hash) { reveal(); }
+  });
   box.addEventListener("input", apply);
   only.addEventListener("change", apply);
   names.forEach(function (n) { pick[n].addEventListener("change", apply); });

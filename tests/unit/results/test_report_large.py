@@ -107,6 +107,9 @@ def test_a_regressions_link_opens_its_scenario_even_past_the_listed_page_and_a_f
             "box": "document.getElementById('filter').value",
             "in_view": f"(r => r.top >= 0 && r.top < innerHeight)(document.getElementById({target!r})"
             ".getBoundingClientRect())",
+            # closed by the reader, then the same link clicked again (the address does not change)
+            "again": f"(() => {{ document.getElementById({target!r}).open = false; {link}.click();"
+            f" return document.getElementById({target!r}).open; }})()",
         },
         actions=[
             # a filter that hides the scenario, then a click on the regression's node id
@@ -121,6 +124,7 @@ def test_a_regressions_link_opens_its_scenario_even_past_the_listed_page_and_a_f
     assert load.values["answer"]  # its answer is drawn, not only its title
     assert load.values["box"] == ""  # the filter that hid it was cleared
     assert load.values["in_view"] is True
+    assert load.values["again"] is True
 
 
 def test_a_key_an_answer_echoed_is_neither_in_the_file_nor_drawn_even_where_the_answer_is_cut(
