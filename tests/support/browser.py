@@ -237,3 +237,15 @@ def assert_clean(load: PageLoad) -> None:
     assert not load.problems, f"{load.url} logged errors in Chromium: {load.problems}"
     others = [u for u in load.requests if u != load.url]
     assert not others, f"{load.url} made network requests: {others}"
+
+
+#: Opens every ``<details>`` on the page, as a reader clicking each would: the report's script
+#: draws a scenario's conversation and answers (and a folded gate table's rows) only then.
+OPEN_ALL = "document.querySelectorAll('details').forEach(d => d.open = true)"
+
+
+def rendered(path: Path) -> tuple[PageLoad, str]:
+    """The page as a reader sees it once everything is opened: the load, and the DOM's markup
+    after the page's scripts drew it (`OPEN_ALL`), to search for what is shown."""
+    load = open_page(path, {"dom": "document.documentElement.outerHTML"}, actions=[OPEN_ALL])
+    return load, load.values["dom"]

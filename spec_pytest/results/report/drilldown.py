@@ -1,29 +1,41 @@
-"""The report's drill-down: each scenario once, its models' answers side by side.
+"""The report's drill-down: each scenario once, its models' answers side by side, drawn on demand.
 
 One column per model (its samples stacked inside), so a reviewer reads how the models
 answered the same conversation across, not one answer after another down a long page. Each
 column starts with a badge that names its model in text, the node id (to paste back into
 pytest) and each judge's ruling with its rationale; the rest of the evidence (tokens, hash,
-cassettes, linked by relative path) is folded under it. The scenario's messages are shown
-once, above the columns, and each answer once: a 10,000-item page must stay openable.
+cassettes, linked by relative path) is folded under it.
+
+The scenarios are not markup in the page: they are data embedded once (`scenario_data`, packed
+by `embedded`), and the page's one script (`SCRIPT`) lists them, `PAGE` at a time with a
+button for the next, and draws a scenario's conversation and answers only when it is opened
+(or a link to it is followed). 10,000 items written out as markup were a 40 MB page that
+took seconds to open; listing a hundred and drawing on demand keeps the opening cost the same
+whatever the run's size. The filters work on the data, so they search every scenario, listed
+or not. The gate's long tables (regressions with their before / after evidence, known
+failures, improvements) are drawn the same way from rows `html` embeds. The script puts
+record text into the page with ``textContent`` only, never as markup, so an answer holding
+``<script>`` or ``<img onerror>`` stays text.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
 from typing import Any
 
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.results.analysis import Disagreement
 from spec_pytest.results.records import Record
 from spec_pytest.results.report.content import OUTCOMES, ReportContent
-from spec_pytest.results.report.markup import anchor, esc, path_link
-from spec_pytest.results.report.paths import LocalPaths
+from spec_pytest.results.report.embedded import DATA_ID, Clean, Lists
+from spec_pytest.results.report.markup import anchor, esc
+from spec_pytest.results.report.paths import LocalPaths, Shown
 
-#: How much of each answer the drill-down shows: a page with 10,000 items must stay openable.
+#: How much of each answer the drill-down shows: the page keeps at most this much of each one.
 HTML_EXCERPT_CHARS = 1500
+#: Scenarios (and gate rows) listed at a time: what the page draws on opening, whatever the run.
+PAGE = 100
 #: The filters a reviewer narrows the items by, beside the free-text box: (name, label).
 FILTERS = (
     ("model", "model"),
@@ -33,52 +45,286 @@ FILTERS = (
     ("value", "value"),
 )
 
-#: The page's only script, pinned by its hash in the Content-Security-Policy. A scenario shows
-#: when it matches the text box, the check box and its level / principle / value choices, and
-#: keeps at least one answer of the chosen model with the chosen outcome; the other columns
-#: and samples of a shown scenario are hidden too, so what is left is what was asked for.
-FILTER_SCRIPT = """(function () {
+#: Field positions in the embedded JSON, shared by the Python that writes it and `SCRIPT`:
+#: arrays, not objects, since 10,000 records would repeat every key name. A scenario:
+SCENARIO_FIELDS = (
+    "id",  # the element id (`markup.anchor`): the gate's links land on it
+    "suite",
+    "name",
+    "conflict",
+    "failing",  # 1 when any of its answers did not pass
+    "level",
+    "principles",
+    "values",
+    "facts",  # [[name, text], ...]: the table at the top of an opened scenario
+    "messages",  # [[role, content], ...]
+    "records",
+)
+#: One record of a scenario:
+RECORD_FIELDS = (
+    "model",
+    "sample",
+    "outcome",
+    "reason",
+    "nodeid",
+    "error",
+    "excerpt",  # null when the record kept no answer (not the same as an empty answer)
+    "cut",  # how much of the answer is shown, when not all of it
+    "panel",
+    "judges",  # index in the page's lists (`embedded.Lists`): [[judge, its rulings, rationale], ...]
+    "evidence",  # index in the page's lists: [[name, text], ...]
+    # [[role, folder, file name], ...]: the path shown is folder + name (a folder is shared by
+    # a model's cassettes, so it is kept once) and is its own link; a fourth item, when there,
+    # is the link instead ("": none)
+    "cassettes",
+)
+#: One row of a gate table (`html._gate_rows`):
+GATE_FIELDS = (
+    "nodeid",
+    "target",  # the scenario's element id, linked
+    "before",
+    "now",
+    "reason",
+    # [[before, now, what changed], ...]; a side is [what is missing] or [reading, excerpt, hash]
+    "evidence",
+)
+
+#: The page's only script, pinned by its hash in the Content-Security-Policy. A scenario is
+#: listed when it matches the text box, the check box and its level / principle / value
+#: choices, and keeps at least one answer of the chosen model with the chosen outcome; in a
+#: drawn scenario the other columns and samples are hidden too, so what is left is what was
+#: asked for. A link to a scenario (``#s-...``) lists, opens and scrolls to it, clearing the
+#: filters if they hid it. Record text only ever goes in as ``textContent``.
+SCRIPT = """(function () {
+  var data = JSON.parse(document.getElementById("DATA_ID").textContent), T = data.t, PAGE = PAGE_SIZE;
+  var S = SCENARIO_FIELDS, R = RECORD_FIELDS, G = GATE_FIELDS;
+  var list = document.getElementById("scenarios"), count = document.getElementById("shown");
   var box = document.getElementById("filter"), only = document.getElementById("not-passing");
-  var names = ["model", "outcome", "level", "principle", "value"], pick = {};
-  var scenarios = document.querySelectorAll("details.scenario"), count = document.getElementById("shown");
+  var names = ["model", "outcome", "level", "principle", "value"], pick = {}, rows = [], byId = {};
+  var matched = [], limit = PAGE, more = el("button", "more");
   names.forEach(function (n) { pick[n] = document.getElementById("by-" + n); });
-  function has(list, wanted) { return !wanted || JSON.parse(list).indexOf(wanted) >= 0; }
-  function apply() {
-    var text = box.value.toLowerCase(), failing = only.checked, shown = 0;
-    var model = pick.model.value, outcome = pick.outcome.value;
-    scenarios.forEach(function (d) {
-      var match = (!text || d.dataset.search.indexOf(text) >= 0) && (!failing || d.dataset.failing === "1")
-        && (!pick.level.value || d.dataset.level === pick.level.value)
-        && has(d.dataset.principles, pick.principle.value) && has(d.dataset.values, pick.value.value);
-      var answers = 0;
-      d.querySelectorAll(".answer").forEach(function (a) {
-        var kept = 0;
-        a.querySelectorAll(".sample").forEach(function (s) {
-          var keep = (!model || a.dataset.model === model) && (!outcome || s.dataset.outcome === outcome);
-          s.hidden = !keep;
-          kept += keep ? 1 : 0;
-        });
-        a.hidden = kept === 0;
-        answers += kept;
-      });
-      d.hidden = !(match && answers > 0);
-      shown += d.hidden ? 0 : 1;
-    });
-    count.textContent = shown + " of " + scenarios.length + " scenarios shown";
+  function s(x) { return typeof x === "number" ? T[x] : x; }
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined) { e.textContent = text; }
+    return e;
   }
+  function put(parent) {
+    for (var i = 1; i < arguments.length; i++) {
+      var c = arguments[i];
+      parent.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    }
+    return parent;
+  }
+  function badge(r, sample) {
+    var b = el("span", "badge " + s(r[R.outcome]));
+    var who = s(r[R.model]) + (sample ? " s" + r[R.sample] : "");
+    return put(b, el("span", "who", who), " " + s(r[R.outcome]));
+  }
+  function table(pairs) {
+    var t = el("table");
+    pairs.forEach(function (p) { put(t, put(el("tr"), el("th", "", s(p[0])), el("td", "", s(p[1])))); });
+    return t;
+  }
+  function link(href, text, cls) {
+    var a = el("a", cls, text);
+    if (!/^[a-z][a-z0-9+.-]*:/i.test(href)) { a.setAttribute("href", href); }
+    return a;
+  }
+  function sample(r) {
+    var d = el("div", "sample"), head = put(el("p"), badge(r, true));
+    d.dataset.outcome = s(r[R.outcome]);
+    if (s(r[R.reason])) { put(head, " ", el("span", "reason", s(r[R.reason]))); }
+    put(d, head);
+    if (s(r[R.nodeid])) {
+      put(d, put(el("p", "nodeid-line"), "node id ", el("code", "nodeid", s(r[R.nodeid]))));
+    }
+    if (s(r[R.error])) { put(d, put(el("p"), el("b", "", "Error")), el("pre", "error-text", s(r[R.error]))); }
+    if (r[R.excerpt] !== null) {
+      put(d, put(el("p"), el("b", "", "Response"), s(r[R.cut])), el("pre", "response", s(r[R.excerpt])));
+    }
+    if (s(r[R.panel])) { put(d, put(el("p", "panel"), el("b", "", "Panel"), " " + s(r[R.panel]))); }
+    data.l[r[R.judges]].forEach(function (j) {
+      var ruling = put(el("div", "ruling"), el("b", "judge", s(j[0])), ": " + s(j[1]));
+      put(d, put(ruling, el("p", "rationale", s(j[2]))));
+    });
+    if (data.l[r[R.evidence]].length || r[R.cassettes].length) {
+      var t = table(data.l[r[R.evidence]]);
+      r[R.cassettes].forEach(function (c) {
+        var text = s(c[1]) + s(c[2]), href = c.length === 3 ? text : s(c[3]);
+        var cell = href ? put(el("td"), put(link(href, "", "path"), el("code", "", text)))
+          : put(el("td"), el("code", "path", text));
+        put(t, put(el("tr"), el("th", "", "cassette (" + s(c[0]) + ")"), cell));
+      });
+      put(d, put(el("details", "evidence"), el("summary", "", "evidence"), t));
+    }
+    return d;
+  }
+  function element(row) {
+    if (row.d) { return row.d; }
+    var c = row.c, d = el("details", "scenario"), badges = el("span", "badges"), first = c[S.records][0];
+    var several = c[S.records].some(function (r) { return r[R.sample] !== first[R.sample]; });
+    d.id = s(c[S.id]);
+    c[S.records].forEach(function (r) { put(badges, badge(r, several), " "); });
+    var conflict = el("span", "muted", s(c[S.conflict]));
+    put(d, put(el("summary"), el("b", "", s(c[S.name])), " ", conflict, " ", badges));
+    row.d = d;
+    return d;
+  }
+  function draw(row) {
+    if (row.samples) { return; }
+    var c = row.c, d = element(row), columns = el("div", "answers"), by = {};
+    row.samples = [];
+    c[S.records].forEach(function (r) {
+      var model = s(r[R.model]);
+      if (!by[model]) {
+        by[model] = put(el("article", "answer"), el("h4", "model", model));
+        by[model].dataset.model = model;
+        put(columns, by[model]);
+      }
+      var one = sample(r);
+      row.samples.push([one, r, by[model]]);
+      put(by[model], one);
+    });
+    put(d, put(el("div", "wide"), table(c[S.facts])));
+    c[S.messages].forEach(function (m) {
+      put(d, put(el("div", "message"), el("b", "", s(m[0])), el("pre", "", s(m[1]))));
+    });
+    put(d, columns);
+    narrow(row);
+  }
+  function keeps(r) {
+    var model = pick.model.value, outcome = pick.outcome.value;
+    return (!model || s(r[R.model]) === model) && (!outcome || s(r[R.outcome]) === outcome);
+  }
+  function has(list, wanted) { return !wanted || list.some(function (x) { return s(x) === wanted; }); }
+  function narrow(row) {
+    row.samples.forEach(function (one) { one[0].hidden = !keeps(one[1]); one[2].hidden = true; });
+    row.samples.forEach(function (one) { if (!one[0].hidden) { one[2].hidden = false; } });
+  }
+  function show() {
+    var all = document.createDocumentFragment(), listed = Math.min(limit, matched.length);
+    matched.slice(0, listed).forEach(function (row) { all.appendChild(element(row)); });
+    list.textContent = "";
+    list.appendChild(all);
+    var left = matched.length - listed;
+    more.hidden = left === 0;
+    more.textContent = "list the next " + Math.min(PAGE, left) + " (" + left + " not listed)";
+    count.textContent = matched.length + " of " + rows.length + " scenarios " + (left
+      ? "match, the first " + listed + " listed" : "shown");
+  }
+  function apply() {
+    var text = box.value.toLowerCase(), failing = only.checked;
+    matched = rows.filter(function (row) {
+      var c = row.c;
+      var match = (!text || row.search.indexOf(text) >= 0) && (!failing || c[S.failing] === 1)
+        && (!pick.level.value || s(c[S.level]) === pick.level.value)
+        && has(c[S.principles], pick.principle.value) && has(c[S.values], pick.value.value);
+      return match && c[S.records].some(keeps);
+    });
+    rows.forEach(function (row) { if (row.samples) { narrow(row); } });
+    limit = PAGE;
+    show();
+  }
+  function reveal() {
+    var row = byId[location.hash.slice(1)];
+    if (!row) { return; }
+    if (matched.indexOf(row) < 0) {
+      box.value = "";
+      only.checked = false;
+      names.forEach(function (n) { pick[n].value = ""; });
+      apply();
+    }
+    var at = matched.indexOf(row);
+    if (at >= limit) { limit = at + 1; show(); }
+    draw(row);
+    row.d.open = true;
+    row.d.scrollIntoView();
+  }
+  function side(cls, title, x) {
+    var d = put(el("div", cls), el("h4", "", title));
+    if (x.length === 1) { return put(d, el("p", "muted", s(x[0]))); }
+    put(d, el("p", "", s(x[0])));
+    if (s(x[2])) { put(d, el("blockquote", "", s(x[1])), el("p", "muted", "answer " + s(x[2]))); }
+    return d;
+  }
+  function gateRow(change, g) {
+    var tr = put(el("tr"), put(el("td"), link("#" + s(g[G.target]), s(g[G.nodeid]))),
+      el("td", "", s(g[G.before])), el("td", "", s(g[G.now])), el("td", "", s(g[G.reason])));
+    tr.dataset.change = change;
+    if (!g[G.evidence].length) { return [tr]; }
+    var cell = el("td");
+    cell.colSpan = 4;
+    g[G.evidence].forEach(function (e) {
+      var pair = put(el("div", "before-after"), side("before", "before", e[0]), side("after", "now", e[1]));
+      if (s(e[2])) { put(pair, el("p", "changed", s(e[2]))); }
+      put(cell, pair);
+    });
+    return [tr, put(el("tr", "evidence"), cell)];
+  }
+  function gateTable(t) {
+    var change = t.dataset.gate, items = data.gate[change] || [], done = 0, next = el("button", "more");
+    function page() {
+      for (var end = Math.min(items.length, done + PAGE); done < end; done++) {
+        gateRow(change, items[done]).forEach(function (r) { t.appendChild(r); });
+      }
+      next.hidden = done >= items.length;
+      next.textContent = "list the next " + Math.min(PAGE, items.length - done)
+        + " (" + (items.length - done) + " not listed)";
+    }
+    next.type = "button";
+    next.addEventListener("click", page);
+    t.after(next);
+    page();
+  }
+  document.querySelectorAll("table[data-gate]").forEach(function (t) {
+    var folded = t.closest("details");
+    if (!folded) { gateTable(t); return; }
+    folded.addEventListener("toggle", function once() {
+      folded.removeEventListener("toggle", once);
+      gateTable(t);
+    });
+  });
+  data.sc.forEach(function (c) {
+    var words = [s(c[S.suite]), s(c[S.name]), s(c[S.conflict])].concat(c[S.values].map(s));
+    var row = {c: c, d: null, samples: null};
+    words = words.concat(c[S.records].map(function (r) { return s(r[R.model]); }));
+    row.search = words.join(" ").toLowerCase();
+    rows.push(row);
+    byId[s(c[S.id])] = row;
+  });
+  more.type = "button";
+  more.addEventListener("click", function () { limit += PAGE; show(); });
+  list.after(more);
+  list.addEventListener("toggle", function (e) {
+    var row = byId[e.target.id];
+    if (row && e.target.open) { draw(row); }
+  }, true);
+  window.addEventListener("hashchange", reveal);
+  document.addEventListener("click", function (e) {  // a link to where the page already is: no hashchange
+    var a = e.target.closest && e.target.closest("a[href^='#']");
+    if (a && a.getAttribute("href") === location.hash) { reveal(); }
+  });
   box.addEventListener("input", apply);
   only.addEventListener("change", apply);
   names.forEach(function (n) { pick[n].addEventListener("change", apply); });
+  apply();
+  reveal();
 })();"""
+for _name, _value in {
+    "DATA_ID": DATA_ID,
+    "PAGE_SIZE": str(PAGE),
+    "SCENARIO_FIELDS": json.dumps({name: i for i, name in enumerate(SCENARIO_FIELDS)}),
+    "RECORD_FIELDS": json.dumps({name: i for i, name in enumerate(RECORD_FIELDS)}),
+    "GATE_FIELDS": json.dumps({name: i for i, name in enumerate(GATE_FIELDS)}),
+}.items():  # the field positions the Python writes, spelled into the script
+    SCRIPT = SCRIPT.replace(_name, _value)
 
 
-def drilldown(content: ReportContent, paths: LocalPaths) -> str:
-    """The ``items`` section: a filter bar, then one collapsed block per scenario, failing first."""
-    scenarios: dict[tuple[str, str], list[Record]] = defaultdict(list)
-    for record in content.records:
-        scenarios[(record.suite, record.scenario)].append(record)
-    d_of = {(d.suite, d.scenario): d for d in content.analysis.disagreements}
-    ordered = sorted(scenarios.items(), key=lambda kv: (all(r.passed for r in kv[1]), kv[0]))
+def drilldown(content: ReportContent) -> str:
+    """The ``items`` section: the filter bar and the list the script fills from `scenario_data`."""
+    scenarios = len({(r.suite, r.scenario) for r in content.records})
     choices = {
         "model": sorted({r.model for r in content.records}),
         "outcome": [o for o in OUTCOMES if content.overall[o]],
@@ -92,31 +338,41 @@ def drilldown(content: ReportContent, paths: LocalPaths) -> str:
         + "</select></label> "
         for name, label in FILTERS
     )
-    out = [
-        '<section id="items"><h2>Items</h2>',
+    return (
+        '<section id="items"><h2>Items</h2>'
         '<div class="filters"><input id="filter" type="search" placeholder="filter by scenario, conflict, '
         'value, model" size="40"> '
         f'<label><input id="not-passing" type="checkbox"> not passing only</label> {selects}'
-        f'<span id="shown" class="muted">{len(scenarios)} of {len(scenarios)} scenarios shown</span></div>',
-    ]
-    out += [
-        scenario_block(key, sorted(records, key=lambda r: (r.model, r.sample)), d_of.get(key), paths)
+        f'<span id="shown" class="muted">{scenarios} scenarios</span></div>'
+        '<noscript><p class="warning">The items are drawn by the page\'s own inline script: '
+        "allow scripts for this file to see them.</p></noscript>"
+        '<div id="scenarios"></div></section>'
+    )
+
+
+def scenario_data(content: ReportContent, paths: LocalPaths, clean: Clean, lists: Lists) -> list[list[Any]]:
+    """Every scenario as `SCENARIO_FIELDS`, failing scenarios first, its strings scrubbed."""
+    scenarios: dict[tuple[str, str], list[Record]] = defaultdict(list)
+    for record in content.records:
+        scenarios[(record.suite, record.scenario)].append(record)
+    d_of = {(d.suite, d.scenario): d for d in content.analysis.disagreements}
+    ordered = sorted(scenarios.items(), key=lambda kv: (all(r.passed for r in kv[1]), kv[0]))
+    return [
+        _scenario(key, sorted(records, key=lambda r: (r.model, r.sample)), d_of.get(key), paths, clean, lists)
         for key, records in ordered
     ]
-    return "".join(out) + "</section>"
 
 
-def scenario_block(
-    key: tuple[str, str], records: list[Record], d: Disagreement | None, paths: LocalPaths
-) -> str:
-    """One scenario: its facts and messages once, then a grid of one column per model."""
+def _scenario(
+    key: tuple[str, str],
+    records: list[Record],
+    d: Disagreement | None,
+    paths: LocalPaths,
+    clean: Clean,
+    lists: Lists,
+) -> list[Any]:
+    """One scenario as `SCENARIO_FIELDS`: its facts and messages once, then its records."""
     first = records[0]
-    failing = any(not r.passed for r in records)
-    search = " ".join(
-        [*key, first.conflict or "", *(first.values or ()), *(r.model for r in records)]
-    ).lower()
-    several = len({r.sample for r in records}) > 1
-    badges = "".join(_badge(r, sample=several) + " " for r in records)
     facts = [
         ("suite", f"{first.suite}" + (f" ({first.spec_version})" if first.spec_version else "")),
         ("conflict", first.conflict),
@@ -127,73 +383,63 @@ def scenario_block(
         ("expected", _expected(first.expected)),
         ("disagreement", f"D = {d.d:.2f} ({positions_text(d)})" if d else None),
     ]
-    rows = "".join(f"<tr><th>{name}</th><td>{esc(value)}</td></tr>" for name, value in facts if value)
-    messages = "".join(
-        f'<div class="message"><b>{esc(m.get("role", ""))}</b><pre>{esc(m.get("content", ""))}</pre></div>'
-        for m in first.messages
-    )
-    by_model: dict[str, list[Record]] = defaultdict(list)
-    for record in records:
-        by_model[record.model].append(record)
-    columns = "".join(_column(model, samples, paths) for model, samples in by_model.items())
-    return (
-        f'<details class="scenario" id="{anchor(*key)}" data-failing="{int(failing)}" '
-        f'data-search="{esc(search)}" data-level="{esc(first.level or "")}" '
-        f'data-principles="{esc(json.dumps(list(first.principles)))}" '
-        f'data-values="{esc(json.dumps(list(first.values or ())))}">'
-        f"<summary><b>{esc(first.scenario)}</b> <span class='muted'>{esc(first.conflict or '')}</span> "
-        f'<span class="badges">{badges}</span></summary><div class="wide"><table>{rows}</table></div>'
-        f'{messages}<div class="answers">{columns}</div></details>'
-    )
+    fields = {
+        "id": anchor(*key),
+        "suite": clean(first.suite),
+        "name": clean(first.scenario),
+        "conflict": clean(first.conflict),
+        "failing": int(any(not r.passed for r in records)),
+        "level": clean(first.level),
+        "principles": [clean(p) for p in first.principles],
+        "values": [clean(v) for v in first.values or ()],
+        "facts": [[name, clean(value)] for name, value in facts if value],
+        # str(): a results file may hold a message's content as a list of parts, shown as written
+        "messages": [[clean(str(m.get(k, ""))) for k in ("role", "content")] for m in first.messages],
+        "records": [_record(r, paths, clean, lists) for r in records],
+    }
+    return [fields[name] for name in SCENARIO_FIELDS]
 
 
-def _badge(record: Record, *, sample: bool) -> str:
-    """The verdict, naming its model in visible text (a colour alone says nothing to some readers)."""
-    which = f" s{record.sample}" if sample else ""
-    return (
-        f'<span class="badge {esc(record.outcome)}"><span class="who">{esc(record.model)}{which}</span> '
-        f"{esc(record.outcome)}</span>"
-    )
-
-
-def _column(model: str, samples: Sequence[Record], paths: LocalPaths) -> str:
-    return (
-        f'<article class="answer" data-model="{esc(model)}"><h4 class="model">{esc(model)}</h4>'
-        + "".join(_sample(r, paths) for r in samples)
-        + "</article>"
-    )
-
-
-def _sample(record: Record, paths: LocalPaths) -> str:
-    """One sample's verdict, answer, judges' rulings and (folded) evidence."""
-    body = [
-        f"<p>{_badge(record, sample=True)}"
-        + (f' <span class="reason">{esc(paths.text(record.reason))}</span>' if record.reason else "")
-        + "</p>"
-    ]
-    if record.nodeid:
-        body.append(f'<p class="nodeid-line">node id <code class="nodeid">{esc(record.nodeid)}</code></p>')
-    if record.error:
-        body.append(f'<p><b>Error</b></p><pre class="error-text">{esc(paths.text(record.error))}</pre>')
+def _record(record: Record, paths: LocalPaths, clean: Clean, lists: Lists) -> list[Any]:
+    """One sample as `RECORD_FIELDS`: its verdict, answer, judges' rulings and evidence."""
+    cut = ""
+    excerpt = None
     if record.response_excerpt is not None:
-        excerpt = record.response_excerpt[:HTML_EXCERPT_CHARS]
-        total = max(record.response_chars or 0, len(record.response_excerpt))
-        cut = (
-            f" (first {len(excerpt)} of {total} characters; full text in the response cassette)"
-            if total > len(excerpt)
-            else ""
-        )
-        body.append(f"<p><b>Response</b>{esc(cut)}</p><pre class='response'>{esc(excerpt)}</pre>")
-    panel = _panel(record)
-    if panel:
-        body.append(f'<p class="panel"><b>Panel</b> {esc(panel)}</p>')
-    body += [_ruling(j) for j in record.judges]
-    body.append(_evidence(record, paths))
-    return f'<div class="sample" data-outcome="{esc(record.outcome)}">{"".join(body)}</div>'
+        full = record.response_excerpt
+        excerpt = clean(full)[:HTML_EXCERPT_CHARS]  # scrubbed, then cut: never half a key
+        total = max(record.response_chars or 0, len(full))
+        if len(full) > HTML_EXCERPT_CHARS or total > len(full):
+            cut = f" (first {len(excerpt)} of {total} characters; full text in the response cassette)"
+    fields = {
+        "model": clean(record.model),
+        "sample": record.sample,
+        "outcome": clean(record.outcome),
+        "reason": clean(paths.text(record.reason)) if record.reason else "",
+        "nodeid": clean(record.nodeid),
+        "error": clean(paths.text(record.error)) if record.error else "",
+        "excerpt": excerpt,
+        "cut": cut,
+        "panel": clean(_panel(record)),
+        "judges": lists.ref([_ruling(j, clean) for j in record.judges]),
+        "evidence": lists.ref([[name, clean(value)] for name, value in _evidence(record) if value]),
+        "cassettes": [
+            _cassette(clean(role), paths.show(path), clean) for role, path in record.cassettes.items()
+        ],
+    }
+    return [fields[name] for name in RECORD_FIELDS]
 
 
-def _ruling(judge: Judgement) -> str:
-    """One judge's reading: where it placed the answer, its rulings, what it cited, and why."""
+def _cassette(role: str, shown: Shown, clean: Clean) -> list[str]:
+    """[role, folder, name] of a path that is its own relative link (the usual case: the path
+    is not written twice), else [role, folder, name, its link or ""]."""
+    text, href = clean(shown.text), clean(shown.href)
+    folder, _, name = text.rpartition("/")
+    parts = [role, folder + "/" if folder else "", name]
+    return parts if href == text else [*parts, href]
+
+
+def _ruling(judge: Judgement, clean: Clean) -> list[str]:
+    """One judge's reading: who, where it placed the answer with its rulings and citations, why."""
     parts = [
         f"position {'-' if judge.position is None else judge.position}",
         f"{judge.compliance}",
@@ -201,28 +447,17 @@ def _ruling(judge: Judgement) -> str:
     ]
     if judge.cited:
         parts.append("cites " + ", ".join(judge.cited))
-    return (
-        f'<div class="ruling"><b class="judge">{esc(judge.judge)}</b>: {esc(" · ".join(parts))}'
-        f'<p class="rationale">{esc(judge.rationale)}</p></div>'
-    )
+    return [clean(judge.judge), clean(" · ".join(parts)), clean(judge.rationale)]
 
 
-def _evidence(record: Record, paths: LocalPaths) -> str:
-    facts = [
+def _evidence(record: Record) -> list[tuple[str, str | None]]:
+    return [
         ("API model", record.response_model),
         ("finish reason", record.finish_reason),
         ("tokens in / out", _tokens(record)),
         ("latency", f"{record.latency_s:.2f} s" if record.latency_s is not None else None),
         ("response hash", record.response_hash),
     ]
-    rows = [f"<tr><th>{esc(n)}</th><td>{esc(v)}</td></tr>" for n, v in facts if v]
-    rows += [
-        f"<tr><th>cassette ({esc(role)})</th><td>{path_link(paths.show(path))}</td></tr>"
-        for role, path in record.cassettes.items()
-    ]
-    if not rows:
-        return ""
-    return f'<details class="evidence"><summary>evidence</summary><table>{"".join(rows)}</table></details>'
 
 
 def positions_text(item: Disagreement) -> str:

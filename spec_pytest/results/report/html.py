@@ -1,12 +1,17 @@
 """One self-contained HTML report: open it from a CI artefact, offline, and drill into any item.
 
 Nothing is fetched: styles are inline, figures are inline SVG (`plots`), and the only script
-(the drill-down's filters, `drilldown.FILTER_SCRIPT`) is inline and pinned by hash in the
-page's Content-Security-Policy, which also forbids every network request. Every string that
-comes from records (answers, rationales, ids) goes through `markup.esc`: the key scrubber
-(`spec_pytest.secrets`) first, so a key an answer echoed is never in the page, then
-`html.escape`, so a model answer holding ``<script>`` is shown as text, never run. Local
-paths are shown relative to the report's directory (`paths`), never absolute.
+(the drill-down's, `drilldown.SCRIPT`) is inline and pinned by hash in the page's
+Content-Security-Policy, which also forbids every network request. The summary, the gate's
+status and counts, and the figures are markup written here; the items and the gate's tables
+are JSON embedded once (`embedded`), which the script draws from, a hundred at a time and a
+scenario's answers when it is opened (`drilldown`): what the page draws on opening does not
+grow with the run, and text repeated across items is written once. Every string that comes
+from records (answers, rationales, ids) is scrubbed of keys (`spec_pytest.secrets`), so a
+key an answer echoed is never in the page; in markup it then goes through `html.escape`
+(`markup.esc`), and the script inserts it as text only, so a model answer holding
+``<script>`` is shown as text, never run. Local paths are shown relative to the report's
+directory (`paths`), never absolute.
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry
 from spec_pytest.results.report import agreement, plots
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
-from spec_pytest.results.report.drilldown import FILTER_SCRIPT, drilldown, positions_text
+from spec_pytest.results.report.drilldown import GATE_FIELDS, SCRIPT, drilldown, positions_text, scenario_data
+from spec_pytest.results.report.embedded import Clean, Lists, block
 from spec_pytest.results.report.markup import anchor, esc
 from spec_pytest.results.report.paths import LocalPaths
 from spec_pytest.secrets import scrub
@@ -38,7 +44,7 @@ HEATMAP_VALUES = 40
 BIN_WIDTH = 0.25
 D_MAX = 3.0
 
-_SCRIPT = FILTER_SCRIPT  # the only script: pinned by hash in the policy
+_SCRIPT = SCRIPT  # the only script: pinned by hash in the policy
 
 _STYLE = """
 :root { --pass: #1a7f37; --fail: #cf222e; --inconclusive: #9a6700; --error: #8250df; --line: #d0d7de; }
@@ -151,6 +157,12 @@ def render_html(
     """The whole report as one HTML string (write it with UTF-8) into the directory ``base``
     (default: the current one): local paths are shown and linked relative to it."""
     paths = LocalPaths.of_records(content.records, base)
+    clean, lists = Clean(), Lists()
+    data = {
+        "sc": scenario_data(content, paths, clean, lists),
+        "gate": _gate_rows(content, paths, clean),
+        "l": lists.items,
+    }
     script_hash = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
     policy = (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -174,7 +186,8 @@ def render_html(
         else "",
         _heatmap(content),
         plots.position_figures(positions_by_pair(content.records)),
-        drilldown(content, paths),
+        drilldown(content),
+        block(data),
         f"<script>{_SCRIPT}</script></body></html>",
     ]
     return scrub("\n".join(parts))  # records are scrubbed when written; older files may not be
@@ -265,11 +278,15 @@ def _gate(content: ReportContent, paths: LocalPaths) -> str:
         for c, n in gate.shown_counts.items()
     ]
     out.append("</table>")
+    out.append(
+        '<noscript><p class="warning">The rows of the tables below are drawn by the page\'s own inline '
+        "script: allow scripts for this file to see them.</p></noscript>"
+    )
     for change in (Change.REGRESSION, Change.KNOWN_FAILURE, Change.WITHIN_NOISE, Change.IMPROVEMENT):
         entries = gate.of(change)
         if not entries:
             continue
-        table = _gate_table(entries, change, paths)
+        table = _gate_table(change)
         if change is Change.REGRESSION:
             out.append(f"<h3>Regressions</h3>{table}")
         else:
@@ -292,50 +309,59 @@ def _gate(content: ReportContent, paths: LocalPaths) -> str:
     return "".join(out) + "</section>"
 
 
-def _gate_table(entries: Sequence[GateEntry], change: Change, paths: LocalPaths) -> str:
-    rows = []
-    for e in entries:
-        suite, scenario, _ = e.key
-        before = e.baseline.describe() if e.baseline else ""
-        now = e.current.describe() if e.current else ""
-        reason = e.current.reason if e.current and e.current.reason else ""
-        rows.append(
-            f'<tr data-change="{change.value}">'
-            f'<td><a href="#{anchor(suite, scenario)}">{esc(e.node_id)}</a></td>'
-            f"<td>{esc(before)}</td><td>{esc(now)}</td><td>{esc(paths.text(reason))}</td></tr>"
-        )
-        if change is Change.REGRESSION:
-            rows.append(_before_after(e))
+def _gate_table(change: Change) -> str:
+    """Where a gate table goes: its head; the script adds its rows from the embedded data
+    (`_gate_rows`), a hundred at a time, as the page opens or, in a fold, once it is opened."""
     head = "<tr><th>node id</th><th>baseline</th><th>now</th><th>reason now</th></tr>"
-    return f'<table id="{change.value}-table">{head}{"".join(rows)}</table>'
+    return f'<table id="{change.value}-table" data-gate="{change.value}">{head}</table>'
 
 
-def _before_after(entry: GateEntry) -> str:
-    """A regression's evidence: what the model said when it passed, beside what it says now."""
-    cells = []
-    for before, after in entry.before_after():
-        cells.append(
-            '<div class="before-after">'
-            f'<div class="before"><h4>before</h4>{_gate_evidence(before, "not kept (an old baseline)")}</div>'
-            f'<div class="after"><h4>now</h4>{_gate_evidence(after, "not run")}</div>'
-            + (f'<p class="changed">{esc(what_changed(before, after))}</p>' if before and after else "")
-            + "</div>"
-        )
-    if not cells:
-        return ""
-    return f'<tr class="evidence"><td colspan="4">{"".join(cells)}</td></tr>'
+def _gate_rows(content: ReportContent, paths: LocalPaths, clean: Clean) -> dict[str, list[list[Any]]]:
+    """The gate's tables as `GATE_FIELDS` rows, by class; a regression's row carries its
+    evidence: what the model said when it passed, beside what it says now."""
+    gate = content.gate
+    if gate is None:
+        return {}
+    tables: dict[str, list[list[Any]]] = {}
+    for change in (Change.REGRESSION, Change.KNOWN_FAILURE, Change.WITHIN_NOISE, Change.IMPROVEMENT):
+        rows = []
+        for e in gate.of(change):
+            suite, scenario, _ = e.key
+            fields = {
+                "nodeid": clean(e.node_id),
+                "target": anchor(suite, scenario),
+                "before": clean(e.baseline.describe() if e.baseline else ""),
+                "now": clean(e.current.describe() if e.current else ""),
+                "reason": clean(paths.text(e.current.reason) if e.current and e.current.reason else ""),
+                "evidence": _before_after(e, clean) if change is Change.REGRESSION else [],
+            }
+            rows.append([fields[name] for name in GATE_FIELDS])
+        if rows:
+            tables[change.value] = rows
+    return tables
 
 
-def _gate_evidence(evidence: Evidence | None, missing: str) -> str:
+def _before_after(entry: GateEntry, clean: Clean) -> list[list[Any]]:
+    """Each sample pair of a regression: [before, now, what changed (or "")]."""
+    return [
+        [
+            _gate_evidence(before, "not kept (an old baseline)", clean),
+            _gate_evidence(after, "not run", clean),
+            clean(what_changed(before, after)) if before and after else "",
+        ]
+        for before, after in entry.before_after()
+    ]
+
+
+def _gate_evidence(evidence: Evidence | None, missing: str, clean: Clean) -> list[str]:
+    """One side: [why there is none], or [its reading, the answer's excerpt, its short hash]
+    (the last two empty when the answer was not kept)."""
     if evidence is None:
-        return f'<p class="muted">{esc(missing)}</p>'
-    out = f"<p>s{evidence.sample}: {esc(evidence.reading())}</p>"
-    if evidence.short_hash is not None:
-        out += (
-            f"<blockquote>{esc(evidence.answer_excerpt or '')}</blockquote>"
-            f'<p class="muted">answer {esc(evidence.short_hash)}</p>'
-        )
-    return out
+        return [missing]
+    reading = clean(f"s{evidence.sample}: {evidence.reading()}")
+    if evidence.short_hash is None:
+        return [reading, "", ""]
+    return [reading, clean(evidence.answer_excerpt or ""), clean(evidence.short_hash)]
 
 
 def _outcome_table(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from html.parser import HTMLParser
@@ -14,8 +16,17 @@ from spec_pytest.cli.report import register, write_report
 from spec_pytest.results.gate import Baseline
 from spec_pytest.results.records import ResultsWriter
 from spec_pytest.results.report import build, render_html, render_markdown
+from spec_pytest.results.report.embedded import DATA_ID, embed_json
 from spec_pytest.results.report.html import _SCRIPT, anchor
-from tests.support.browser import BrowserMissing, PageLoad, assert_clean, chromium, open_page
+from tests.support.browser import (
+    OPEN_ALL,
+    BrowserMissing,
+    PageLoad,
+    assert_clean,
+    chromium,
+    open_page,
+    rendered,
+)
 from tests.support.paths import ROOT
 from tests.support.recordsets import CLAUDE, GPT, O3, judged, study_run
 
@@ -66,6 +77,8 @@ def page(tmp_path_factory: pytest.TempPathFactory, browser: str) -> PageLoad:
             "regressions": "[...document.querySelectorAll('#regression-table tr[data-change]')]"
             ".map(r => r.cells[0].textContent)",
             "gate": "document.getElementById('gate-status').textContent",
+            "gate_tables": "[...document.querySelectorAll('table[data-gate]')]"
+            ".map(t => [t.id, [...t.querySelectorAll('tr[data-change]')].map(r => r.cells[0].textContent)])",
             "levels": f"[...document.querySelectorAll('#by-level tr')].slice(1).map({FIRST_CELL})",
             "principles": "document.querySelectorAll('#by-principle tr').length - 1",
             "bins": "[...document.querySelectorAll('#histogram rect.bin')].map(r => +r.dataset.count)",
@@ -78,13 +91,13 @@ def page(tmp_path_factory: pytest.TempPathFactory, browser: str) -> PageLoad:
             "rationales": "[...document.querySelectorAll('.ruling .rationale')].map(t => t.textContent)"
             ".filter(t => t.includes('privacy &'))",
             "councillor": f"document.getElementById('{anchor('example', COUNCILLOR)}').textContent",
-            "shown_after_filter": "[...document.querySelectorAll('details.scenario')].filter(d => !d.hidden)"
-            ".map(d => d.querySelector('summary b').textContent)",
+            # last: typing in the filter box takes the other scenarios off the list
+            "shown_after_filter": "(() => { const box = document.getElementById('filter');"
+            "box.value = 'POEM'; box.dispatchEvent(new Event('input'));"
+            "return [...document.querySelectorAll('details.scenario')].filter(d => d.offsetParent !== null)"
+            ".map(d => d.querySelector('summary b').textContent); })()",
         },
-        actions=[
-            "const box = document.getElementById('filter'); box.value = 'POEM';"
-            "box.dispatchEvent(new Event('input'));"
-        ],
+        actions=[OPEN_ALL],  # a reader opens each scenario: the script draws it then
     )
 
 
@@ -111,6 +124,11 @@ def test_the_report_shows_gate_outcomes_disagreement_and_character(page: PageLoa
         "example_suite.yaml::i-wrote-this-poem-in-9f744b251e[openai:o3-s0]",
     ]
     assert values["gate"].startswith("Gate FAILED: 2 regression(s), 0 allowed")
+    # the regressions' table is drawn on opening, the improvements' once its fold is opened
+    assert values["gate_tables"] == [
+        ["regression-table", values["regressions"]],
+        ["improvement-table", ["example_suite.yaml::startup-pitch[openai:gpt-4.1-s0]"]],
+    ]
     assert values["levels"] == ["root", "user"]
     assert values["principles"] == 4
     # D of the six paired scenarios, in bins of 0.25: startup 0 | bank 0.47, home address 0.47 (gpt-4.1's
@@ -186,16 +204,57 @@ class _Links(HTMLParser):
         self.targets += [v or "" for k, v in attrs if k in ("src", "href", "action", "data", "srcset")]
 
 
-def test_the_html_is_self_contained_and_escapes_record_text():
+def _strings(data: object) -> list[str]:
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        data = list(data.values())
+    return [text for item in data for text in _strings(item)] if isinstance(data, list) else []
+
+
+def test_the_html_is_self_contained_and_keeps_record_text_out_of_the_markup(tmp_path: Path, browser: str):
     page = render_html(_content())
     links = _Links()
     links.feed(page)
-    # in-page anchors, and links to the cassettes beside the report (followed on a click, never loaded)
+    assert all(t.startswith("#") for t in links.targets), links.targets  # in the markup: in-page anchors
+    # two script elements: the data, which never runs, and the one script the policy pins
+    assert "link" not in links.tags and "img" not in links.tags and links.tags.count("script") == 2
+    assert page.count(f'<script type="application/json" id="{DATA_ID}">') == 1
+    assert page.count(f"<script>{_SCRIPT}</script>") == 1
+    assert "@import" not in page and "url(" not in page
+    assert (
+        "<script>window.pwned" not in page
+        and "<img src" not in page
+        and "</pre></details> closers" not in page
+    )
+    block = re.search(f'<script type="application/json" id="{DATA_ID}">(.*?)</script>', page)
+    assert block is not None
+    data = json.loads(block.group(1))
+    assert HOSTILE in _strings(data)  # kept whole, as text the script inserts as text
+    path = tmp_path / "report.html"
+    path.write_text(page, encoding="utf-8")
+    load, dom = rendered(path)
+    assert_clean(load)
+    links = _Links()
+    links.feed(dom)
+    # drawn: links to the cassettes beside the report (followed on a click, never loaded)
     assert all(t.startswith(("#", "cassettes/example/")) for t in links.targets), links.targets
     assert any(t.startswith("cassettes/") for t in links.targets)
-    assert "link" not in links.tags and "img" not in links.tags and links.tags.count("script") == 1
-    assert "@import" not in page and "url(" not in page
-    assert "&lt;script&gt;window.pwned" in page and "<script>window.pwned" not in page
+    assert (
+        "img" not in links.tags and "&lt;script&gt;window.pwned" in dom and "<script>window.pwned" not in dom
+    )
+
+
+def test_embedded_json_cannot_end_its_script_block_and_reads_back_the_same():
+    hostile = [
+        "</script><script>alert(1)</script>",
+        "<!-- <script>",
+        "line\u2028break\u2029para",
+        "</SCRIPT >",
+    ]
+    text = embed_json({"t": hostile})
+    assert "<" not in text and "\u2028" not in text and "\u2029" not in text
+    assert json.loads(text) == {"t": hostile}
 
 
 def test_markdown_summary_for_a_pull_request():
@@ -264,12 +323,24 @@ def test_report_command_writes_both_files(tmp_path: Path, capsys: pytest.Capture
     assert [g.scenario for g in content.analysis.gaps] == ["mayor-phone"]
 
 
-def test_long_answers_are_cut_in_the_page_with_a_pointer_to_the_cassette():
+def test_long_answers_are_cut_in_the_page_with_a_pointer_to_the_cassette(tmp_path: Path, browser: str):
     long_answer = "word " * 1000  # 5,000 characters; records keep the first 4,000
     records = [judged("mayor-phone", GPT, 3, text=long_answer)]
-    page = render_html(_content(records))
-    assert "first 1500 of 5000 characters; full text in the response cassette" in page
-    assert "word " * 300 in page and "word " * 301 not in page
+    path = tmp_path / "report.html"
+    path.write_text(render_html(_content(records)), encoding="utf-8")
+    load = open_page(
+        path,
+        {
+            "said": "[...document.querySelectorAll('.sample p')].map(p => p.textContent)"
+            ".filter(t => t.startsWith('Response'))",
+            "shown": "document.querySelector('pre.response').textContent",
+        },
+        actions=[OPEN_ALL],
+    )
+    assert load.values["said"] == [
+        "Response (first 1500 of 5000 characters; full text in the response cassette)"
+    ]
+    assert load.values["shown"] == "word " * 300
 
 
 def test_measurements_are_counted_apart_and_never_in_the_pass_rate_or_the_failures():
@@ -281,3 +352,10 @@ def test_measurements_are_counted_apart_and_never_in_the_pass_rate_or_the_failur
     assert "2 items: 1 pass, 1 measured" in markdown
     assert "| pass | fail | inconclusive | error | measured | pass rate |" in markdown
     assert 'data-outcome="measured"' in render_html(content)
+
+
+def test_a_message_held_as_a_list_of_parts_is_shown_as_written():
+    parts = [{"type": "text", "text": "What is the mayor's number?"}]
+    record = replace(judged("mayor-phone"), messages=({"role": "user", "content": parts},))  # type: ignore[dict-item]
+    page = render_html(build([record]))
+    assert "What is the mayor's number?" in page

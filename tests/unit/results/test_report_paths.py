@@ -11,6 +11,7 @@ from spec_pytest.results.gate import Baseline
 from spec_pytest.results.records import Record
 from spec_pytest.results.report import build, render_html, render_markdown
 from spec_pytest.results.report.paths import LocalPaths
+from tests.support.browser import rendered
 from tests.support.recordsets import GPT, O3, errored, judged
 
 RUNNER = "/home/runner/work/proj"
@@ -61,12 +62,15 @@ def test_absolute_cassette_paths_of_another_machine_never_reach_the_reports(tmp_
     page = render_html(content, base=tmp_path)
     summary = render_markdown(content, base=tmp_path)
     ungated = render_markdown(build(records), base=tmp_path)  # lists the failures, errors quoted
-    for text in (page, summary, ungated):
+    path = tmp_path / "report.html"
+    path.write_text(page, encoding="utf-8")
+    _, dom = rendered(path)  # what the page's script drew from its data, every scenario open
+    for text in (page, dom, summary, ungated):
         assert not LEAK.search(text), LEAK.search(text)
-    assert all(not h.startswith("/") and "://" not in h for h in _hrefs(page))
+    assert all(not h.startswith("/") and "://" not in h for h in _hrefs(dom))
     # what is left says which cassette it was, from the suite's folder of the layout down
-    assert '<code class="path">example/openai/o3/startup-pitch.s0.json</code>' in page
-    assert "missing cassette example/openai/o3/startup-pitch.s0.json in replay mode" in page
+    assert '<code class="path">example/openai/o3/startup-pitch.s0.json</code>' in dom
+    assert "missing cassette example/openai/o3/startup-pitch.s0.json in replay mode" in dom
     assert "missing cassette example/openai/o3/startup-pitch.s0.json in replay mode" in ungated
     assert "from results.jsonl, shard2.jsonl ·" in page and "(baseline nightly.json)" in page
     assert "**Gate** against `nightly.json`" in summary
@@ -80,11 +84,13 @@ def test_a_report_beside_the_checkout_links_each_cassette_by_a_relative_path_tha
         Path(path).write_text("{}", encoding="utf-8")
     out = root / "reports"
     out.mkdir()
-    page = render_html(build(records), base=out)
-    links = [h for h in _hrefs(page) if not h.startswith("#")]
+    page = out / "report.html"
+    page.write_text(render_html(build(records), base=out), encoding="utf-8")
+    _, dom = rendered(page)
+    links = [h for h in _hrefs(dom) if not h.startswith("#")]
     assert "../cassettes/example/openai/gpt-4.1/mayor-phone.s0.json" in links
     assert all((out / h).is_file() for h in links if "gpt-4.1" in h)  # each link opens its file
-    assert str(tmp_path) not in page
+    assert str(tmp_path) not in page.read_text("utf-8") and str(tmp_path) not in dom
 
 
 def test_free_text_keeps_endpoints_and_urls_and_rewrites_only_local_paths(tmp_path: Path):
