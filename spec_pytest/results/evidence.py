@@ -31,7 +31,7 @@ class Ruling:
     """One judge's reading of one answer, as a baseline keeps it (no rationale: the cassette has it)."""
 
     judge: str
-    position: int | None
+    position: float | None  # a per-value judge's derived bipolar reading may be x.5
     compliance: str
     refusal: str
 
@@ -116,7 +116,7 @@ class Evidence:
             rulings=tuple(
                 Ruling(
                     str(r["judge"]),
-                    None if r.get("position") is None else int(r["position"]),
+                    None if r.get("position") is None else _point(r["position"]),
                     str(r["compliance"]),
                     str(r["refusal"]),
                 )
@@ -139,7 +139,7 @@ class Evidence:
         """Outcome and the panel's reading, each judge's position among them: one line."""
         parts = [self.outcome]
         if self.position is not None:
-            placed = [str(r.position) for r in self.rulings if r.position is not None]
+            placed = [f"{r.position:g}" for r in self.rulings if r.position is not None]
             judges = f" (judges {', '.join(placed)})" if len(placed) > 1 else ""
             parts.append(f"position {self.position:g}{judges}")
         if self.compliance is not None:
@@ -187,3 +187,9 @@ def _hash_file(path: str) -> str | None:
 
 def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _point(value: object) -> float:
+    """A judge's position as a baseline holds it: an int (bipolar rubric) or x.5 (derived)."""
+    number = float(value)  # type: ignore[arg-type]
+    return int(number) if number.is_integer() else number

@@ -66,7 +66,7 @@ class GapScenario:
     outcomes: dict[str, str]  # model -> outcome (the worst of its samples)
     prompt: str  # the last user message
     nudge: str | None = None
-    judge_spread: int | None = None  # widest gap between one answer's judges
+    judge_spread: float | None = None  # widest gap between one answer's judges
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -382,7 +382,7 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def _judge_spread(records: Iterable[Record]) -> int | None:
+def _judge_spread(records: Iterable[Record]) -> float | None:
     """The widest split among the judges of the scenario's answers, if any answer split them."""
     worst = None
     for record in records:
@@ -544,7 +544,7 @@ def _text_group(group: GapGroup, width: int) -> list[str]:
     ]
     for item in group.representatives:
         where = ", ".join(f"{m} {p:.1f}" for m, p in item.positions.items())
-        split = f", judges {item.judge_spread} apart" if item.judge_spread is not None else ""
+        split = f", judges {item.judge_spread:g} apart" if item.judge_spread is not None else ""
         lines.append(f"    - {item.scenario} (D {item.d:.2f}{split}; {where})")
         lines.append(f"      {_short(item.prompt, width - 6)}")
     if group.sentences:

@@ -26,7 +26,10 @@ SCENARIOS = {s.id: s for s in SPEC.scenarios}
 
 #: A fingerprint per released rubric version. A template edited in place changes what
 #: recorded judgements claim to have answered: add a new version instead, and pin it here.
-FINGERPRINTS = {"judge-v1": "fc90edaa3a9f5e1b1b1b7b7d29c1b59755523fb9d0e344bf2ba98a38dce5e684"}
+FINGERPRINTS = {
+    "judge-v1": "fc90edaa3a9f5e1b1b1b7b7d29c1b59755523fb9d0e344bf2ba98a38dce5e684",
+    "judge-v2": "095cd2570a0ea933c5925fe854417f3900734d3f5388069c460c02a8834094e8",
+}
 
 
 def test_released_templates_are_never_edited_in_place() -> None:
