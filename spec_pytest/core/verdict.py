@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from spec_pytest.core.judgement import Judgement
-from spec_pytest.spec.model import Expectation
+from spec_pytest.spec.model import Expectation, Favor
 
 
 class Outcome(str, Enum):
@@ -151,6 +151,15 @@ def decide(
                 f"lean: expected {expect.lean}±{tolerance}, judged {panel.position:g} "
                 f"(positions {', '.join(f'{j.position:g}' for j in judgements if j.position is not None)})"
             )
+    for bound in expect.favor:
+        _check_favor(
+            bound,
+            expect.tolerance if expect.tolerance is not None else 1,
+            panel,
+            judgements,
+            failed,
+            undecided,
+        )
     if failed:
         outcome = Outcome.FAIL
     elif undecided:
@@ -158,6 +167,37 @@ def decide(
     else:
         outcome = Outcome.PASS
     return Verdict(outcome, tuple(failed + undecided), panel, tuple(judgements), expect, implied)
+
+
+def _check_favor(
+    bound: Favor,
+    tolerance: int,
+    panel: PanelRuling,
+    judgements: Sequence[Judgement],
+    failed: list[str],
+    undecided: list[str],
+) -> None:
+    """One ``favor:`` bound against the panel's median position on that value's own spectrum.
+
+    A bipolar rubric has no such position: deriving one (``6 - p`` / ``p``) would read a
+    refusal as neutral toward both values and could pass it, so the check stays undecided and
+    says which rubric measures it.
+    """
+    if panel.value_positions is None:
+        undecided.append(
+            f"favor {bound.value} {bound.written}: the judges gave no per-value positions (a bipolar "
+            "rubric); rule under a per-value rubric: --rubric judge-v2"
+        )
+        return
+    where = panel.value_positions[bound.index]
+    low, high = bound.window(tolerance)
+    if not low <= where <= high:
+        placed = [j.value_positions[bound.index] for j in judgements if j.value_positions is not None]
+        shown = f"{bound.written}±{tolerance}" if bound.around is not None else bound.written
+        failed.append(
+            f"favor {bound.value}: expected {shown}, judged {where:g} "
+            f"(positions {', '.join(str(p) for p in placed)})"
+        )
 
 
 def _measured(panel: PanelRuling, judgements: tuple[Judgement, ...]) -> Verdict:

@@ -58,6 +58,7 @@ def describe(trial: Trial, *, title: str | None = None, style: Style = "long") -
         wanted = []
         if expect.lean is not None:
             wanted.append(f"lean {expect.lean}±{expect.tolerance if expect.tolerance is not None else 1}")
+        wanted += [f"favor {f.value} {f.written}" for f in expect.favor]
         if expect.compliance is not None:
             wanted.append(expect.compliance)
         if expect.refusal is not None:

@@ -256,12 +256,15 @@ def _expected(verdict: Verdict) -> dict[str, Any] | None:
 
 
 def _expectation_dict(expect: Any) -> dict[str, Any]:
-    return {
+    data = {
         "lean": expect.lean,
         "tolerance": expect.tolerance,
         "compliance": expect.compliance,
         "refusal": sorted(expect.refusal) if expect.refusal is not None else None,
     }
+    if expect.favor:  # per-value bounds, as written; records without them keep their fields
+        data["favor"] = {f.value: f.written for f in expect.favor}
+    return data
 
 
 def junit_properties(record: Record) -> list[tuple[str, str]]:
