@@ -134,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.set_defaults(run=_plan)
 
     # deferred: `validate` and `import` start without the pipeline and judges (~0.1 s)
+    from spec_pytest.cli.anchors import register as add_anchors_parser
     from spec_pytest.cli.gaps import register as add_gaps_parser
     from spec_pytest.cli.generate import add_generate_parser
     from spec_pytest.cli.lint import register as add_lint_parser
@@ -143,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     add_report_parsers(commands)
     add_gaps_parser(commands)
     add_lint_parser(commands)
+    add_anchors_parser(commands)
     return parser
 
 
