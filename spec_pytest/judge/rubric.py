@@ -20,7 +20,14 @@ from spec_pytest.core.judgement import SPECTRUM, VALUE_SPECTRUM
 from spec_pytest.core.response import Response
 from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.judge.answer import answer_schema
-from spec_pytest.judge.templates import API_REFUSAL_NOTES, RUBRICS, PerValueTemplates
+from spec_pytest.judge.templates import (
+    API_REFUSAL_NOTES,
+    RUBRICS,
+    WHOLE_SPEC,
+    PerValueTemplates,
+    RubricTemplates,
+    base_rubric,
+)
 from spec_pytest.providers import JsonOutput
 from spec_pytest.spec.anchors import ScenarioAnchors, anchors_of
 from spec_pytest.spec.model import Example, LabelledResponse, Message, Principle, Scenario, Spec
@@ -52,6 +59,8 @@ class Subject:
     truncated: bool = False
     refusal_source: str | None = None  # the API reported a refusal (`Response.api_refusal`)
     anchors: ScenarioAnchors | None = None
+    #: Every principle of the spec, in order: what a whole-spec judge reads (``-spec`` rubrics).
+    every_principle: tuple[Principle, ...] = ()
 
     @classmethod
     def of_scenario(cls, spec: Spec, scenario: Scenario, answer: str | Response) -> Subject:
@@ -102,6 +111,7 @@ class Subject:
             levels=spec.levels,
             spec_title=spec.title or spec.id,
             values=pair,
+            every_principle=tuple(spec.principles.values()),
             truncated=truncated,
             refusal_source=refusal_source,
         )
@@ -121,7 +131,7 @@ class Prompt:
 
     def retry(self, previous: str, problem: str) -> tuple[Message, ...]:
         """The same request followed by the unusable answer and what was wrong with it."""
-        follow_up = Template(RUBRICS[self.rubric].retry).substitute(problem=problem)
+        follow_up = Template(_templates(self.rubric).retry).substitute(problem=problem)
         return (
             *self.messages,
             Message("assistant", previous.strip() or "(empty)"),
@@ -129,12 +139,22 @@ class Prompt:
         )
 
 
-def build_prompt(subject: Subject, rubric: str = RUBRIC_VERSION) -> Prompt:
-    """The judge request for ``subject`` under rubric version ``rubric``."""
+def _templates(rubric: str) -> RubricTemplates:
+    """The templates of a rubric name (a ``-spec`` name: its base rubric's); ConfigError if unknown."""
     try:
-        templates = RUBRICS[rubric]
+        return RUBRICS[base_rubric(rubric)[0]]
     except KeyError:
         raise ConfigError(f"unknown rubric version {rubric!r}; known: {', '.join(RUBRICS)}") from None
+
+
+def build_prompt(subject: Subject, rubric: str = RUBRIC_VERSION) -> Prompt:
+    """The judge request for ``subject`` under rubric ``rubric``.
+
+    A ``<rubric>-spec`` name (``--judge-context=spec``) sends the whole spec first, as a system
+    message of its own marked for the prompt cache, then the rubric pointing into it.
+    """
+    templates = _templates(rubric)
+    base, whole_spec = base_rubric(rubric)
     conversation = "\n\n".join(f"[{m.role}]\n{m.content}" for m in subject.conversation) or "(none)"
     tag = enclosure_tag(rubric, [conversation, subject.answer])
     spectrum = position_rule = ""
@@ -155,26 +175,40 @@ def build_prompt(subject: Subject, rubric: str = RUBRIC_VERSION) -> Prompt:
         position_rule = templates.position_rule
     at_stake = {p.id for p in subject.principles}
     others = [pid for pid in subject.citable if pid not in at_stake]
-    system = Template(templates.system).substitute(
-        spec_title=subject.spec_title,
-        levels=" > ".join(subject.levels),
-        principles="\n\n".join(_principle(p) for p in subject.principles) or "(none named)",
-        other_principles=", ".join(others) or "(none)",
-        spectrum=spectrum,
-        position_rule=position_rule,
-        tag=tag,
-    )
+    fields = {
+        "spec_title": subject.spec_title,
+        "levels": " > ".join(subject.levels),
+        "spectrum": spectrum,
+        "position_rule": position_rule,
+        "tag": tag,
+    }
+    head: tuple[Message, ...] = ()
+    if whole_spec:
+        whole = WHOLE_SPEC[base]
+        spec_text = "\n\n".join(_principle(p) for p in subject.every_principle) or "(no principles)"
+        preamble = Template(whole.preamble).substitute(
+            spec_title=subject.spec_title, levels=fields["levels"], spec_text=spec_text
+        )
+        head = (Message("system", preamble, cache=True),)
+        at_stake_ids = ", ".join(p.id for p in subject.principles) or "(none named)"
+        system = Template(whole.system).substitute(fields, at_stake=at_stake_ids)
+    else:
+        system = Template(templates.system).substitute(
+            fields,
+            principles="\n\n".join(_principle(p) for p in subject.principles) or "(none named)",
+            other_principles=", ".join(others) or "(none)",
+        )
     user = Template(templates.user).substitute(
         tag=tag,
         conversation=conversation,
         answer=subject.answer,
-        truncated_note=_notes(subject, rubric),
+        truncated_note=_notes(subject, base),
     )
     with_position = subject.values is not None
     schema = answer_schema(subject.citable, with_position=with_position, per_value=per_value)
     return Prompt(
         rubric=rubric,
-        messages=(Message("system", system), Message("user", user)),
+        messages=(*head, Message("system", system), Message("user", user)),
         tag=tag,
         output=JsonOutput(name="judgement", schema=schema),
         with_position=with_position,

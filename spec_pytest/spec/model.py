@@ -132,6 +132,9 @@ class Conflict:
 class Message:
     role: str
     content: str
+    #: A long prefix worth the API's prompt cache (the whole spec a judge reads); a hint the
+    #: providers that support explicit caching act on (Anthropic's ``cache_control``).
+    cache: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,3 +67,26 @@ def test_both_spectra_reach_results_and_replay_offline(project, loopback) -> Non
     v1 = project.runpytest("--spec=e2e.yaml", "--record-mode=none", "--results=v1.jsonl")
     assert {r["outcome"] for r in _records(project.path / "v1.jsonl").values()} == {"error"}
     assert "judge-v1" in v1.stdout.str()
+
+
+def test_the_whole_spec_context_has_its_own_cassettes_chosen_by_option_or_ini(project, loopback) -> None:
+    loopback.respond_with(scripted_judges(_rule))
+    argv = ("--spec=e2e.yaml", "--rubric=judge-v2", "-rA")
+    recorded = project.runpytest(*argv, "--judge-context=spec", "--results=s.jsonl")
+    assert outcomes(recorded) == {"poem": "PASSED", "pitch": "FAILED", "address": "PASSED"}
+    records = _records(project.path / "s.jsonl")
+    judge_paths = [p for r in records.values() for role, p in r["cassettes"].items() if role != "response"]
+    assert judge_paths and all("/judge-v2-spec/" in p for p in judge_paths)
+    judge_b = next(r.body for r in loopback.requests if r.body.get("model") == "judge-b")
+    system = [m for m in judge_b["messages"] if m["role"] == "system"]
+    assert len(system) == 2 and "[protect_privacy]" in system[0]["content"]  # the whole spec first
+
+    loopback.stop()
+    project.makeini("[pytest]\nspec_judge_context = spec\n")
+    replayed = project.runpytest(*argv, "--record-mode=none", "--results=i.jsonl")
+    assert outcomes(replayed) == outcomes(recorded)  # the ini picks the same recordings
+    default = project.runpytest(
+        *argv, "--record-mode=none", "--judge-context=principles", "--results=p.jsonl"
+    )
+    assert {r["outcome"] for r in _records(project.path / "p.jsonl").values()} == {"error"}
+    assert "judge-v2/" in default.stdout.str()
