@@ -28,7 +28,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec_pytest.results.analysis import HIGH_DISAGREEMENT, SPECTRUM_MAX, disagreement, model_positions
+from spec_pytest.results.analysis import (
+    HIGH_DISAGREEMENT,
+    SPECTRUM_MAX,
+    model_positions,
+    model_value_positions,
+    study_disagreement,
+)
 from spec_pytest.results.records import Record
 from spec_pytest.secrets import scrub
 from spec_pytest.spec.model import Spec
@@ -273,6 +279,7 @@ def find_gaps(
         by_scenario[(record.suite, record.scenario)].append(record)
     positions = model_positions(records)
     compared = {key: p for key, p in positions.items() if len(p) >= 2}
+    per_value = model_value_positions(records)  # D: the study's, on both per-value spectra
 
     members: dict[tuple[str, tuple[str, str], tuple[str, ...], tuple[str, ...]], list[GapScenario]] = (
         defaultdict(list)
@@ -282,7 +289,7 @@ def find_gaps(
         if first.values is None:
             continue
         placed = compared.get(key)
-        d = disagreement(list(placed.values())) if placed else 0.0
+        d = study_disagreement(list(per_value[key].values())) if placed else 0.0
         spread = _judge_spread(scenario_records)
         kinds = []
         if placed and d >= threshold:

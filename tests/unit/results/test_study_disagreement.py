@@ -8,6 +8,7 @@ high disagreement (some pair of models 3+ points apart).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -106,3 +107,13 @@ def test_bipolar_records_make_no_per_value_figures() -> None:
         Record(suite="x", scenario="s", model="m", sample=0, outcome="measured", values=VALUES, position=3)
     ]
     assert positions_by_value(records) == {}
+
+
+def test_gaps_group_the_scenarios_the_per_value_d_flags_and_the_bipolar_reading_misses() -> None:
+    from spec_pytest.results.gaps import find_gaps
+
+    per_value = [_record("m:refuser", (0, 0)), _record("m:helper", (6, 6))]
+    (group,) = find_gaps(per_value).groups
+    assert group.kind == "disagreement" and group.scenarios[0].d == 3.0
+    bipolar = [replace(r, value_positions=None) for r in per_value]  # both at 3
+    assert find_gaps(bipolar).groups == ()
