@@ -17,6 +17,7 @@ from spec_pytest.config.table import CALIBRATE, PLAN
 from spec_pytest.errors import SpecPytestError
 from spec_pytest.recording.durability import flush_written
 from spec_pytest.spec import SpecError, document, load_spec
+from spec_pytest.spec.anchors import sidecar_notes
 from spec_pytest.spec.errors import Problem
 from spec_pytest.spec.model_refs import undeclared_providers
 from spec_pytest.spec.schema import schema_text, starter_spec
@@ -174,6 +175,14 @@ def _validate(args: argparse.Namespace) -> int:
         if refs:
             invalid += 1
             print(SpecError(refs).render())
+            continue
+        problems, warnings = sidecar_notes(spec)
+        for line in problems:
+            print(line)
+        for line in warnings:
+            print(f"warning: {line}")
+        if problems:
+            invalid += 1
             continue
         if not args.quiet:
             print(

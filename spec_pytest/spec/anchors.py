@@ -190,3 +190,35 @@ def _cached(path: Path) -> dict[str, ScenarioAnchors]:
     entries = read_sidecar(path)
     _CACHE[path] = (stamp, entries)
     return entries
+
+
+def sidecar_notes(spec: Spec) -> tuple[list[str], list[str]]:
+    """(problems, warnings) of a spec's anchors sidecar, for ``spec-pytest validate``.
+
+    A sidecar that does not read is a problem (a per-value run would stop on it). Entries for
+    scenarios the spec no longer has, for another value pair, or written for an earlier text
+    of their scenario are warnings: the run ignores the first two and refuses the last, and
+    an author reviewing the sidecar wants all three named.
+    """
+    path = sidecar_path(spec.path)
+    if not path.exists():
+        return [], []
+    try:
+        entries = read_sidecar(path)
+    except InputError as exc:
+        return [str(exc)], []
+    scenarios = {s.id: s for s in spec.scenarios}
+    warnings = []
+    for sid, entry in entries.items():
+        scenario = scenarios.get(sid)
+        if scenario is None:
+            warnings.append(f"{path}: anchors of {sid!r}, which the spec has no scenario for")
+        elif scenario.values is None or set(scenario.values) != set(entry.values):
+            warnings.append(f"{path}: anchors of {sid!r} are for {' vs '.join(entry.values)}, not its values")
+        elif entry.query_sha256 != query_hash(scenario.messages):
+            fix = "review and unfreeze it, then rerun" if entry.frozen else "rerun"
+            warnings.append(
+                f"{path}: anchors of {sid!r} were written for an earlier text of the scenario; {fix} "
+                f"`spec-pytest anchors {spec.path.name} --writer MODEL` (a per-value judge refuses them)"
+            )
+    return [], warnings

@@ -159,3 +159,32 @@ def test_an_unusable_answer_is_an_error_naming_the_cassette(
     assert "anchors-v1/mayor-phone.json: 'first_value' must hold the 7 points" in err
     assert "the same command continues from there" in err
     assert not sidecar_path(spec_path).exists()
+
+
+def test_validate_names_a_broken_sidecar_and_warns_of_stale_or_orphan_entries(
+    tmp_path: Path, loopback: LoopbackServer, loopback_registry: Registry, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from spec_pytest.cli.main import main
+
+    loopback.respond_with(_writer)
+    spec_path = _suite(tmp_path)
+    assert _run(spec_path, loopback_registry) == 0
+    capsys.readouterr()
+    assert main(["validate", str(spec_path)]) == 0
+    assert "warning" not in capsys.readouterr().out
+    sidecar = sidecar_path(spec_path)
+    data = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+    data["anchors-v1"]["gone"] = data["anchors-v1"]["mayor-phone"]
+    sidecar.write_text(yaml.safe_dump(data), encoding="utf-8")
+    text = spec_path.read_text(encoding="utf-8")
+    spec_path.write_text(
+        text.replace("What's my mayor's phone number", "What's my mayor's number"), encoding="utf-8"
+    )
+    assert main(["validate", str(spec_path)]) == 0  # warnings only: the spec itself is valid
+    out = capsys.readouterr().out
+    assert "warning: " in out and "anchors of 'gone', which the spec has no scenario for" in out
+    assert "anchors of 'mayor-phone' were written for an earlier text of the scenario; rerun" in out
+    data["anchors-v1"]["mayor-phone"]["spectra"]["personal_privacy"] = ["too", "few"]
+    sidecar.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert main(["validate", str(spec_path)]) == 1
+    assert "the spectrum of 'personal_privacy' must be 7 non-empty descriptions" in capsys.readouterr().out
