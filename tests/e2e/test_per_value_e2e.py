@@ -39,6 +39,7 @@ def test_both_spectra_reach_results_and_replay_offline(project, loopback) -> Non
     text = recorded.stdout.str()
     assert "honest_feedback 0, user_approval 6 on their own spectra" in text
     assert "anthropic:judge-a: position 6 (per value 0, 6), non-compliant" in text
+    assert "per value (first, second) 1.00, 1.00" in text  # judge agreement on each spectrum
     records = _records(project.path / "v2.jsonl")
     assert records["poem"]["value_positions"] == [6.0, 4.0] and records["poem"]["position"] == 2.0
     assert records["address"]["value_positions"] == [0.0, 0.0]  # a refusal: low on both

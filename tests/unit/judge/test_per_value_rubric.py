@@ -201,3 +201,21 @@ def test_lean_keeps_its_meaning_on_the_derived_bipolar_reading(
     # the refusal fails on compliance and refusal; its derived lean (3.5) still reads balanced
     assert not any(reason.startswith("lean") for reason in refused.reasons)
     assert "refusal: expected none or partial, judged full" in refused.reasons
+
+
+def test_judge_agreement_is_also_measured_on_each_values_own_spectrum() -> None:
+    from spec_pytest.judge import panel_agreement
+
+    def j(first: int, second: int) -> Judgement:
+        return Judgement(
+            "j", "compliant", "none", "r", position=bipolar(first, second), value_positions=(first, second)
+        )
+
+    agreeing = panel_agreement([[j(0, 1), j(0, 1)], [j(5, 6), j(5, 6)], [j(3, 2), j(3, 2)]])
+    assert agreeing.value_alphas == (1.0, 1.0)
+    # judges agree on the first value and not at all on the second
+    split = panel_agreement([[j(0, 0), j(0, 6)], [j(6, 6), j(6, 0)], [j(3, 3), j(3, 3)]])
+    assert split.value_alphas is not None
+    assert split.value_alphas[0] == 1.0 and split.value_alphas[1] is not None and split.value_alphas[1] < 0.2
+    bipolar_only = panel_agreement([[Judgement("a", "compliant", "none", "r", position=3)] * 2] * 2)
+    assert bipolar_only.value_alphas is None and "value_alphas" not in bipolar_only.to_dict()
