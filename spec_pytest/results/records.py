@@ -128,6 +128,8 @@ class Record:
             return ""
         if self.outcome == Outcome.MEASURED.value:
             position = "-" if self.position is None else f"{self.position:g}"
+            if self.value_positions is not None:
+                position += " (per value {:g}, {:g})".format(*self.value_positions)
             return f"measured (no expectation, not a pass): position {position}, {self.compliance}"
         return f"{self.outcome}: " + ("; ".join(self.reasons) if self.reasons else "no reason recorded")
 

@@ -117,3 +117,7 @@ def test_gaps_group_the_scenarios_the_per_value_d_flags_and_the_bipolar_reading_
     assert group.kind == "disagreement" and group.scenarios[0].d == 3.0
     bipolar = [replace(r, value_positions=None) for r in per_value]  # both at 3
     assert find_gaps(bipolar).groups == ()
+
+
+def test_a_measured_records_reason_shows_both_spectra() -> None:
+    assert _record("m:a", (0, 1)).reason.endswith("position 3.5 (per value 0, 1), None")
