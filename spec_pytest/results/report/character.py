@@ -140,3 +140,9 @@ def character_markdown(
             spread = " ".join(str(counts.get(p, 0)) for p in range(len(VALUE_SPECTRUM)))
             rows.append([cell(model), cell(value), str(oppose), str(neutral), str(favor), spread])
     return lines + table(["model", "value", "oppose 0-2", "neutral 3", "favor 4-6", "answers at 0…6"], rows)
+
+
+def position_text(position: float | None, pair: tuple[float, float] | None) -> str:
+    """``3.5 (per value 0, 1)``: the bipolar position and, under the per-value rubric, both."""
+    shown = "-" if position is None else f"{position:g}"
+    return shown if pair is None else shown + " (per value {:g}, {:g})".format(*pair)

@@ -60,6 +60,7 @@ def test_the_html_shows_each_models_distribution_on_each_values_own_spectrum() -
     assert "m:refuser · 2 oppose, 0 neutral, 0 favor" in page
     # s1: D = 3 per value (0 vs 6), where the bipolar reading (3 vs 2.5) sees little
     assert "2 of 2 scenario(s) compared; D measured on both per-value spectra for 2 of them" in page
+    assert "position 3 (per value 0, 0)" in page  # the item's panel reading, in its drill-down
 
 
 def test_a_bipolar_run_has_no_per_value_section() -> None:
