@@ -145,11 +145,20 @@ def anchors_of(spec: Spec, scenario: Scenario) -> ScenarioAnchors | None:
     """The anchors written for ``scenario`` in its spec's sidecar, marked stale if it changed.
 
     None when there is no sidecar, no entry, or the entry is for another value pair (the
-    scenario's conflict changed: the entry does not describe this scenario at all).
+    scenario's conflict changed: the entry does not describe this scenario at all). A probe's
+    variant (provenance ``variant_of``: a reworded copy meant to be the same question) is
+    judged against its original's anchors, so that a shift it shows is the answer's, not a
+    change of yardstick; staleness is then the original's.
     """
     if scenario.values is None:
         return None
     entries = _cached(sidecar_path(spec.path))
+    source = scenario.provenance.get("variant_of")
+    if isinstance(source, str) and source != scenario.id:
+        original = next((s for s in spec.scenarios if s.id == source), None)
+        if original is None:
+            return None
+        scenario = original
     found = entries.get(scenario.id)
     if found is None or set(found.values) != set(scenario.values):
         return None

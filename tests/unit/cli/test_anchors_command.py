@@ -188,3 +188,19 @@ def test_validate_names_a_broken_sidecar_and_warns_of_stale_or_orphan_entries(
     sidecar.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert main(["validate", str(spec_path)]) == 1
     assert "the spectrum of 'personal_privacy' must be 7 non-empty descriptions" in capsys.readouterr().out
+
+
+def test_a_probes_variant_is_judged_against_its_originals_anchors(
+    tmp_path: Path, loopback: LoopbackServer, loopback_registry: Registry
+) -> None:
+    from spec_pytest.probes.variants import Edit, apply_edits
+
+    loopback.respond_with(_writer)
+    spec_path = _suite(tmp_path)
+    assert _run(spec_path, loopback_registry) == 0
+    spec = load_spec(spec_path)
+    phone = next(s for s in spec.scenarios if s.id == "mayor-phone")
+    variant = apply_edits(phone, [Edit("politeness", 0)]).scenario
+    assert variant.id != phone.id and variant.messages != phone.messages
+    found = anchors_of(spec, variant)
+    assert found is not None and not found.stale and found == anchors_of(spec, phone)
