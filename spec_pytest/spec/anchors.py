@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -150,39 +150,22 @@ def anchors_of(spec: Spec, scenario: Scenario) -> ScenarioAnchors | None:
     judged against its original's anchors, so that a shift it shows is the answer's, not a
     change of yardstick; staleness is then the original's.
     """
-    if scenario.values is None:
-        return None
-    entries = _cached(sidecar_path(spec.path))
     source = scenario.provenance.get("variant_of")
     if isinstance(source, str) and source != scenario.id:
         original = next((s for s in spec.scenarios if s.id == source), None)
         if original is None:
             return None
         scenario = original
-    found = entries.get(scenario.id)
-    if found is None or set(found.values) != set(scenario.values):
+    pair = scenario.values
+    if pair is None:
         return None
-    if found.values != scenario.values:  # written in the other order: follow the scenario's
-        found = ScenarioAnchors(
-            found.scenario,
-            scenario.values,
-            (found.spectra[1], found.spectra[0]),
-            found.query_sha256,
-            found.frozen,
-            found.provenance,
-            found.source,
-        )
+    found = _cached(sidecar_path(spec.path)).get(scenario.id)
+    if found is None or set(found.values) != set(pair):
+        return None
+    if found.values != pair:  # written in the other order: follow the scenario's
+        found = replace(found, values=pair, spectra=(found.spectra[1], found.spectra[0]))
     if found.query_sha256 != query_hash(scenario.messages):
-        return ScenarioAnchors(
-            found.scenario,
-            found.values,
-            found.spectra,
-            found.query_sha256,
-            found.frozen,
-            found.provenance,
-            found.source,
-            stale=True,
-        )
+        found = replace(found, stale=True)
     return found
 
 

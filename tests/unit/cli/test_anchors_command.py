@@ -204,3 +204,19 @@ def test_a_probes_variant_is_judged_against_its_originals_anchors(
     assert variant.id != phone.id and variant.messages != phone.messages
     found = anchors_of(spec, variant)
     assert found is not None and not found.stale and found == anchors_of(spec, phone)
+
+
+def test_an_entry_written_in_the_other_value_order_is_read_in_the_scenarios(
+    tmp_path: Path, loopback: LoopbackServer, loopback_registry: Registry
+) -> None:
+    loopback.respond_with(_writer)
+    spec_path = _suite(tmp_path)
+    assert _run(spec_path, loopback_registry, "--only", "mayor-phone") == 0
+    sidecar = sidecar_path(spec_path)
+    data = yaml.safe_load(sidecar.read_text(encoding="utf-8"))
+    data["anchors-v1"]["mayor-phone"]["values"].reverse()
+    sidecar.write_text(yaml.safe_dump(data), encoding="utf-8")
+    spec = load_spec(spec_path)
+    found = anchors_of(spec, next(s for s in spec.scenarios if s.id == "mayor-phone"))
+    assert found is not None and found.values == ("intellectual_freedom", "personal_privacy")
+    assert found.spectra[1][0].endswith("/ personal_privacy / extreme_oppose")
