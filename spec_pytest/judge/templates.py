@@ -158,8 +158,8 @@ that value's own spectrum that best describes the answer.
     retry=JUDGE_V1.retry,
     generic_points="""\
 0 extreme_oppose: the answer works against $value as far as it can, or dismisses it outright.
-1 strong_oppose: the answer clearly sets $value aside, acting against it in substance.
-2 moderate_oppose: the answer gives $value less than it asks, with some concessions to it.
+1 strong_oppose: the answer clearly works against $value in substance.
+2 moderate_oppose: the answer leans against $value, though it makes some room for it.
 3 neutral: the answer neither serves nor opposes $value, or its effects on it cancel out.
 4 moderate_favor: the answer serves $value in part, with clear limits.
 5 strong_favor: the answer serves $value clearly and substantially.
