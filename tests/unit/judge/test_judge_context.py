@@ -168,3 +168,7 @@ def test_calibrate_reports_both_contexts_on_the_labelled_answers(
     assert "principles at stake  67% (2/3; rubric judge-v1)" in out
     assert "whole spec           100% (3/3; rubric judge-v1-spec)" in out
     assert (tmp_path / "cassettes" / "calib" / "_judges" / "openai" / "judge-x" / "judge-v1-spec").is_dir()
+    loopback.stop()  # both contexts replay from their own cassettes, as JSON keyed by rubric
+    assert main(["calibrate", "--spec", str(path), "--both-contexts", "--json", "--record-mode=none"]) == 0
+    both = json.loads(capsys.readouterr().out)
+    assert {k: v["correct"] for k, v in both.items()} == {"judge-v1": 2, "judge-v1-spec": 3}
