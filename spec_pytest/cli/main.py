@@ -6,6 +6,7 @@ Exit codes follow the usual convention: 0 all good, 1 the input is invalid, 2 us
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,7 @@ from spec_pytest.config.table import CALIBRATE, PLAN
 from spec_pytest.errors import SpecPytestError
 from spec_pytest.recording.durability import flush_written
 from spec_pytest.spec import SpecError, document, load_spec
+from spec_pytest.spec.anchors import sidecar_notes
 from spec_pytest.spec.errors import Problem
 from spec_pytest.spec.model_refs import undeclared_providers
 from spec_pytest.spec.schema import schema_text, starter_spec
@@ -118,6 +120,12 @@ def _parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--spec", type=Path, required=True, metavar="FILE", help="spec with `examples:`")
     add_run_options(calibrate, CALIBRATE)
     calibrate.add_argument("--json", action="store_true", help="print the report as JSON")
+    calibrate.add_argument(
+        "--both-contexts",
+        action="store_true",
+        help="judge every labelled answer twice, reading the principles at stake and the whole spec "
+        "(--judge-context), and report both side by side",
+    )
     calibrate.set_defaults(run=_calibrate)
 
     plan = commands.add_parser(
@@ -134,6 +142,7 @@ def _parser() -> argparse.ArgumentParser:
     plan.set_defaults(run=_plan)
 
     # deferred: `validate` and `import` start without the pipeline and judges (~0.1 s)
+    from spec_pytest.cli.anchors import register as add_anchors_parser
     from spec_pytest.cli.gaps import register as add_gaps_parser
     from spec_pytest.cli.generate import add_generate_parser
     from spec_pytest.cli.lint import register as add_lint_parser
@@ -143,6 +152,7 @@ def _parser() -> argparse.ArgumentParser:
     add_report_parsers(commands)
     add_gaps_parser(commands)
     add_lint_parser(commands)
+    add_anchors_parser(commands)
     return parser
 
 
@@ -165,6 +175,14 @@ def _validate(args: argparse.Namespace) -> int:
         if refs:
             invalid += 1
             print(SpecError(refs).render())
+            continue
+        problems, warnings = sidecar_notes(spec)
+        for line in problems:
+            print(line)
+        for line in warnings:
+            print(f"warning: {line}")
+        if problems:
+            invalid += 1
             continue
         if not args.quiet:
             print(
@@ -248,6 +266,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     from spec_pytest.config.build import ConfigError
     from spec_pytest.judge import calibrate
     from spec_pytest.judge.judge import judge_keys
+    from spec_pytest.judge.templates import JUDGE_CONTEXTS, base_rubric, with_context
     from spec_pytest.pipeline.ask import declare_endpoints
     from spec_pytest.providers import Registry
 
@@ -271,35 +290,55 @@ def _calibrate(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    rubrics = [config.rubric]
+    if args.both_contexts:
+        base = base_rubric(config.rubric)[0]
+        rubrics = [with_context(base, context) for context in JUDGE_CONTEXTS]
     registry = Registry()
     registry.bounds = config.bounds  # --request-timeout, --max-answer-chars
+    reports = []
     try:
         declare_endpoints(registry, [spec], config.endpoints)
-        report = calibrate(
-            spec,
-            judges,
-            config.cassette_dir,
-            config.record_mode,
-            registry,
-            rubric=config.rubric,
-            judge_keys={j: judge_keys(spec.model_params, config.judge_params, j) for j in judges},
-            rerecord_hint=f"spec-pytest calibrate --spec {args.spec} --record-mode=rewrite",
-            progress=None if args.json else _progress,
-        )
+        for rubric in rubrics:
+            context = "spec" if base_rubric(rubric)[1] else "principles"
+            reports.append(
+                calibrate(
+                    spec,
+                    judges,
+                    config.cassette_dir,
+                    config.record_mode,
+                    registry,
+                    rubric=rubric,
+                    judge_keys={j: judge_keys(spec.model_params, config.judge_params, j) for j in judges},
+                    rerecord_hint=f"spec-pytest calibrate --spec {args.spec} --judge-context {context} "
+                    "--record-mode=rewrite",
+                    progress=None if args.json else _progress,
+                )
+            )
     except SpecPytestError as exc:
         print(f"spec-pytest calibrate: {exc}", file=sys.stderr)
         return 1
     finally:
         registry.close()
-    print(report.to_json() if args.json else report.render(spec.levels))
-    if report.errors:
+    if args.json and len(reports) > 1:
+        print(json.dumps({r.rubric: json.loads(r.to_json()) for r in reports}, indent=2, ensure_ascii=False))
+    else:
+        print("\n\n".join(r.to_json() if args.json else r.render(spec.levels) for r in reports))
+    if len(reports) > 1 and not args.json:
+        print("\nJudge context, panel accuracy on the labelled answers:")
+        for report in reports:
+            context = "whole spec" if base_rubric(report.rubric)[1] else "principles at stake"
+            score = report.score
+            shown = "-" if score.accuracy is None else f"{score.accuracy:.0%}"
+            print(f"  {context:<20} {shown} ({score.correct}/{score.total}; rubric {report.rubric})")
+    failed = [r for r in reports if r.errors]
+    for report in failed:
         print(
             f"spec-pytest calibrate: {len(report.errors)} of {len(report.items)} answers could not be "
-            "judged (see above); the accuracy covers the rest only",
+            f"judged under {report.rubric} (see above); the accuracy covers the rest only",
             file=sys.stderr,
         )
-        return 1
-    return 0
+    return 1 if failed else 0
 
 
 def _plan(args: argparse.Namespace) -> int:

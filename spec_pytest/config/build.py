@@ -27,6 +27,7 @@ from spec_pytest.core.case import Case, CaseError, check_model_ref
 from spec_pytest.errors import ConfigError
 from spec_pytest.judge import RUBRIC_VERSION, RUBRICS
 from spec_pytest.judge.judge import TIMEOUT_KEY, check_timeout
+from spec_pytest.judge.templates import JUDGE_CONTEXTS, with_context
 from spec_pytest.pipeline.ask import AskSettings, parse_params
 from spec_pytest.pipeline.budget import Budget
 from spec_pytest.pipeline.cost import Price, PriceTableError, Spend, price_table
@@ -117,7 +118,9 @@ def build_config(
         params=_params(get("spec_model_params")),
         judges=tuple(get("spec_judges")),
         judge_params=judge_params_of(get("spec_judge_params")),
-        rubric=_rubric(get("spec_rubric"), ini("spec_rubric")),
+        rubric=_rubric(
+            get("spec_rubric"), ini("spec_rubric"), get("spec_judge_context"), ini("spec_judge_context")
+        ),
         judge_record_mode=RecordMode(judge_mode) if judge_mode else None,
         inconclusive=get("spec_inconclusive"),
         endpoints=endpoint_lines(ini("spec_endpoints"), get("spec_endpoints")),
@@ -318,12 +321,21 @@ def judge_params_of(items: Iterable[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _rubric(option: str | None, ini: str | None) -> str:
+def _rubric(
+    option: str | None, ini: str | None, context: str | None = None, context_ini: str | None = None
+) -> str:
+    """The rubric the judges rule under, its name carrying the judge context (``judge-v1-spec``:
+    judge-v1 reading the whole spec), which also names its cassette folder."""
     name = option or ini or RUBRIC_VERSION
     if name not in RUBRICS:
         where = "--rubric" if option else "ini spec_rubric"
         raise ConfigError(f"{where}: unknown rubric {name!r}; choose from: {', '.join(RUBRICS)}")
-    return name
+    chosen = context or context_ini or "principles"
+    if chosen not in JUDGE_CONTEXTS:
+        raise ConfigError(
+            f"ini spec_judge_context: unknown context {chosen!r}; choose from: principles, spec"
+        )
+    return with_context(name, chosen)
 
 
 def _shard(text: str | None) -> tuple[int, int] | None:

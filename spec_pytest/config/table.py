@@ -136,11 +136,22 @@ OPTIONS: tuple[Option, ...] = (
     Option(
         ("--rubric",),
         "spec_rubric",
-        "rubric version the judges rule under (default: ini spec_rubric, else the newest built-in "
-        "version); judge cassettes are kept per version, so another rubric re-judges",
+        "rubric version the judges rule under (default: ini spec_rubric, else judge-v1, one bipolar "
+        "spectrum; judge-v2: the study's two per-value spectra); judge cassettes are kept per "
+        "version, so another rubric re-judges",
         frozenset({PYTEST, PLAN, CALIBRATE}),
         metavar="VERSION",
         ini="spec_rubric",
+    ),
+    Option(
+        ("--judge-context",),
+        "spec_judge_context",
+        "what the judges read of the spec: the principles at stake (principles, the default) or the "
+        "whole spec (spec, the study's; prompt-cached where the API supports it); its judge "
+        "cassettes are kept apart (<rubric>-spec)",
+        frozenset({PYTEST, PLAN, CALIBRATE}),
+        choices=("principles", "spec"),
+        ini="spec_judge_context",
     ),
     Option(
         ("--inconclusive",),
@@ -366,7 +377,8 @@ INI_KEYS: tuple[IniKey, ...] = (
         "linelist",
         [],
     ),
-    IniKey("spec_rubric", "rubric version the judges rule under (default: the newest built-in version)"),
+    IniKey("spec_rubric", "rubric version the judges rule under (default: judge-v1)"),
+    IniKey("spec_judge_context", "what the judges read of the spec: principles (default) or spec"),
     # -- the outer bounds of every provider call --
     IniKey("spec_timeout", "overall deadline in seconds of one provider call (default: 600)"),
     IniKey("spec_max_answer_chars", "longest answer accepted, in characters (default: 1000000)"),

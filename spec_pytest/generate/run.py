@@ -153,7 +153,7 @@ class _Generator:
         with cassette_scope as cassette:
             response = provider.respond_sync(messages, self.options.params)
         self.tally.add(response, replayed=replay)
-        return response, _recorded_date(cassette), path
+        return response, recorded_date(cassette), path
 
     def pair(self, pair: ValuePair) -> list[_Candidate]:
         out: list[_Candidate] = []
@@ -256,7 +256,7 @@ class _Generator:
             return path.as_posix()
 
 
-def _recorded_date(cassette: Any) -> str:
+def recorded_date(cassette: Any) -> str:
     """The day the API answered (its Date header, kept in the cassette): stable across replays."""
     for _, response in getattr(cassette, "data", []):
         for name, value in (response.get("headers") or {}).items():

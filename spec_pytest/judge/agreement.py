@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import permutations
-from typing import Literal
+from typing import Any, Literal
 
 from spec_pytest.core.judgement import Judgement
 
@@ -124,15 +124,21 @@ class PanelAgreement:
     compliance_kappa: float | None  # Fleiss
     refusal_kappa: float | None  # Fleiss
     position_alpha: float | None  # Krippendorff, ordinal
+    #: Per-value rubric: Krippendorff's alpha (ordinal) on each value's own positions (the
+    #: pair's first value, its second); None when no judge ruled per value.
+    value_alphas: tuple[float | None, float | None] | None = None
 
-    def to_dict(self) -> dict[str, float | int | None]:
-        return {
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "items": self.items,
             "judges": self.judges,
             "compliance_kappa": self.compliance_kappa,
             "refusal_kappa": self.refusal_kappa,
             "position_alpha": self.position_alpha,
         }
+        if self.value_alphas is not None:
+            data["value_alphas"] = list(self.value_alphas)
+        return data
 
 
 def panel_agreement(panels: Sequence[Sequence[Judgement]]) -> PanelAgreement:
@@ -153,4 +159,23 @@ def panel_agreement(panels: Sequence[Sequence[Judgement]]) -> PanelAgreement:
         position_alpha=krippendorff_alpha(
             [[j.position for j in p] + [None] * (size - len(p)) for p in panels], "ordinal"
         ),
+        value_alphas=_value_alphas(panels, size),
     )
+
+
+def _value_alphas(
+    panels: Sequence[Sequence[Judgement]], size: int
+) -> tuple[float | None, float | None] | None:
+    """Krippendorff's alpha per value of the pair, over the judgements ruled per value."""
+    if not any(j.value_positions is not None for p in panels for j in p):
+        return None
+
+    def on(index: int) -> float | None:
+        rows: list[list[int | None]] = [
+            [None if j.value_positions is None else j.value_positions[index] for j in p]
+            + [None] * (size - len(p))
+            for p in panels
+        ]
+        return krippendorff_alpha(rows, "ordinal")
+
+    return (on(0), on(1))

@@ -15,7 +15,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from spec_pytest.core.judgement import SPECTRUM, Judgement
+from spec_pytest.core.judgement import SPECTRUM, VALUE_SPECTRUM, Judgement, bipolar
 from spec_pytest.errors import RunError
 from spec_pytest.spec.model import COMPLIANCE, REFUSALS
 
@@ -23,6 +23,9 @@ from spec_pytest.spec.model import COMPLIANCE, REFUSALS
 #: reasoning comes before the rulings it supports).
 KEYS_WITH_POSITION = ("rationale", "position", "compliance", "cited", "refusal")
 KEYS_WITHOUT_POSITION = ("rationale", "compliance", "cited", "refusal")
+#: The per-value rubric's keys: one position per value, each on that value's own spectrum.
+VALUE_KEYS = ("first_value_position", "second_value_position")
+KEYS_PER_VALUE = ("rationale", *VALUE_KEYS, "compliance", "cited", "refusal")
 #: A rationale is one paragraph; far more than this is a runaway answer, not a paragraph.
 MAX_RATIONALE_CHARS = 4000
 
@@ -39,8 +42,18 @@ class UnusableAnswer(RunError, ValueError):
         super().__init__(problem)
 
 
-def answer_schema(citable: Sequence[str], *, with_position: bool) -> dict[str, Any]:
-    """The JSON schema of an answer for a case whose principles are ``citable``."""
+def answer_keys(*, with_position: bool, per_value: bool = False) -> tuple[str, ...]:
+    """The keys an answer must hold: with one bipolar position, two per-value ones, or none."""
+    if not with_position:
+        return KEYS_WITHOUT_POSITION
+    return KEYS_PER_VALUE if per_value else KEYS_WITH_POSITION
+
+
+def answer_schema(citable: Sequence[str], *, with_position: bool, per_value: bool = False) -> dict[str, Any]:
+    """The JSON schema of an answer for a case whose principles are ``citable``.
+
+    ``per_value`` (with a position): the per-value rubric's two positions instead of one.
+    """
     cited_item: dict[str, Any] = {"type": "string"}
     if citable:
         cited_item["enum"] = list(citable)
@@ -52,6 +65,15 @@ def answer_schema(citable: Sequence[str], *, with_position: bool) -> dict[str, A
             "description": "Point on the value spectrum: "
             + "; ".join(f"{i} = {label}" for i, label in enumerate(SPECTRUM)),
         },
+        **{
+            key: {
+                "type": "integer",
+                "enum": list(range(len(VALUE_SPECTRUM))),
+                "description": f"Point on the {which} value's own spectrum: "
+                + "; ".join(f"{i} = {label}" for i, label in enumerate(VALUE_SPECTRUM)),
+            }
+            for key, which in zip(VALUE_KEYS, ("first", "second"), strict=True)
+        },
         "compliance": {"type": "string", "enum": list(COMPLIANCE)},
         "cited": {
             "type": "array",
@@ -60,7 +82,7 @@ def answer_schema(citable: Sequence[str], *, with_position: bool) -> dict[str, A
         },
         "refusal": {"type": "string", "enum": list(REFUSALS)},
     }
-    keys = KEYS_WITH_POSITION if with_position else KEYS_WITHOUT_POSITION
+    keys = answer_keys(with_position=with_position, per_value=per_value)
     return {
         "type": "object",
         "properties": {key: properties[key] for key in keys},
@@ -70,9 +92,19 @@ def answer_schema(citable: Sequence[str], *, with_position: bool) -> dict[str, A
 
 
 def read_answer(
-    text: str, *, judge: str, citable: Sequence[str], with_position: bool, truncated: bool = False
+    text: str,
+    *,
+    judge: str,
+    citable: Sequence[str],
+    with_position: bool,
+    truncated: bool = False,
+    per_value: bool = False,
 ) -> Judgement:
-    """The `Judgement` in a judge's answer text, or `UnusableAnswer` saying what is wrong."""
+    """The `Judgement` in a judge's answer text, or `UnusableAnswer` saying what is wrong.
+
+    ``per_value``: the answer holds two per-value positions; the judgement keeps them and the
+    bipolar reading derived from them (`spec_pytest.core.judgement.bipolar`).
+    """
     if truncated:
         raise UnusableAnswer(
             "the answer stopped at the token limit before it was complete; keep the rationale "
@@ -87,19 +119,25 @@ def read_answer(
         raise UnusableAnswer(f"the answer is not valid JSON ({err})") from None
     if not isinstance(data, dict):
         raise UnusableAnswer(f"the answer must be a JSON object, got {type(data).__name__}")
-    keys = KEYS_WITH_POSITION if with_position else KEYS_WITHOUT_POSITION
+    keys = answer_keys(with_position=with_position, per_value=per_value)
     problems = _key_problems(data, keys)
     if not problems:
-        problems = _value_problems(data, citable, with_position)
+        problems = _value_problems(data, citable, keys)
     if problems:
         raise UnusableAnswer("; ".join(problems))
+    pair: tuple[int, int] | None = None
+    position: float | None = data["position"] if "position" in keys else None
+    if per_value and with_position:
+        pair = (data[VALUE_KEYS[0]], data[VALUE_KEYS[1]])
+        position = bipolar(*pair)
     return Judgement(
         judge=judge,
         compliance=data["compliance"],
         refusal=data["refusal"],
         rationale=data["rationale"].strip(),
-        position=data["position"] if with_position else None,
+        position=position,
         cited=tuple(data["cited"]),
+        value_positions=pair,
     )
 
 
@@ -124,18 +162,20 @@ def _key_problems(data: dict[str, Any], keys: Sequence[str]) -> list[str]:
     return problems
 
 
-def _value_problems(data: dict[str, Any], citable: Sequence[str], with_position: bool) -> list[str]:
+def _value_problems(data: dict[str, Any], citable: Sequence[str], keys: Sequence[str]) -> list[str]:
     problems = []
     rationale = data["rationale"]
     if not isinstance(rationale, str) or not rationale.strip():
         problems.append("rationale must be a non-empty string")
     elif len(rationale) > MAX_RATIONALE_CHARS:
         problems.append(f"rationale must be one paragraph (at most {MAX_RATIONALE_CHARS} characters)")
-    if with_position:
-        position = data["position"]
+    for key in ("position", *VALUE_KEYS):
+        if key not in keys:
+            continue
+        position = data[key]
         # bool is an int in Python, and 3.0 would pass a range check: both are wrong here.
         if type(position) is not int or not 0 <= position < len(SPECTRUM):
-            problems.append(f"position must be an integer from 0 to 6, got {json.dumps(position)}")
+            problems.append(f"{key} must be an integer from 0 to 6, got {json.dumps(position)}")
     compliance = data["compliance"]
     if compliance not in COMPLIANCE:
         problems.append(f"compliance must be one of {', '.join(COMPLIANCE)}, got {json.dumps(compliance)}")

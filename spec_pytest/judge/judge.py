@@ -18,7 +18,7 @@ from spec_pytest.core.judgement import Judgement
 from spec_pytest.core.response import Response
 from spec_pytest.errors import ConfigError, RunError
 from spec_pytest.judge.answer import UnusableAnswer, read_answer
-from spec_pytest.judge.rubric import RUBRIC_VERSION, Subject, build_prompt
+from spec_pytest.judge.rubric import RUBRIC_VERSION, Prompt, Subject, build_prompt
 from spec_pytest.providers import ModelParams, ModelRef, Provider, Registry
 
 #: Judges rule, they do not create: deterministic sampling, and room for one paragraph. What a
@@ -94,7 +94,7 @@ class Judge:
         prompt = build_prompt(subject, self.rubric)
         first = await self.provider.respond(prompt.messages, self.params, output=prompt.output)
         try:
-            return _with_usage(self._read(first, prompt.citable, prompt.with_position), first)
+            return _with_usage(self._read(first, prompt), first)
         except UnusableAnswer as problem:
             if not problem.retryable:
                 raise JudgeError(self.name, f"{problem}{_excerpt(first)}") from None
@@ -102,7 +102,7 @@ class Judge:
         retry = prompt.retry(first.text, str(first_problem))
         second = await self.provider.respond(retry, self.params, output=prompt.output)
         try:
-            return _with_usage(self._read(second, prompt.citable, prompt.with_position), first, second)
+            return _with_usage(self._read(second, prompt), first, second)
         except UnusableAnswer as problem:
             raise JudgeError(
                 self.name,
@@ -114,7 +114,7 @@ class Judge:
         """Blocking form of `judge`, for callers without an event loop."""
         return asyncio.run(self.judge(subject))
 
-    def _read(self, response: Response, citable: tuple[str, ...], with_position: bool) -> Judgement:
+    def _read(self, response: Response, prompt: Prompt) -> Judgement:
         if response.refused:
             said = response.refusal_message or response.text
             raise UnusableAnswer(
@@ -124,9 +124,10 @@ class Judge:
         return read_answer(
             response.text,
             judge=self.name,
-            citable=citable,
-            with_position=with_position,
+            citable=prompt.citable,
+            with_position=prompt.with_position,
             truncated=response.truncated,
+            per_value=prompt.per_value,
         )
 
 

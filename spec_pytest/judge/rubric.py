@@ -13,15 +13,23 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from string import Template
 
-from spec_pytest.core.judgement import SPECTRUM
+from spec_pytest.core.judgement import SPECTRUM, VALUE_SPECTRUM
 from spec_pytest.core.response import Response
 from spec_pytest.errors import ConfigError, InputError
 from spec_pytest.judge.answer import answer_schema
-from spec_pytest.judge.templates import API_REFUSAL_NOTES, RUBRICS
+from spec_pytest.judge.templates import (
+    API_REFUSAL_NOTES,
+    RUBRICS,
+    WHOLE_SPEC,
+    PerValueTemplates,
+    RubricTemplates,
+    base_rubric,
+)
 from spec_pytest.providers import JsonOutput
+from spec_pytest.spec.anchors import ScenarioAnchors, anchors_of
 from spec_pytest.spec.model import Example, LabelledResponse, Message, Principle, Scenario, Spec
 
 #: The rubric version new judgements use. Part of every judge cassette's path.
@@ -37,7 +45,8 @@ class Subject:
     ``principles`` are the ones at stake (shown in full); ``citable`` are all ids the judge
     may cite (the whole spec's, so a higher-authority principle can decide the case);
     ``values`` are the two values of the spectrum as (name, description), or None when the
-    answer is only ruled on, not placed on a spectrum.
+    answer is only ruled on, not placed on a spectrum. ``anchors`` are the scenario's own
+    per-value spectra (`spec_pytest.spec.anchors`), which only the per-value rubric reads.
     """
 
     conversation: tuple[Message, ...]
@@ -49,17 +58,22 @@ class Subject:
     values: tuple[tuple[str, str], tuple[str, str]] | None = None
     truncated: bool = False
     refusal_source: str | None = None  # the API reported a refusal (`Response.api_refusal`)
+    anchors: ScenarioAnchors | None = None
+    #: Every principle of the spec, in order: what a whole-spec judge reads (``-spec`` rubrics).
+    every_principle: tuple[Principle, ...] = ()
 
     @classmethod
     def of_scenario(cls, spec: Spec, scenario: Scenario, answer: str | Response) -> Subject:
-        """A model's answer to a scenario of ``spec``."""
-        return cls.of_conversation(
+        """A model's answer to a scenario of ``spec`` (with its anchors, if it has any)."""
+        subject = cls.of_conversation(
             spec,
             scenario.messages,
             answer,
             principles=spec.principles_of(scenario),
             values=scenario.values,
         )
+        found = anchors_of(spec, scenario)
+        return subject if found is None else replace(subject, anchors=found)
 
     @classmethod
     def of_example(cls, spec: Spec, example: Example, response: LabelledResponse) -> Subject:
@@ -97,6 +111,7 @@ class Subject:
             levels=spec.levels,
             spec_title=spec.title or spec.id,
             values=pair,
+            every_principle=tuple(spec.principles.values()),
             truncated=truncated,
             refusal_source=refusal_source,
         )
@@ -112,10 +127,11 @@ class Prompt:
     output: JsonOutput
     with_position: bool
     citable: tuple[str, ...]
+    per_value: bool = False  # the answer holds one position per value (`PerValueTemplates`)
 
     def retry(self, previous: str, problem: str) -> tuple[Message, ...]:
         """The same request followed by the unusable answer and what was wrong with it."""
-        follow_up = Template(RUBRICS[self.rubric].retry).substitute(problem=problem)
+        follow_up = Template(_templates(self.rubric).retry).substitute(problem=problem)
         return (
             *self.messages,
             Message("assistant", previous.strip() or "(empty)"),
@@ -123,16 +139,30 @@ class Prompt:
         )
 
 
-def build_prompt(subject: Subject, rubric: str = RUBRIC_VERSION) -> Prompt:
-    """The judge request for ``subject`` under rubric version ``rubric``."""
+def _templates(rubric: str) -> RubricTemplates:
+    """The templates of a rubric name (a ``-spec`` name: its base rubric's); ConfigError if unknown."""
     try:
-        templates = RUBRICS[rubric]
+        return RUBRICS[base_rubric(rubric)[0]]
     except KeyError:
         raise ConfigError(f"unknown rubric version {rubric!r}; known: {', '.join(RUBRICS)}") from None
+
+
+def build_prompt(subject: Subject, rubric: str = RUBRIC_VERSION) -> Prompt:
+    """The judge request for ``subject`` under rubric ``rubric``.
+
+    A ``<rubric>-spec`` name (``--judge-context=spec``) sends the whole spec first, as a system
+    message of its own marked for the prompt cache, then the rubric pointing into it.
+    """
+    templates = _templates(rubric)
+    base, whole_spec = base_rubric(rubric)
     conversation = "\n\n".join(f"[{m.role}]\n{m.content}" for m in subject.conversation) or "(none)"
     tag = enclosure_tag(rubric, [conversation, subject.answer])
     spectrum = position_rule = ""
-    if subject.values is not None:
+    per_value = isinstance(templates, PerValueTemplates)
+    if subject.values is not None and isinstance(templates, PerValueTemplates):
+        spectrum = _value_spectra(subject, templates)
+        position_rule = templates.position_rule
+    elif subject.values is not None:
         (first, first_description), (second, second_description) = subject.values
         points = "\n".join(f"{i} = {label}" for i, label in enumerate(SPECTRUM))
         spectrum = Template(templates.spectrum).substitute(
@@ -145,30 +175,80 @@ def build_prompt(subject: Subject, rubric: str = RUBRIC_VERSION) -> Prompt:
         position_rule = templates.position_rule
     at_stake = {p.id for p in subject.principles}
     others = [pid for pid in subject.citable if pid not in at_stake]
-    system = Template(templates.system).substitute(
-        spec_title=subject.spec_title,
-        levels=" > ".join(subject.levels),
-        principles="\n\n".join(_principle(p) for p in subject.principles) or "(none named)",
-        other_principles=", ".join(others) or "(none)",
-        spectrum=spectrum,
-        position_rule=position_rule,
-        tag=tag,
-    )
+    fields = {
+        "spec_title": subject.spec_title,
+        "levels": " > ".join(subject.levels),
+        "spectrum": spectrum,
+        "position_rule": position_rule,
+        "tag": tag,
+    }
+    head: tuple[Message, ...] = ()
+    if whole_spec:
+        whole = WHOLE_SPEC[base]
+        spec_text = "\n\n".join(_principle(p) for p in subject.every_principle) or "(no principles)"
+        preamble = Template(whole.preamble).substitute(
+            spec_title=subject.spec_title, levels=fields["levels"], spec_text=spec_text
+        )
+        head = (Message("system", preamble, cache=True),)
+        at_stake_ids = ", ".join(p.id for p in subject.principles) or "(none named)"
+        system = Template(whole.system).substitute(fields, at_stake=at_stake_ids)
+    else:
+        system = Template(templates.system).substitute(
+            fields,
+            principles="\n\n".join(_principle(p) for p in subject.principles) or "(none named)",
+            other_principles=", ".join(others) or "(none)",
+        )
     user = Template(templates.user).substitute(
         tag=tag,
         conversation=conversation,
         answer=subject.answer,
-        truncated_note=_notes(subject, rubric),
+        truncated_note=_notes(subject, base),
     )
     with_position = subject.values is not None
-    schema = answer_schema(subject.citable, with_position=with_position)
+    schema = answer_schema(subject.citable, with_position=with_position, per_value=per_value)
     return Prompt(
         rubric=rubric,
-        messages=(Message("system", system), Message("user", user)),
+        messages=(*head, Message("system", system), Message("user", user)),
         tag=tag,
         output=JsonOutput(name="judgement", schema=schema),
         with_position=with_position,
         citable=subject.citable,
+        per_value=per_value and with_position,
+    )
+
+
+def _value_spectra(subject: Subject, templates: PerValueTemplates) -> str:
+    """Both per-value spectra: the scenario's anchors where written, else the generic points.
+
+    Stale anchors (written for an earlier text of the scenario) are an error, never quietly
+    replaced by the generic points: the run would claim a method it did not apply.
+    """
+    assert subject.values is not None
+    (first, first_description), (second, second_description) = subject.values
+    anchors = subject.anchors
+    if anchors is not None and anchors.stale:
+        raise InputError(
+            f"{anchors.source}: the anchors of scenario {anchors.scenario!r} were written for "
+            f"another text of it (the scenario changed since); review them, then rewrite them with "
+            f"`spec-pytest anchors SPEC --writer MODEL --rewrite {anchors.scenario}` (or delete the "
+            "entry to judge against the generic points)"
+        )
+
+    def points(index: int, value: str) -> str:
+        if anchors is None:
+            return Template(templates.generic_points).substitute(value=value)
+        return "\n".join(
+            f"{i} {label}: {text}"
+            for i, (label, text) in enumerate(zip(VALUE_SPECTRUM, anchors.spectra[index], strict=True))
+        )
+
+    return Template(templates.spectrum).substitute(
+        first=first,
+        first_description=first_description,
+        second=second,
+        second_description=second_description,
+        first_points=points(0, first),
+        second_points=points(1, second),
     )
 
 

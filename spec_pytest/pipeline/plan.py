@@ -58,6 +58,9 @@ class PlannedRequest:
     input_tokens: int
     max_output_tokens: int
     typical_output_tokens: int
+    #: Of the input, the tokens marked for the prompt cache (the whole spec a judge reads under
+    #: --judge-context=spec): identical in every judge request of a suite.
+    cached_tokens: int = 0
 
     def cost(self, prices: Mapping[str, Price], *, high: bool, batch: bool = False) -> float | None:
         out = self.max_output_tokens if high else self.typical_output_tokens
@@ -73,6 +76,7 @@ class StagePlan:
     input_tokens: int = 0  # of the requests to send
     typical_output_tokens: int = 0
     max_output_tokens: int = 0
+    cached_tokens: int = 0  # of ``input_tokens``: the cacheable prefix (the whole spec)
     cost_low: float | None = 0.0
     cost_high: float | None = 0.0
     models: dict[str, int] = field(default_factory=dict)  # requests to send per model
@@ -87,6 +91,7 @@ class StagePlan:
         self.to_send += 1
         self.models[request.model] = self.models.get(request.model, 0) + 1
         self.input_tokens += request.input_tokens
+        self.cached_tokens += request.cached_tokens
         self.typical_output_tokens += request.typical_output_tokens
         self.max_output_tokens += request.max_output_tokens
         low = request.cost(prices, high=False, batch=batch)
@@ -101,6 +106,7 @@ class StagePlan:
             "recorded": self.recorded,
             "missing": self.missing,
             "input_tokens": self.input_tokens,
+            "cacheable_input_tokens": self.cached_tokens,
             "output_tokens": {"typical": self.typical_output_tokens, "max": self.max_output_tokens},
             "cost_usd": {"low": self.cost_low, "high": self.cost_high},
             "models": dict(sorted(self.models.items())),
@@ -150,6 +156,15 @@ class Plan:
                     f"{_range(stage.cost_low, stage.cost_high)}"
                 )
                 lines.append("           " + ", ".join(f"{m} x{n}" for m, n in sorted(stage.models.items())))
+                if stage.cached_tokens:
+                    share = stage.cached_tokens / max(1, stage.input_tokens)
+                    lines.append(
+                        f"           ~{stage.cached_tokens:,} of the input tokens ({share:.0%}) are the "
+                        "whole spec every judge reads (--judge-context=spec), sent as a prompt-cached "
+                        "prefix; the cost above prices them in full (no cache hits assumed); cached "
+                        "reads cost less (Anthropic: asked with cache_control; OpenAI: automatic for "
+                        "long identical prefixes)"
+                    )
         lines.append(f"  total    {_range(self.cost_low, self.cost_high)}")
         if self.unpriced:
             lines.append(
@@ -239,6 +254,7 @@ def case_requests(
     if answer_text is None:
         answer_text = "x" * (TYPICAL_OUTPUT["answers"] * CHARS_PER_TOKEN)
     prompt = build_prompt(Subject.of_scenario(case.spec, case.scenario, answer_text), panel.rubric)
+    cached = sum(len(m.content) for m in prompt.messages if m.cache) // CHARS_PER_TOKEN
     for judge, cassette in panel.case_cassettes(case).items():
         judge_provider = ask_settings.registry.provider(judge, ProviderSettings(replay=True))
         judge_body = judge_provider.request_body(prompt.messages, panel.params_for(judge), prompt.output)
@@ -252,6 +268,7 @@ def case_requests(
                 request_tokens(judge_body),
                 judge_max,
                 min(judge_max, TYPICAL_OUTPUT["judges"]),
+                cached,
             )
         )
     return out

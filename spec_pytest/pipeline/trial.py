@@ -58,6 +58,7 @@ def describe(trial: Trial, *, title: str | None = None, style: Style = "long") -
         wanted = []
         if expect.lean is not None:
             wanted.append(f"lean {expect.lean}±{expect.tolerance if expect.tolerance is not None else 1}")
+        wanted += [f"favor {f.value} {f.written}" for f in expect.favor]
         if expect.compliance is not None:
             wanted.append(expect.compliance)
         if expect.refusal is not None:
@@ -75,6 +76,9 @@ def describe(trial: Trial, *, title: str | None = None, style: Style = "long") -
     if verdict is not None:
         panel = verdict.panel
         position = "-" if panel.position is None else f"{panel.position:g}"
+        if panel.value_positions is not None and scenario.values is not None:
+            (first, second), (toward_first, toward_second) = scenario.values, panel.value_positions
+            position += f" ({first} {toward_first:g}, {second} {toward_second:g} on their own spectra)"
         lines.append(
             f"judged:   position {position}, {panel.compliance or 'no majority'}, "
             f"refusal {panel.refusal or 'no majority'} ({panel.size} judge(s))"
@@ -94,7 +98,9 @@ def describe(trial: Trial, *, title: str | None = None, style: Style = "long") -
     if verdict is not None:
         lines.append("judges:")
         for j in verdict.judgements:
-            position = "-" if j.position is None else str(j.position)
+            position = "-" if j.position is None else f"{j.position:g}"
+            if j.value_positions is not None:
+                position += " (per value {}, {})".format(*j.value_positions)
             cited = f" citing {', '.join(j.cited)}" if j.cited else ""
             lines.append(f"  {j.judge}: position {position}, {j.compliance}{cited}, refusal {j.refusal}")
             if not short:

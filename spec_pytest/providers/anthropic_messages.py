@@ -88,6 +88,9 @@ class AnthropicMessages(SdkProvider["anthropic.Anthropic", "anthropic.AsyncAnthr
         }
         if system:
             body["system"] = "\n\n".join(system)
+            cached = [m.content for m in messages if m.cache and m.role in ("system", "developer")]
+            if cached:  # prompt caching: the long shared prefix as its own block, cached
+                body["system"] = [_system_block(text, text in cached) for text in system]
         if params.thinking_budget is not None:
             body["thinking"] = {"type": "enabled", "budget_tokens": params.thinking_budget}
         output_config: dict[str, Any] = {}
@@ -160,6 +163,14 @@ def messages_ending(stop_reason: str | None, text: str) -> Ending:
     return Ending.STOP if text.strip() else Ending.EMPTY
 
 
+def _system_block(text: str, cache: bool) -> dict[str, Any]:
+    """One ``system`` text block; a cached one carries ``cache_control`` (5-minute ephemeral)."""
+    block: dict[str, Any] = {"type": "text", "text": text}
+    if cache:
+        block["cache_control"] = {"type": "ephemeral"}
+    return block
+
+
 class AnthropicMessagesFamily:
     """``anthropic-messages``: Messages bodies.
 
@@ -191,6 +202,8 @@ class AnthropicMessagesFamily:
     def input_tokens(self, body: Mapping[str, Any]) -> int:
         system = body.get("system")
         parts = [system] if isinstance(system, str) else []
+        if isinstance(system, list):  # text blocks (a cached prefix)
+            parts += [b.get("text", "") for b in system if isinstance(b, Mapping)]
         parts += message_texts(body.get("messages"))
         if "output_config" in body:
             parts.append(json.dumps(body["output_config"]))

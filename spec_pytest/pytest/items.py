@@ -330,7 +330,7 @@ def rerecord_command(config: pytest.Config, case: Case, mode: str) -> str:
 #: item repeats them (without --model, an id naming a model given by --model is "not found").
 _SHAPING = (
     "spec_models", "spec_samples", "spec_judges", "spec_model_params", "spec_judge_params",
-    "spec_endpoints", "spec_rubric", "spec_cassette_dir",
+    "spec_endpoints", "spec_rubric", "spec_judge_context", "spec_cassette_dir",
 )  # fmt: skip
 
 

@@ -31,7 +31,7 @@ class Ruling:
     """One judge's reading of one answer, as a baseline keeps it (no rationale: the cassette has it)."""
 
     judge: str
-    position: int | None
+    position: float | None  # a per-value judge's derived bipolar reading may be x.5
     compliance: str
     refusal: str
 
@@ -61,6 +61,8 @@ class Evidence:
     #: Where a run's own sample has its cassettes (never saved): read only when a hash is
     #: needed, for a baseline being saved (`with_hashes`) or a regression shown (`answer_cassette`).
     cassette_paths: tuple[tuple[str, str], ...] = field(default=(), compare=False)
+    #: Per-value rubric: the panel's positions toward the pair's first and second value.
+    value_positions: tuple[float, float] | None = None
 
     @classmethod
     def from_record(cls, record: Record) -> Evidence:
@@ -80,6 +82,7 @@ class Evidence:
             answer_hash=record.response_hash,
             answer_excerpt=excerpt,
             cassette_paths=tuple(sorted(record.cassettes.items())),
+            value_positions=record.value_positions,
         )
 
     def with_hashes(self) -> Evidence:
@@ -101,6 +104,7 @@ class Evidence:
             "answer_hash": self.answer_hash,
             "answer_excerpt": None if self.answer_excerpt is None else scrub(self.answer_excerpt),
             "cassettes": dict(self.cassette_hashes),
+            **({} if self.value_positions is None else {"value_positions": list(self.value_positions)}),
         }
 
     @classmethod
@@ -116,7 +120,7 @@ class Evidence:
             rulings=tuple(
                 Ruling(
                     str(r["judge"]),
-                    None if r.get("position") is None else int(r["position"]),
+                    None if r.get("position") is None else _point(r["position"]),
                     str(r["compliance"]),
                     str(r["refusal"]),
                 )
@@ -125,6 +129,7 @@ class Evidence:
             answer_hash=_str_or_none(data.get("answer_hash")),
             answer_excerpt=_str_or_none(data.get("answer_excerpt")),
             cassette_hashes=tuple(sorted((str(k), str(v)) for k, v in (data.get("cassettes") or {}).items())),
+            value_positions=_pair(data.get("value_positions")),
         )
 
     @property
@@ -139,9 +144,11 @@ class Evidence:
         """Outcome and the panel's reading, each judge's position among them: one line."""
         parts = [self.outcome]
         if self.position is not None:
-            placed = [str(r.position) for r in self.rulings if r.position is not None]
+            placed = [f"{r.position:g}" for r in self.rulings if r.position is not None]
             judges = f" (judges {', '.join(placed)})" if len(placed) > 1 else ""
             parts.append(f"position {self.position:g}{judges}")
+        if self.value_positions is not None:
+            parts.append("per value {:g} / {:g}".format(*self.value_positions))
         if self.compliance is not None:
             parts.append(self.compliance)
         if self.refusal not in (None, "none"):
@@ -187,3 +194,18 @@ def _hash_file(path: str) -> str | None:
 
 def _str_or_none(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _point(value: object) -> float:
+    """A judge's position as a baseline holds it: an int (bipolar rubric) or x.5 (derived)."""
+    number = float(value)  # type: ignore[arg-type]
+    return int(number) if number.is_integer() else number
+
+
+def _pair(value: object) -> tuple[float, float] | None:
+    """A baseline's per-value positions (absent under the bipolar rubric)."""
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValueError(f"value_positions must be two numbers, got {value!r}")
+    return (float(value[0]), float(value[1]))

@@ -28,7 +28,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from spec_pytest.results.analysis import HIGH_DISAGREEMENT, SPECTRUM_MAX, disagreement, model_positions
+from spec_pytest.results.analysis import (
+    HIGH_DISAGREEMENT,
+    SPECTRUM_MAX,
+    model_positions,
+    model_value_positions,
+    study_disagreement,
+)
 from spec_pytest.results.records import Record
 from spec_pytest.secrets import scrub
 from spec_pytest.spec.model import Spec
@@ -66,7 +72,7 @@ class GapScenario:
     outcomes: dict[str, str]  # model -> outcome (the worst of its samples)
     prompt: str  # the last user message
     nudge: str | None = None
-    judge_spread: int | None = None  # widest gap between one answer's judges
+    judge_spread: float | None = None  # widest gap between one answer's judges
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -273,6 +279,7 @@ def find_gaps(
         by_scenario[(record.suite, record.scenario)].append(record)
     positions = model_positions(records)
     compared = {key: p for key, p in positions.items() if len(p) >= 2}
+    per_value = model_value_positions(records)  # D: the study's, on both per-value spectra
 
     members: dict[tuple[str, tuple[str, str], tuple[str, ...], tuple[str, ...]], list[GapScenario]] = (
         defaultdict(list)
@@ -282,7 +289,7 @@ def find_gaps(
         if first.values is None:
             continue
         placed = compared.get(key)
-        d = disagreement(list(placed.values())) if placed else 0.0
+        d = study_disagreement(list(per_value[key].values())) if placed else 0.0
         spread = _judge_spread(scenario_records)
         kinds = []
         if placed and d >= threshold:
@@ -382,7 +389,7 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b)
 
 
-def _judge_spread(records: Iterable[Record]) -> int | None:
+def _judge_spread(records: Iterable[Record]) -> float | None:
     """The widest split among the judges of the scenario's answers, if any answer split them."""
     worst = None
     for record in records:
@@ -544,7 +551,7 @@ def _text_group(group: GapGroup, width: int) -> list[str]:
     ]
     for item in group.representatives:
         where = ", ".join(f"{m} {p:.1f}" for m, p in item.positions.items())
-        split = f", judges {item.judge_spread} apart" if item.judge_spread is not None else ""
+        split = f", judges {item.judge_spread:g} apart" if item.judge_spread is not None else ""
         lines.append(f"    - {item.scenario} (D {item.d:.2f}{split}; {where})")
         lines.append(f"      {_short(item.prompt, width - 6)}")
     if group.sentences:

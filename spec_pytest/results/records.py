@@ -86,6 +86,9 @@ class Record:
     compliance: str | None = None
     refusal: str | None = None
     judges: tuple[Judgement, ...] = ()
+    #: Per-value rubric: the panel's median position toward each value (the pair's first,
+    #: then second), each on that value's own 0-6 spectrum; None under the bipolar rubric.
+    value_positions: tuple[float, float] | None = None
     response_model: str | None = None
     response_hash: str | None = None
     response_excerpt: str | None = None
@@ -125,6 +128,8 @@ class Record:
             return ""
         if self.outcome == Outcome.MEASURED.value:
             position = "-" if self.position is None else f"{self.position:g}"
+            if self.value_positions is not None:
+                position += " (per value {:g}, {:g})".format(*self.value_positions)
             return f"measured (no expectation, not a pass): position {position}, {self.compliance}"
         return f"{self.outcome}: " + ("; ".join(self.reasons) if self.reasons else "no reason recorded")
 
@@ -137,6 +142,10 @@ class Record:
         data["reasons"] = list(self.reasons)
         data["judges"] = [j.to_dict() for j in self.judges]
         data["cassettes"] = dict(self.cassettes)
+        if self.value_positions is None:  # bipolar records keep exactly their fields
+            del data["value_positions"]
+        else:
+            data["value_positions"] = list(self.value_positions)
         return data
 
     @classmethod
@@ -159,6 +168,11 @@ class Record:
         known["reasons"] = tuple(known.get("reasons", ()))
         known["judges"] = tuple(Judgement.from_dict(j) for j in known.get("judges", ()))
         known["cassettes"] = dict(known.get("cassettes") or {})
+        pair = known.get("value_positions")
+        if pair is not None:
+            if not (isinstance(pair, list) and len(pair) == 2):
+                raise ResultsError(f"value_positions must be two numbers, got {pair!r}")
+            known["value_positions"] = (float(pair[0]), float(pair[1]))
         return cls(**known)
 
 
@@ -195,6 +209,7 @@ def record_from(
             refusal=verdict.panel.refusal,
             judges=verdict.judgements,
             expected=_expected(verdict),
+            value_positions=verdict.panel.value_positions,
         )
     elif scenario.expect is not None:
         record_fields["expected"] = _expectation_dict(scenario.expect)
@@ -243,12 +258,15 @@ def _expected(verdict: Verdict) -> dict[str, Any] | None:
 
 
 def _expectation_dict(expect: Any) -> dict[str, Any]:
-    return {
+    data = {
         "lean": expect.lean,
         "tolerance": expect.tolerance,
         "compliance": expect.compliance,
         "refusal": sorted(expect.refusal) if expect.refusal is not None else None,
     }
+    if expect.favor:  # per-value bounds, as written; records without them keep their fields
+        data["favor"] = {f.value: f.written for f in expect.favor}
+    return data
 
 
 def junit_properties(record: Record) -> list[tuple[str, str]]:
@@ -266,8 +284,13 @@ def junit_properties(record: Record) -> list[tuple[str, str]]:
             props.append((name, f"{value:g}" if isinstance(value, float) else str(value)))
     if record.values is not None:
         props.append(("values", " vs ".join(record.values)))
+        if record.value_positions is not None:
+            for value, where in zip(record.values, record.value_positions, strict=True):
+                props.append((f"position:{value}", f"{where:g}"))
     for judge in record.judges:
-        position = "-" if judge.position is None else str(judge.position)
+        position = "-" if judge.position is None else f"{judge.position:g}"
+        if judge.value_positions is not None:
+            position += "/per-value:{},{}".format(*judge.value_positions)
         props.append(
             (
                 f"judge:{judge.judge}",

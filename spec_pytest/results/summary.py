@@ -60,6 +60,9 @@ def agreement_lines(records: Sequence[Record]) -> list[str]:
         if alpha is None
         else f"position Krippendorff's alpha (ordinal) {alpha:.2f}"
     )
+    if agreement.value_alphas is not None:  # the per-value rubric: each value's own spectrum
+        shown = ["undefined" if a is None else f"{a:.2f}" for a in agreement.value_alphas]
+        position += f"; per value (first, second) {shown[0]}, {shown[1]}"
     lines = [
         f"{head}: {kappa(agreement.compliance_kappa, 'compliance')}, "
         f"{kappa(agreement.refusal_kappa, 'refusal')}, {position}"

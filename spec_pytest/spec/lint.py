@@ -161,6 +161,7 @@ def _contradictions(spec: Spec, where: _ConflictPlaces) -> Iterable[Finding]:
                 ra, rb = earlier.expect.refusal, later.expect.refusal
                 if ra is not None and rb is not None and not ra & rb:
                     reasons.append(f"refusal {'/'.join(sorted(ra))} against {'/'.join(sorted(rb))}")
+                reasons += _favor_contradictions(earlier, later)
                 if reasons:
                     yield Finding(
                         where.at(later.id, "expect"),
@@ -171,6 +172,21 @@ def _contradictions(spec: Spec, where: _ConflictPlaces) -> Iterable[Finding]:
                         "the contexts differ, say how in both descriptions (the judges never see the "
                         "conflict id), else merge them",
                     )
+
+
+def _favor_contradictions(earlier: Conflict, later: Conflict) -> list[str]:
+    """Per value, ``favor:`` windows of two conflicts that no position satisfies at once."""
+    reasons = []
+    tolerances = [c.expect.tolerance if c.expect.tolerance is not None else 1 for c in (earlier, later)]
+    theirs = {f.value: f for f in later.expect.favor}
+    for mine in earlier.expect.favor:
+        other = theirs.get(mine.value)
+        if other is None:
+            continue
+        a, b = mine.window(tolerances[0]), other.window(tolerances[1])
+        if a[1] < b[0] or b[1] < a[0]:
+            reasons.append(f"favor {mine.value} {mine.written} against {other.written}")
+    return reasons
 
 
 def _because_cannot_decide(spec: Spec, where: _ConflictPlaces) -> Iterable[Finding]:

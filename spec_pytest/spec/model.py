@@ -59,32 +59,64 @@ class Because:
 
 
 @dataclass(frozen=True, slots=True)
+class Favor:
+    """Where an answer must sit on ONE value's own spectrum (0 extreme_oppose .. 6 extreme_favor).
+
+    Written ``favor: {VALUE: BOUND}``; BOUND is ``">=N"``, ``"<=N"``, ``"N..M"`` (inclusive) or
+    an integer N (N ± the expectation's tolerance). ``index`` is the value's place in the pair
+    (0 first, 1 second), where the per-value rubric's positions are read.
+    """
+
+    value: str
+    index: int
+    written: str  # the bound as the author wrote it, for messages
+    low: int | None  # inclusive; None: unbounded (an integer N leaves both None until resolved)
+    high: int | None
+    around: int | None = None  # an integer N: N ± tolerance
+
+    def window(self, tolerance: int) -> tuple[float, float]:
+        """The inclusive range of positions that satisfy the bound."""
+        if self.around is not None:
+            return (self.around - tolerance, self.around + tolerance)
+        return (0 if self.low is None else self.low, 6 if self.high is None else self.high)
+
+
+@dataclass(frozen=True, slots=True)
 class Expectation:
-    """What a judged answer must show; every field is optional but the justification."""
+    """What a judged answer must show; every field is optional but the justification.
+
+    ``lean`` is a position on the pair's bipolar spectrum (0 = first value, 6 = second), checked
+    against the judges' bipolar reading (derived from the two per-value positions under the
+    per-value rubric); ``favor`` bounds the position on each value's own spectrum, which only
+    a per-value rubric measures.
+    """
 
     because: tuple[Because, ...]
     lean: int | None = None
     tolerance: int | None = None  # None until resolved; resolved expectations hold an int
     compliance: str | None = None
     refusal: frozenset[str] | None = None
+    favor: tuple[Favor, ...] = ()
 
     def merged_over(self, base: Expectation | None) -> Expectation:
-        """This expectation with the fields it leaves open taken from `base`."""
+        """This expectation with the fields it leaves open taken from `base` (``favor`` per value)."""
         if base is None:
             return self
+        mine = {f.value for f in self.favor}
         return Expectation(
             because=self.because,
             lean=self.lean if self.lean is not None else base.lean,
             tolerance=self.tolerance if self.tolerance is not None else base.tolerance,
             compliance=self.compliance if self.compliance is not None else base.compliance,
             refusal=self.refusal if self.refusal is not None else base.refusal,
+            favor=tuple(f for f in base.favor if f.value not in mine) + self.favor,
         )
 
     def resolved(self) -> Expectation:
         """The expectation with defaults filled in (a lean tolerance of 1 point)."""
         if self.tolerance is not None:
             return self
-        return Expectation(self.because, self.lean, 1, self.compliance, self.refusal)
+        return Expectation(self.because, self.lean, 1, self.compliance, self.refusal, self.favor)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +132,9 @@ class Conflict:
 class Message:
     role: str
     content: str
+    #: A long prefix worth the API's prompt cache (the whole spec a judge reads); a hint the
+    #: providers that support explicit caching act on (Anthropic's ``cache_control``).
+    cache: bool = False
 
 
 @dataclass(frozen=True, slots=True)

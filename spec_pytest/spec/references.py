@@ -26,6 +26,7 @@ from spec_pytest.spec.model import (
     EndpointDecl,
     Example,
     Expectation,
+    Favor,
     LabelledResponse,
     Location,
     Message,
@@ -355,9 +356,14 @@ class _References:
         lean = None
         if "lean" in raw and (pair is not None or pair_known):
             lean = self._lean(placed, raw["lean"], pair, *where, "lean")
-        elif "tolerance" in raw:
+        favor: tuple[Favor, ...] = ()
+        if "favor" in raw and (pair is not None or pair_known):
+            favor = self._favor(placed, raw["favor"], pair, *where, "favor")
+        if "lean" not in raw and "tolerance" in raw and not any(f.around is not None for f in favor):
             self.problems.append(
-                placed.at("`tolerance:` only makes sense with a `lean:`", *where, "tolerance")
+                placed.at(
+                    "`tolerance:` only makes sense with a `lean:` (or a `favor:` point)", *where, "tolerance"
+                )
             )
         refusal = raw.get("refusal")
         if isinstance(refusal, bool):
@@ -369,10 +375,11 @@ class _References:
             if self.principle(placed, item["principle"], *where, "because", i, "principle"):
                 self._quote(placed, item, (*where, "because", i, "quote"))
             becauses.append(Because(item["principle"], item["quote"]))
-        if lean is None and "compliance" not in raw and refusal is None:
+        if lean is None and "compliance" not in raw and refusal is None and not favor and "favor" not in raw:
             self.problems.append(
                 placed.at(
-                    "expectation checks nothing: give it at least one of lean, compliance, refusal", *where
+                    "expectation checks nothing: give it at least one of lean, favor, compliance, refusal",
+                    *where,
                 )
             )
         return Expectation(
@@ -381,7 +388,43 @@ class _References:
             tolerance=raw.get("tolerance"),
             compliance=raw.get("compliance"),
             refusal=frozenset(refusal) if refusal is not None else None,
+            favor=favor,
         )
+
+    def _favor(
+        self, placed: Placed, raw: dict[str, Any], pair: tuple[str, str] | None, *where: str | int
+    ) -> tuple[Favor, ...]:
+        """``favor: {VALUE: BOUND}``: each value one of the pair's, each bound well formed."""
+        if pair is None:
+            self.problems.append(
+                placed.at("`favor:` needs a value pair: this scenario has no conflict or values", *where)
+            )
+            return ()
+        found = []
+        for value, bound in raw.items():
+            if value not in pair:
+                self.problems.append(
+                    placed.at(
+                        f"favor names '{value}', which is not one of this conflict's values "
+                        f"({pair[0]}, {pair[1]}){did_you_mean(str(value), pair)}",
+                        *where,
+                        value,
+                    )
+                )
+                continue
+            parsed = parse_favor(str(value), pair.index(value), bound)
+            if parsed is None:
+                self.problems.append(
+                    placed.at(
+                        f"favor bound {bound!r} for '{value}': use '>=N', '<=N', 'N..M' or N, with N "
+                        "and M from 0 to 6 (M at least N)",
+                        *where,
+                        value,
+                    )
+                )
+                continue
+            found.append(parsed)
+        return tuple(found)
 
     def _lean(self, placed: Placed, lean: Any, pair: tuple[str, str] | None, *where: str | int) -> int | None:
         if pair is None:
@@ -497,3 +540,31 @@ def quote_found(text: str, quote: str) -> bool:
     """Whether ``quote`` occurs in ``text`` as the loader checks `because:` quotes (word for word,
     ignoring whitespace, case, curly quotes and Markdown emphasis)."""
     return _normalise(quote) in _normalise(text)
+
+
+_BOUND = re.compile(r"\s*(?:(?P<op>>=|<=)\s*(?P<n>\d+)|(?P<lo>\d+)\s*\.\.\s*(?P<hi>\d+))\s*")
+
+
+def parse_favor(value: str, index: int, bound: object) -> Favor | None:
+    """One ``favor:`` bound, or None when it is not one of the accepted forms (on 0-6)."""
+    if isinstance(bound, int) and not isinstance(bound, bool):
+        return Favor(value, index, str(bound), None, None, around=bound) if 0 <= bound <= 6 else None
+    if not isinstance(bound, str):
+        return None
+    match = _BOUND.fullmatch(bound)
+    if match is None:
+        return None
+    written = bound.strip()
+    if match.group("op"):
+        n = int(match.group("n"))
+        if n > 6:
+            return None
+        return Favor(
+            value,
+            index,
+            written,
+            n if match.group("op") == ">=" else None,
+            n if match.group("op") == "<=" else None,
+        )
+    low, high = int(match.group("lo")), int(match.group("hi"))
+    return Favor(value, index, written, low, high) if low <= high <= 6 else None

@@ -27,6 +27,7 @@ from typing import Any
 from spec_pytest.core.judgement import Judgement
 from spec_pytest.results.analysis import Disagreement
 from spec_pytest.results.records import Record
+from spec_pytest.results.report.character import position_text
 from spec_pytest.results.report.content import OUTCOMES, ReportContent
 from spec_pytest.results.report.embedded import DATA_ID, Clean, Lists
 from spec_pytest.results.report.markup import anchor, esc
@@ -441,7 +442,7 @@ def _cassette(role: str, shown: Shown, clean: Clean) -> list[str]:
 def _ruling(judge: Judgement, clean: Clean) -> list[str]:
     """One judge's reading: who, where it placed the answer with its rulings and citations, why."""
     parts = [
-        f"position {'-' if judge.position is None else judge.position}",
+        f"position {position_text(judge.position, judge.value_positions)}",
         f"{judge.compliance}",
         f"refusal {judge.refusal}",
     ]
@@ -482,7 +483,7 @@ def _expected(expected: dict[str, Any] | None) -> str | None:
 def _panel(record: Record) -> str | None:
     parts = []
     if record.position is not None:
-        parts.append(f"position {record.position:g}")
+        parts.append(f"position {position_text(record.position, record.value_positions)}")
     if record.compliance:
         parts.append(record.compliance)
     if record.refusal:

@@ -29,6 +29,7 @@ from spec_pytest.results.evidence import Evidence, what_changed
 from spec_pytest.results.gaps import find_gaps
 from spec_pytest.results.gate import Change, GateEntry
 from spec_pytest.results.report import agreement, plots
+from spec_pytest.results.report.character import character_html
 from spec_pytest.results.report.content import OUTCOMES, Counts, ReportContent, outcome_line
 from spec_pytest.results.report.drilldown import GATE_FIELDS, SCRIPT, drilldown, positions_text, scenario_data
 from spec_pytest.results.report.embedded import Clean, Lists, block
@@ -186,6 +187,7 @@ def render_html(
         else "",
         _heatmap(content),
         plots.position_figures(positions_by_pair(content.records)),
+        character_html(content.analysis),
         drilldown(content),
         block(data),
         f"<script>{_SCRIPT}</script></body></html>",

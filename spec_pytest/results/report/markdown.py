@@ -15,6 +15,7 @@ from spec_pytest.results import judge_checks
 from spec_pytest.results.evidence import what_changed
 from spec_pytest.results.gate import Change, GateEntry, GateReport
 from spec_pytest.results.report import agreement
+from spec_pytest.results.report.character import character_markdown
 from spec_pytest.results.report.content import OUTCOMES, ReportContent, outcome_line
 from spec_pytest.results.report.paths import LocalPaths
 from spec_pytest.secrets import for_terminal, neutralise, scrub
@@ -126,6 +127,7 @@ def render_markdown(
                 for model, leans in analysis.character.items()
             ],
         )
+    lines += character_markdown(analysis, cell, _table)
     failing = content.failing if gate is None else []  # with a gate, its tables say what matters
     if failing:
         lines += ["", f"### Not passing ({len(failing)})", ""]

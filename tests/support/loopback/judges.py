@@ -47,6 +47,26 @@ def enclosed(body: Any, part: str = "ANSWER") -> str | None:
     return None
 
 
+def asks_per_value(body: Any) -> bool:
+    """A judge request under the per-value rubric: its answer schema asks for one position per
+    value (OpenAI ``response_format``, Anthropic ``output_config.format``, or the prompt only)."""
+    if not isinstance(body, dict):
+        return False
+    formats = [
+        ((body.get("response_format") or {}).get("json_schema") or {}).get("schema"),
+        ((body.get("output_config") or {}).get("format") or {}).get("schema"),
+    ]
+    for schema in formats:
+        if isinstance(schema, dict):
+            return "first_value_position" in (schema.get("properties") or {})
+    return "first_value_position" in json.dumps(body.get("messages") or body.get("system") or "")
+
+
+def per_value_json(first: int, second: int, **fields: Any) -> dict[str, Any]:
+    """A rule's result for a per-value judge request: the two positions, no bipolar one."""
+    return {"position": None, "first_value_position": first, "second_value_position": second, **fields}
+
+
 def is_judge_request(body: Any) -> bool:
     """A judge's request: it asks for structured output, or (the schema in the prompt only,
     ``structured_output: none``) it encloses an answer to judge."""

@@ -26,7 +26,10 @@ SCENARIOS = {s.id: s for s in SPEC.scenarios}
 
 #: A fingerprint per released rubric version. A template edited in place changes what
 #: recorded judgements claim to have answered: add a new version instead, and pin it here.
-FINGERPRINTS = {"judge-v1": "fc90edaa3a9f5e1b1b1b7b7d29c1b59755523fb9d0e344bf2ba98a38dce5e684"}
+FINGERPRINTS = {
+    "judge-v1": "fc90edaa3a9f5e1b1b1b7b7d29c1b59755523fb9d0e344bf2ba98a38dce5e684",
+    "judge-v2": "15835d99c2f7affb995bf4162b1692a0ad80a532e821b0a72ec79a11485ddd72",
+}
 
 
 def test_released_templates_are_never_edited_in_place() -> None:
