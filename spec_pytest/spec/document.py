@@ -193,7 +193,13 @@ def _read_jsonl(path: Path, text: str) -> Document:
         if not line.strip():
             continue
         try:
-            entries.append(json.loads(line, object_pairs_hook=_no_duplicate_pairs))
+            # one decoder for every line (json.loads builds one per call when given a hook); a
+            # stray BOM goes through json.loads, whose message names it
+            entries.append(
+                _JSON.decode(line)
+                if line[:1] != "\ufeff"
+                else json.loads(line, object_pairs_hook=_no_duplicate_pairs)
+            )
             lines.append(number)
         except _DuplicateKey as exc:
             problems.append(
@@ -233,12 +239,17 @@ class _DuplicateKey(InputError):
 
 
 def _no_duplicate_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
+    result = dict(pairs)  # built in C; only an object with a repeated key is walked again
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return result
+
+
+_JSON = json.JSONDecoder(object_pairs_hook=_no_duplicate_pairs)
 
 
 def _read_yaml(path: Path, text: str) -> Document:
