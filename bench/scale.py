@@ -46,6 +46,7 @@ KEY_ENV = "SPEC_PYTEST_SCALE_API_KEY"
 #: The loopback server's process: run by path from the repository, so only it imports tests/.
 LOOPBACK = r"""
 import json, sys
+from collections import Counter
 sys.path.insert(0, sys.argv[1])
 from tests.support.loopback.judges import scripted_judges
 from tests.support.loopback.server import LoopbackServer
@@ -56,7 +57,10 @@ server.respond_with(scripted_judges(lambda model, text, body: {"compliance": "co
 print(json.dumps({"port": server.port}), flush=True)
 for _ in sys.stdin:  # one line asks for the counts
     direct = sum(1 for r in server.requests if r.path in ("/v1/chat/completions", "/v1/messages"))
-    print(json.dumps({"creates": server.batches.creates, "direct": direct}), flush=True)
+    seen = Counter(cid for b in list(server.batches.batches.values()) for cid in b.custom_ids)
+    twice = sum(1 for count in seen.values() if count > 1)  # a request paid for twice
+    counts = {"creates": server.batches.creates, "direct": direct, "submitted_twice": twice}
+    print(json.dumps(counts), flush=True)
 server.stop()
 """
 
@@ -117,16 +121,11 @@ def run(
         if kill_on is not None:
             assert process.stdout is not None
             _follow(process, process.stdout, sink, kill_on, start + timeout)
-        code = _wait(process, start + timeout)
+        code, rss_mb = _wait(process, start + timeout)
         elapsed = time.perf_counter() - start
         sink.seek(0)
         output = sink.read()
-    if code is not None and code < 0 and kill_on is not None:
-        code = -signal.SIGKILL  # killed on purpose
-    return Step(name, elapsed, _rss_mb.pop(process.pid, 0.0), code, output)
-
-
-_rss_mb: dict[int, float] = {}
+    return Step(name, elapsed, rss_mb, code, output)
 
 
 def _follow(
@@ -139,20 +138,17 @@ def _follow(
             break
 
 
-def _wait(process: subprocess.Popen[str], deadline: float) -> int | None:
-    """Wait for `process` until `deadline` (then kill it: None); keep its own peak RSS."""
+def _wait(process: subprocess.Popen[str], deadline: float) -> tuple[int | None, float]:
+    """Wait for `process` until `deadline` (then kill it: code None); its code and own peak RSS (MB)."""
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            _rss_mb[process.pid] = usage.ru_maxrss / 1024
-            process.returncode = os.waitstatus_to_exitcode(status)
-            return process.returncode
-        if time.perf_counter() > deadline:
+        stopped = not pid and time.perf_counter() > deadline
+        if stopped:
             process.kill()
-            _, status, usage = os.wait4(process.pid, 0)
-            _rss_mb[process.pid] = usage.ru_maxrss / 1024
+            pid, status, usage = os.wait4(process.pid, 0)
+        if pid:
             process.returncode = os.waitstatus_to_exitcode(status)
-            return None
+            return (None if stopped else process.returncode), usage.ru_maxrss / 1024
         time.sleep(0.2)
 
 
@@ -213,12 +209,15 @@ def main() -> int:
             )
             after_kill = server.counts()
             print(killed.line(), f"server: {after_kill}", flush=True)
+            if killed.code != -signal.SIGKILL:  # it ended (or hung) before submitting anything
+                print(killed.output[-3000:])
+                return 1
             resumed = run("batch, same command again", batch, folder, args.step_timeout)
             after_resume = server.counts()
             print(resumed.line(), f"server: {after_resume}", flush=True)
             answers_line = [line for line in resumed.output.splitlines() if line.startswith("batch")]
             print("   " + "\n   ".join(answers_line[-3:]), flush=True)
-            if resumed.code != 0 or after_resume["direct"]:
+            if resumed.code != 0 or after_resume["direct"] or after_resume["submitted_twice"]:
                 print(resumed.output[-3000:])
                 failed = True
         finally:
