@@ -6,6 +6,8 @@ spec looks like to pytest; there is how options and the session are wired.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import re
 import shlex
@@ -43,21 +45,41 @@ def _marker_name(kind: str, ident: str) -> str:
     return f"{kind}_{_MARKER_UNSAFE.sub('_', ident)}"
 
 
+@contextlib.contextmanager
+def _collecting() -> Iterator[None]:
+    """No cyclic garbage collection while a spec's nodes are built.
+
+    Collection allocates only what lives for the whole session (the spec, its cases, the
+    items and their keyword maps), so the collector's passes find nothing to free; yet each
+    full pass walks every live object, and at 100k scenarios those passes took half of the
+    collection time. Reference counting still frees everything it always did, and whatever
+    cyclic garbage appears is collected once the collector is back on.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class SpecFile(pytest.File):
     """A spec file: loads and validates it, then groups its cases by conflict."""
 
-    def collect(self) -> Iterator[pytest.Collector]:
+    def collect(self) -> list[pytest.Collector]:
+        with _collecting():
+            return list(self._collect())
+
+    def _collect(self) -> Iterator[pytest.Collector]:
         spec = load_spec_cached(self.path)
         declare_endpoints(
             self.config.stash[RUN].ask.registry,
             [spec],
             endpoint_lines(self.config.getini("spec_endpoints"), self.config.getoption("spec_endpoints")),
         )
-        cases = list(
-            expand(spec, self.config.getoption("spec_models"), self.config.getoption("spec_samples"))
-        )
         groups: dict[str, list[Case]] = {}
-        for case in cases:
+        for case in expand(spec, self.config.getoption("spec_models"), self.config.getoption("spec_samples")):
             groups.setdefault(case.group, []).append(case)
         markers = SpecMarkers(self.config, spec)
         for name, members in groups.items():
@@ -115,11 +137,24 @@ class CaseGroup(pytest.Collector):
         self._cases = cases
         self._markers = markers
 
-    def collect(self) -> Iterator[SpecItem]:
+    def collect(self) -> list[SpecItem]:
+        with _collecting():
+            return list(self._items())
+
+    def _items(self) -> Iterator[SpecItem]:
         structured = NodeId is not None and isinstance(getattr(self, "id", None), NodeId)
+        params: dict[tuple[str, int], str] = {}  # one string per model and sample, shared by the items
         for case in self._cases:
-            extra = {"nodeid": self.id.child(case.scenario.id).with_params(case.params)} if structured else {}
-            item = SpecItem.from_parent(self, name=case.name, case=case, **extra)
+            key = (case.model, case.sample)
+            shown = params.get(key)
+            if shown is None:
+                shown = params[key] = case.params
+            name = f"{case.scenario.id}[{shown}]"
+            if structured:
+                nodeid = self.id.child(case.scenario.id).with_params(shown)
+                item = SpecItem.from_parent(self, name=name, case=case, nodeid=nodeid)
+            else:
+                item = SpecItem.from_parent(self, name=name, case=case)
             self._markers.apply(item, case)
             yield item
 
@@ -134,12 +169,14 @@ class SpecItem(pytest.Item):
     shown as MEASURED (`spec_pytest.pytest.plugin.pytest_report_teststatus`): never PASSED.
     """
 
+    #: Set in setup; class-level until then, so 100k collected items do not each carry them.
+    trial: Trial | None = None
+    error: str | None = None
+    missing_key: str | None = None  # the key variable the case needed and lacked
+
     def __init__(self, *, case: Case, **kwargs: Any):
         super().__init__(**kwargs)
         self.case = case
-        self.trial: Trial | None = None
-        self.error: str | None = None
-        self.missing_key: str | None = None  # the key variable the case needed and lacked
 
     def setup(self) -> None:
         run = self.config.stash[RUN]
@@ -354,13 +391,18 @@ class SpecMarkers:
     names are registered together before the first is looked up: pytest re-reads every
     registered marker line whenever ``pytest.mark`` meets a name it has not seen, so
     registering one name per lookup made collection quadratic in the spec's markers.
+
+    What an item carries depends only on its scenario's conflict, pair, principles, nudge and
+    whether it has an expectation, so thousands of scenarios share one `_Marks`, worked out once;
+    an item then takes the shared marks in three container updates (what ``add_marker`` does one
+    mark at a time, with an import and two type checks per call).
     """
 
     def __init__(self, config: pytest.Config, spec: Spec):
         self.config = config
         self.spec = spec
         self._decorators: dict[str, pytest.MarkDecorator] = {}
-        self._by_scenario: dict[str, list[pytest.MarkDecorator]] = {}
+        self._by_signature: dict[tuple[object, ...], _Marks] = {}
         self._registered: set[str] = set()
         self._scenarios_registered = False
 
@@ -370,9 +412,13 @@ class SpecMarkers:
         if decorator is None:
             if not self._scenarios_registered:
                 self._scenarios_registered = True
+                seen: set[tuple[object, ...]] = set()
                 for scenario in self.spec.scenarios:
-                    for each in self._marks_of(scenario):
-                        self._register(*each)
+                    signature = _signature(scenario)
+                    if signature not in seen:
+                        seen.add(signature)
+                        for each in self._marks_of(scenario):
+                            self._register(*each)
             self._register(kind, ident)  # one the scenarios do not carry (an invariance rule's)
             decorator = self._decorators[name] = getattr(pytest.mark, name)
         return decorator
@@ -404,18 +450,41 @@ class SpecMarkers:
             self.decorators_of(scenario)
 
     def apply(self, item: SpecItem, case: Case) -> None:
-        scenario = case.scenario
-        for decorator in self.decorators_of(scenario):
-            item.add_marker(decorator)
-        item.extra_keyword_matches.update(
-            [*(scenario.values or ()), *self.spec.principles_of(scenario), case.model]
-        )
+        marks = self._shared(case.scenario)
+        item.own_markers.extend(marks.marks)
+        item.keywords.update(marks.keywords)
+        item.extra_keyword_matches.update(marks.extra)
+        item.extra_keyword_matches.add(case.model)
 
     def decorators_of(self, scenario: Scenario) -> list[pytest.MarkDecorator]:
-        decorators = self._by_scenario.get(scenario.id)
-        if decorators is None:
+        return list(self._shared(scenario).decorators)
+
+    def _shared(self, scenario: Scenario) -> _Marks:
+        signature = _signature(scenario)
+        marks = self._by_signature.get(signature)
+        if marks is None:
             decorators = [self.decorator(kind, ident) for kind, ident in self._marks_of(scenario)]
-            if scenario.expect is None and not self.spec.principles_of(scenario):
+            principles = self.spec.principles_of(scenario)
+            if scenario.expect is None and not principles:
                 decorators.append(pytest.mark.measured)  # nothing to check: CI can run -m "not measured"
-            self._by_scenario[scenario.id] = decorators
-        return decorators
+            marks = self._by_signature[signature] = _Marks(
+                tuple(decorators), (*(scenario.values or ()), *principles)
+            )
+        return marks
+
+
+def _signature(scenario: Scenario) -> tuple[object, ...]:
+    """What decides a scenario's markers and extra ``-k`` words (see `SpecMarkers._marks_of`)."""
+    return (scenario.conflict, scenario.values, scenario.principles, scenario.nudge, scenario.expect is None)
+
+
+class _Marks:
+    """The markers and ``-k`` words shared by every item whose scenario has one signature."""
+
+    __slots__ = ("decorators", "extra", "keywords", "marks")
+
+    def __init__(self, decorators: tuple[pytest.MarkDecorator, ...], extra: tuple[str, ...]) -> None:
+        self.decorators = decorators
+        self.marks = tuple(decorator.mark for decorator in decorators)
+        self.keywords = {mark.name: mark for mark in self.marks}  # what add_marker sets, in its order
+        self.extra = extra

@@ -47,23 +47,43 @@ _PLAIN_SCALARS = {
 
 @dataclass
 class Document:
-    """A parsed file: its data plus a way back from a data path to file:line:col."""
+    """A parsed file: its data plus a way back from a data path to file:line:col.
+
+    A YAML file read the fast way (`_read_plain_yaml`) keeps its text and the positions of the
+    values at most two levels deep, which is every position a sound spec asks for (where each
+    scenario, principle and conflict starts); the node tree behind any other position is
+    composed from the text the first time one is asked for, so only a file with a problem to
+    point at pays for it.
+    """
 
     path: Path
     data: Any
-    root: yaml.Node | None = None  # YAML files
+    root: yaml.Node | None = None  # YAML files: composed on demand when `text` is kept (`tree`)
     entry_lines: list[int] = field(default_factory=list)  # JSONL files: line of each entry
+    text: str | None = None  # YAML read the fast way: the text `tree` composes
+    positions: dict[tuple[str | int, ...], tuple[int, int]] = field(default_factory=dict)
+
+    def tree(self) -> yaml.Node | None:
+        """The YAML node tree (None for JSONL), composed from the kept text on first use."""
+        if self.root is None and self.text is not None:
+            self.root = yaml.compose(self.text, Loader=_Loader)  # it read once already: it reads again
+        return self.root
 
     def locate(self, data_path: Sequence[str | int], key: bool = False) -> tuple[int, int]:
         """Line and column (1-based) of the value at `data_path`, or of its key if `key`.
 
         Walks as far as the path exists, so a missing key points at the mapping that lacks it.
         """
-        if self.root is None:
+        if self.root is None and self.text is not None and not key:
+            known = self.positions.get(tuple(data_path))
+            if known is not None:
+                return known
+        root = self.tree()
+        if root is None:
             if data_path and isinstance(data_path[0], int) and data_path[0] < len(self.entry_lines):
                 return self.entry_lines[data_path[0]], 1
             return 1, 1
-        node = self.root
+        node = root
         mark = node.start_mark
         last = len(data_path) - 1
         for index, step in enumerate(data_path):
@@ -173,7 +193,13 @@ def _read_jsonl(path: Path, text: str) -> Document:
         if not line.strip():
             continue
         try:
-            entries.append(json.loads(line, object_pairs_hook=_no_duplicate_pairs))
+            # one decoder for every line (json.loads builds one per call when given a hook); a
+            # stray BOM goes through json.loads, whose message names it
+            entries.append(
+                _JSON.decode(line)
+                if line[:1] != "\ufeff"
+                else json.loads(line, object_pairs_hook=_no_duplicate_pairs)
+            )
             lines.append(number)
         except _DuplicateKey as exc:
             problems.append(
@@ -213,18 +239,26 @@ class _DuplicateKey(InputError):
 
 
 def _no_duplicate_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise _DuplicateKey(key)
-        result[key] = value
+    result = dict(pairs)  # built in C; only an object with a repeated key is walked again
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return result
+
+
+_JSON = json.JSONDecoder(object_pairs_hook=_no_duplicate_pairs)
 
 
 def _read_yaml(path: Path, text: str) -> Document:
     tabs = _tab_indents(path, text)
     if tabs:
         raise SpecError(tabs)
+    plain = _read_plain_yaml(path, text)
+    if plain is not None:
+        return plain
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError as exc:
@@ -241,6 +275,8 @@ def _read_yaml(path: Path, text: str) -> Document:
 
 
 def _tab_indents(path: Path, text: str) -> list[Problem]:
+    if "\t" not in text:  # most files: no line to split and look at (700k lines at 100k scenarios)
+        return []
     problems = []
     for number, line in enumerate(YAML_LINE_BREAK.split(text), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
@@ -402,3 +438,111 @@ class _Builder:
                 continue
             out.append(self.build(source, depth + 1))
         return out
+
+
+#: Event kinds of the fast reader, and what stops it (the full reader then decides).
+_SCALAR_TAGS = {_STR, _TIMESTAMP, *_PLAIN_SCALARS}
+_NO_KEY = object()
+
+
+class _NotPlain(Exception):
+    """The file uses something only the full reader handles: aliases, anchors, explicit tags,
+    merge keys, duplicate or non-text keys, deep nesting, several documents, a syntax error."""
+
+
+def _read_plain_yaml(path: Path, text: str) -> Document | None:
+    """The file's data straight from libyaml's parse events, without composing a node tree.
+
+    A composed tree costs two position marks and a node object per scalar, and the resolver
+    is called back from C for every one of them: for a 100k-scenario file that was most of
+    the loading time and a peak of hundreds of MB. The events carry the same marks, one at a
+    time. Only plain data is read this way; anything else (see `_NotPlain`), including every
+    file with a problem, returns None and goes through the full reader, which reports it.
+    The data equals what `_Builder` builds from the composed tree of the same file.
+    """
+    loader = _Loader(text)
+    try:
+        data, positions = _plain_events(loader)
+    except (_NotPlain, yaml.YAMLError):
+        return None
+    finally:
+        loader.dispose()
+    return Document(path, data, text=text, positions=positions)
+
+
+def _plain_events(loader: Any) -> tuple[Any, dict[tuple[str | int, ...], tuple[int, int]]]:
+    resolvers = loader.yaml_implicit_resolvers
+    constructor = yaml.constructor.SafeConstructor()
+    positions: dict[tuple[str | int, ...], tuple[int, int]] = {}
+    # one frame per open collection: [container, pending key (mappings), data path]
+    stack: list[list[Any]] = []
+    root: Any = _NO_KEY
+    documents = 0
+    scalar_event, mapping_start, sequence_start = (
+        yaml.ScalarEvent,
+        yaml.MappingStartEvent,
+        yaml.SequenceStartEvent,
+    )
+    while True:
+        event = loader.get_event()
+        kind = type(event)
+        if kind is scalar_event or kind is mapping_start or kind is sequence_start:
+            if event.anchor is not None or event.tag not in (None, "!"):
+                raise _NotPlain
+            value: Any
+            if kind is scalar_event:
+                tag = _STR
+                if event.implicit[0]:
+                    for candidate, pattern in resolvers.get(event.value[:1], ()):
+                        if pattern.match(event.value):
+                            tag = candidate
+                            break
+                if tag not in _SCALAR_TAGS:
+                    raise _NotPlain
+                if tag in (_STR, _TIMESTAMP):  # dates stay as written, as in `_Builder.scalar`
+                    value = event.value
+                elif tag == _INT and event.value.isdigit():
+                    value = int(event.value)
+                else:
+                    node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
+                    value = constructor.construct_object(node)
+            else:
+                if len(stack) >= MAX_DEPTH:
+                    raise _NotPlain
+                value = {} if kind is mapping_start else []
+            where: tuple[str | int, ...] = ()
+            if not stack:
+                root = value
+                positions[()] = (event.start_mark.line + 1, event.start_mark.column + 1)
+            else:
+                frame = stack[-1]
+                container = frame[0]
+                if type(container) is list:
+                    where = (*frame[2], len(container))
+                    container.append(value)
+                elif frame[1] is _NO_KEY:  # a key: text as written (`yes:` and `1:` are names)
+                    if kind is not scalar_event or event.value in container:
+                        raise _NotPlain
+                    frame[1] = event.value
+                    continue
+                else:
+                    where = (*frame[2], frame[1])
+                    container[frame[1]] = value
+                    frame[1] = _NO_KEY
+                if len(where) <= 2:
+                    positions[where] = (event.start_mark.line + 1, event.start_mark.column + 1)
+            if kind is not scalar_event:
+                stack.append([value, _NO_KEY, where])
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            stack.pop()
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise _NotPlain
+        elif kind is yaml.StreamEndEvent:
+            break
+        elif kind is not yaml.StreamStartEvent and kind is not yaml.DocumentEndEvent:
+            raise _NotPlain  # an alias
+    if root is _NO_KEY:  # an empty document: the full reader says so
+        raise _NotPlain
+    return root, positions

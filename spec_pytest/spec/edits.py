@@ -55,7 +55,7 @@ class DraftedExpectation:
 
 def _conflict_nodes(path: Path) -> tuple[list[str], yaml.SequenceNode]:
     doc = document.read(path)
-    root = doc.root
+    root = doc.tree()
     if not isinstance(root, yaml.MappingNode):
         raise InputError(f"{path}: not a YAML mapping; cannot place a drafted expectation")
     for key, value in root.value:

@@ -115,7 +115,7 @@ def run_batch(
     outcome.batches = sender.batch_ids
     try:
         for round_number in range(1, options.max_rounds + 2):
-            served.unanswered.clear()
+            served.new_round()
             for case in cases:
                 walker.walk(case)
             pending = dict(served.unanswered)

@@ -325,7 +325,9 @@ class LoopbackServer:
 
     async def _astart(self) -> None:
         self._stopping = asyncio.Event()
-        app = web.Application()
+        # a batch input file is one upload of every request (OpenAI takes up to 200 MB); aiohttp's
+        # default 1 MiB would refuse a few hundred judge prompts with a 413 no real API sends
+        app = web.Application(client_max_size=256 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self._openai)
         app.router.add_post("/v1/messages", self._anthropic)
         self.batches.install(app)

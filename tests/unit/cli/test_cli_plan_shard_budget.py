@@ -73,3 +73,34 @@ def test_batch_records_through_the_batch_api_then_items_replay(project, loopback
     direct = [r for r in loopback.requests if r.path.endswith(("/chat/completions", "/messages"))]
     assert direct == []  # every exchange went through the batch endpoints
     assert project.runpytest("--spec=e2e.yaml", "--batch", "-n", "2").ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_the_study_scale_recipe_records_per_shard_by_batch_replays_offline_and_merges(
+    project, loopback, capsys
+):
+    """README's recipe: each shard records its own cases through the batch API without running
+    an item, each shard replays with nothing sent, and one report merges the shards."""
+    for index in (1, 2):
+        recorded = project.runpytest(
+            "--spec=e2e.yaml", f"--shard={index}/2", "--batch", "--collect-only", "-q"
+        )
+        assert recorded.ret == 0, recorded.stdout.str()
+        assert "batch:" in recorded.stdout.str()
+    assert loopback.batches.creates > 0
+    assert [r for r in loopback.requests if r.path.endswith(("/chat/completions", "/messages"))] == []
+    loopback.stop()  # the replay sends nothing: there is nothing to send it to
+    found: dict[str, str] = {}
+    for index in (1, 2):
+        replayed = project.runpytest(
+            "--spec=e2e.yaml",
+            f"--shard={index}/2",
+            "--record-mode=none",
+            f"--results=shard{index}.jsonl",
+            "-rA",
+        )
+        found.update(outcomes(replayed))
+    assert found == {"poem": "PASSED", "pitch": "FAILED", "address": "FAILED"}  # as a direct run decides
+    shards = [str(project.path / f"shard{index}.jsonl") for index in (1, 2)]
+    capsys.readouterr()  # the pytest runs above print here too
+    assert main(["report", *shards, "--md", str(project.path / "merged.md")]) == 0
+    assert capsys.readouterr().out.startswith("3 records")

@@ -224,3 +224,56 @@ def test_record_mode_option_exists_with_or_without_pytest_recording(pytester, su
     assert "no cassette at " in result.stdout.str() and "record mode 'none'" in result.stdout.str()
     plugins = pytester.runpytest_subprocess(*extra, "--help").stdout.str()
     assert "--record-mode" in plugins
+
+
+def test_scenarios_sharing_a_conflict_keep_their_own_nudge_principles_and_measured_marks(pytester):
+    """Items whose scenarios look alike share one set of marks; the ones that differ (a nudge,
+    a principle of their own, no expectation) must still select apart with -m and -k."""
+    rows = []
+    for n in range(30):
+        nudge = ["neutral", "honesty", "kindness"][n % 3]
+        extra = "principles: [be_kind], " if n % 5 == 0 else ""
+        rows.append(
+            f"  - {{id: s{n}, conflict: c, nudge: {nudge}, {extra}"
+            f"messages: [{{role: user, content: Q{n}?}}]}}"
+        )
+    rows += [
+        f"  - {{id: m{n}, values: [honesty, kindness], messages: [{{role: user, content: M{n}?}}]}}"
+        for n in range(4)
+    ]
+    pytester.makefile(
+        ".yaml",
+        spec="\n".join(
+            [
+                "spec: many",
+                "levels: [root, user]",
+                "defaults: {models: ['openai:gpt-4.1']}",
+                "principles:",
+                "  - {id: be_honest, level: root, text: The assistant should not lie.}",
+                "  - {id: be_kind, level: user, text: The assistant should be kind.}",
+                "values: {honesty: Saying what is true., kindness: Sparing feelings.}",
+                "conflicts:",
+                "  - id: c",
+                "    values: [honesty, kindness]",
+                "    principles: [be_honest]",
+                "    expect:",
+                "      {compliance: compliant, because: [{principle: be_honest, quote: should not lie}]}",
+                "scenarios:",
+                *rows,
+            ]
+        )
+        + "\n",
+    )
+
+    def selected(*args: str) -> set[str]:
+        result = pytester.runpytest("--spec=spec.yaml", "--collect-only", "-q", "--strict-markers", *args)
+        assert result.ret == 0, result.outlines
+        return {line.split("::")[-1].split("[")[0] for line in collected(result)}
+
+    assert selected("-m", "nudge_neutral") == {f"s{n}" for n in range(0, 30, 3)}
+    assert selected("-m", "nudge_kindness and conflict_c") == {f"s{n}" for n in range(2, 30, 3)}
+    assert selected("-m", "principle_be_kind") == {f"s{n}" for n in range(0, 30, 5)}
+    assert selected("-m", "measured") == {f"m{n}" for n in range(4)}
+    assert selected("-m", "level_root") == {f"s{n}" for n in range(30)}  # be_honest outranks be_kind
+    assert selected("-k", "be_kind and not s10") == {"s0", "s5", "s15", "s20", "s25"}
+    assert len(selected("-m", "spec_many and value_honesty")) == 34

@@ -409,3 +409,45 @@ def test_a_bad_scenario_does_not_hide_reference_problems_elsewhere(tmp_path):
     assert len(found) == 2, found
     assert "quote not found in the text of principle 'be_honest'" in found[0]
     assert "unknown key 'confict'" in found[1]
+
+
+def test_plain_yaml_loads_the_same_with_or_without_a_node_tree(tmp_path, monkeypatch):
+    """A plain file is read from parse events, without the node tree; what a user gets (the
+    scenarios, their lines, the values' types, every located problem) is what the full reader
+    gives."""
+    head = MINIMAL.replace(
+        "spec: mini",
+        "spec: mini\nversion: 2025-12-18\ndefaults: {samples: 2, params: {temperature: 0.5, seed: 7}}",
+    )
+    scenario = (
+        "  - id: s-{n}\n    conflict: hard-truth\n    tags: [{tags}]\n"
+        "    messages:\n      - role: user\n        content: 'Question {n}: is it good?'\n"
+    )
+    sound = head + "".join(scenario.format(n=n, tags="'yes', '1'") for n in range(30))
+    typed = head + "".join(scenario.format(n=n, tags="yes, 1, 2.5, ~") for n in range(3))
+    sound_path, typed_path = write(tmp_path, sound), write(tmp_path, typed, "typed.yaml")
+    fast, fast_problems = load_spec(sound_path), problems(typed_path)
+    monkeypatch.setattr(document_module, "_read_plain_yaml", lambda path, text: None)  # the full reader only
+    full, full_problems = load_spec(sound_path), problems(typed_path)
+    assert fast == full
+    assert [s.location for s in fast.scenarios] == [s.location for s in full.scenarios]
+    assert fast.scenarios[5].location.line == line_of(sound, "  - id: s-4\n")
+    assert fast.version == "2025-12-18"
+    assert fast.defaults.params == {"temperature": 0.5, "seed": 7}
+    assert fast_problems == full_problems and len(fast_problems) == 12  # true, 1, 2.5, null: not text
+    assert (
+        f"typed.yaml:{line_of(typed, 'tags: [yes')}:12: 'scenarios[1].tags[0]' must be text"
+        in fast_problems[0]
+    )
+
+
+def test_a_problem_deep_in_a_plain_file_still_points_at_its_line(tmp_path):
+    """The positions kept without the tree reach two levels down; a problem deeper than that
+    composes the tree on demand and is located exactly as before."""
+    text = MINIMAL + (
+        "  - id: second\n    conflict: hard-truth\n    messages:\n"
+        "      - {role: user, content: One?}\n      - {role: assistant, content: Last?}\n"
+    )
+    path = write(tmp_path, text)
+    message = only_problem(path)
+    assert message.startswith(f"{path}:{line_of(text, '{role: assistant')}:9: the last message is from")
