@@ -10,12 +10,19 @@ What the plugin calls::
 
 from spec_pytest.pipeline.batch.apis import BatchApi, BatchStatus, batch_api
 from spec_pytest.pipeline.batch.notes import failure_note, note_path
-from spec_pytest.pipeline.batch.runner import BatchOutcome, BatchPending, BatchSettings, run_batch
+from spec_pytest.pipeline.batch.runner import (
+    BatchApiError,
+    BatchOutcome,
+    BatchPending,
+    BatchSettings,
+    run_batch,
+)
 from spec_pytest.pipeline.batch.served import BatchResult, PendingRequest, custom_id
 from spec_pytest.pipeline.batch.state import BatchState, BatchStateError, SubmittedBatch, default_state_path
 
 __all__ = [
     "BatchApi",
+    "BatchApiError",
     "BatchOutcome",
     "BatchPending",
     "BatchResult",

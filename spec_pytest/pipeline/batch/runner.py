@@ -18,7 +18,8 @@ Requests that come back errored or expired get a `.failed` note (see `notes`), n
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,7 @@ from spec_pytest.pipeline.case_run import run_case
 from spec_pytest.pipeline.cost import Spend
 from spec_pytest.providers import ModelRef, Registry
 from spec_pytest.recording.cassettes import will_replay
+from spec_pytest.secrets import scrub
 
 if TYPE_CHECKING:  # the run's settings hold the batch hooks; only their type is needed here
     from spec_pytest.pipeline.run import RunSettings
@@ -49,6 +51,29 @@ if TYPE_CHECKING:  # the run's settings hold the batch hooks; only their type is
 
 class BatchPending(RunError):
     """Batches are still running after the wait allowed; re-running resumes polling them."""
+
+
+class BatchApiError(RunError):
+    """A provider's batch API refused or failed a call (submit, poll, results): the run stops
+    with the API's message, and the state file keeps every batch submitted before it."""
+
+
+@contextmanager
+def _api_call(endpoint: str, what: str, state: Path) -> Iterator[None]:
+    """Turn an SDK failure of one batch API call into `BatchApiError` (never a traceback)."""
+    import anthropic  # deferred: loaded by then, a --batch run builds these SDKs' clients
+    import openai
+
+    try:
+        yield
+    except (openai.APIError, anthropic.APIError) as err:
+        status = getattr(err, "status_code", None)
+        said = f"HTTP {status}: " if status is not None else ""
+        raise BatchApiError(
+            f"the batch API of endpoint {endpoint!r} failed to {what}: {said}{scrub(str(err))}. "
+            f"{state} keeps the batches submitted so far: run the same command again with --batch "
+            "to resume (nothing is submitted twice)"
+        ) from None
 
 
 @dataclass
@@ -231,14 +256,16 @@ class _Sender:
         ids = {r.custom_id for r in pending}
         for batch in self._wait(list(wanted.values())):
             mine = [cid for cid in batch.requests if cid in ids]
-            results.update(self.api(batch.endpoint).results(batch.batch_id, mine))
+            with _api_call(batch.endpoint, f"return the results of batch {batch.batch_id}", self.state.path):
+                results.update(self.api(batch.endpoint).results(batch.batch_id, mine))
         return results
 
     def _submit(
         self, endpoint: str, api: BatchApi, chunk: list[PendingRequest], results: dict[str, BatchResult]
     ) -> SubmittedBatch | None:
         """Submit one chunk (its budget was reserved by the case pipeline that collected it)."""
-        batch_id, file_id = api.submit(chunk)
+        with _api_call(endpoint, f"accept a batch of {len(chunk)} request(s)", self.state.path):
+            batch_id, file_id = api.submit(chunk)
         submitted = SubmittedBatch(
             api.api, endpoint, batch_id, now(), {r.custom_id: r for r in chunk}, input_file_id=file_id
         )
@@ -258,7 +285,8 @@ class _Sender:
         interval = options.poll_interval_s
         while True:
             for batch_id, batch in list(remaining.items()):
-                status = self.api(batch.endpoint).status(batch_id)
+                with _api_call(batch.endpoint, f"report the status of batch {batch_id}", self.state.path):
+                    status = self.api(batch.endpoint).status(batch_id)
                 options.progress(f"batch {batch_id}: {status.status}")
                 if status.ended:
                     ended.append(remaining.pop(batch_id))

@@ -49,6 +49,9 @@ class BatchEndpoints:
     def __init__(self, server: LoopbackServer) -> None:
         self.server = server
         self.polls_before_done = 0
+        #: (status, message): every batch create is refused so, in its API's error shape
+        #: (OpenAI's ``{"error": {...}}``, Anthropic's ``{"type": "error", "error": {...}}``)
+        self.refuse_creates: tuple[int, str] | None = None
         self.expired: set[str] = set()  # custom_ids whose results come back expired
         self.batches: dict[str, LoopbackBatch] = {}
         self.files: dict[str, bytes] = {}
@@ -127,6 +130,10 @@ class BatchEndpoints:
 
     async def _openai_create(self, request: web.Request) -> web.Response:
         self._log(request)
+        if self.refuse_creates is not None:
+            status, message = self.refuse_creates
+            error = {"message": message, "type": "invalid_request_error", "param": None, "code": None}
+            return web.json_response({"error": error}, status=status)
         params = await request.json()
         data = self.files.get(params.get("input_file_id", ""))
         if data is None:
@@ -206,6 +213,10 @@ class BatchEndpoints:
     # -- Anthropic -------------------------------------------------------------------------
     async def _anthropic_create(self, request: web.Request) -> web.Response:
         self._log(request)
+        if self.refuse_creates is not None:
+            status, message = self.refuse_creates
+            error = {"type": "invalid_request_error", "message": message}
+            return web.json_response({"type": "error", "error": error}, status=status)
         params = await request.json()
         requests = params.get("requests") or []
         batch = LoopbackBatch(

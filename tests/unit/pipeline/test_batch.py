@@ -16,9 +16,11 @@ import pytest
 
 from spec_pytest.core.case import Case, expand
 from spec_pytest.core.verdict import Outcome
+from spec_pytest.errors import RunError
 from spec_pytest.judge import case_item
 from spec_pytest.pipeline.ask import AskSettings, model_cassette
 from spec_pytest.pipeline.batch import (
+    BatchApiError,
     BatchPending,
     BatchSettings,
     BatchState,
@@ -263,3 +265,24 @@ def test_a_budget_refuses_batches_it_cannot_afford_and_charges_at_batch_prices(
     judge_failures = [m for p, m in outcome.failed.items() if "_judges" in p]
     assert judge_failures and all("budget exhausted" in m for m in judge_failures)
     assert loopback.batches.creates == 1
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_batch_api_that_refuses_the_submit_stops_the_run_with_its_message_never_a_traceback(
+    tmp_path: Path, loopback: LoopbackServer, loopback_registry: Registry, planted_key: str, model: str
+) -> None:
+    _judges_agree(loopback)
+    loopback.batches.refuse_creates = (400, f"batch quota exceeded for key {planted_key}")
+    cases = [c for c in _cases() if c.model == model]
+    with pytest.raises(BatchApiError) as stopped:
+        run_batch(cases, _settings(loopback_registry, tmp_path), _fast())
+    said = str(stopped.value)
+    endpoint = model.split(":")[0]
+    assert (
+        f"the batch API of endpoint '{endpoint}' failed to accept a batch of {len(cases)} request(s)" in said
+    )
+    assert "HTTP 400" in said and "batch quota exceeded" in said
+    assert planted_key not in said  # the API quoted the key: scrubbed
+    assert "run the same command again with --batch" in said
+    assert isinstance(stopped.value, RunError)  # the plugin ends the session with it, no traceback
+    assert not list(tmp_path.rglob("*.json"))  # nothing recorded, nothing passes
