@@ -79,3 +79,16 @@ def jsonl(text: str) -> list[dict[str, Any]]:
             if isinstance(row, dict):
                 rows.append(row)
     return rows
+
+
+def api_failure(err: BaseException) -> str | None:
+    """What an SDK's failure of a batch call says ("HTTP 400: ..."), or None if ``err`` is not
+    one (a bug of ours must keep its traceback)."""
+    # deferred: the SDKs load only for runs that call an API; a --batch run has them by now
+    import anthropic
+    import openai
+
+    if not isinstance(err, (openai.APIError, anthropic.APIError)):
+        return None
+    status = getattr(err, "status_code", None)
+    return (f"HTTP {status}: " if status is not None else "") + str(err)

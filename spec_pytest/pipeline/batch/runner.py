@@ -42,6 +42,7 @@ from spec_pytest.pipeline.budget import Budget, BudgetExhausted
 from spec_pytest.pipeline.case_run import run_case
 from spec_pytest.pipeline.cost import Spend
 from spec_pytest.providers import ModelRef, Registry
+from spec_pytest.providers.batch import api_failure
 from spec_pytest.recording.cassettes import will_replay
 from spec_pytest.secrets import scrub
 
@@ -61,16 +62,14 @@ class BatchApiError(RunError):
 @contextmanager
 def _api_call(endpoint: str, what: str, state: Path) -> Iterator[None]:
     """Turn an SDK failure of one batch API call into `BatchApiError` (never a traceback)."""
-    import anthropic  # deferred: loaded by then, a --batch run builds these SDKs' clients
-    import openai
-
     try:
         yield
-    except (openai.APIError, anthropic.APIError) as err:
-        status = getattr(err, "status_code", None)
-        said = f"HTTP {status}: " if status is not None else ""
+    except Exception as err:
+        said = api_failure(err)
+        if said is None:
+            raise
         raise BatchApiError(
-            f"the batch API of endpoint {endpoint!r} failed to {what}: {said}{scrub(str(err))}. "
+            f"the batch API of endpoint {endpoint!r} failed to {what}: {scrub(said)}. "
             f"{state} keeps the batches submitted so far: run the same command again with --batch "
             "to resume (nothing is submitted twice)"
         ) from None
