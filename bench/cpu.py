@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fakeapi import start_fake_api
+from fakeapi import dummy_key, start_fake_api
 from live import KEY_ENV, write_spec
 
 TARGET_MS = 5.0
@@ -76,7 +76,7 @@ def main() -> None:
             write_spec(work / "bench.yaml", args.n, f"http://127.0.0.1:{port}/v1", args.concurrency)
             try:
                 startup, _, _ = _cpu_of([*base, "--collect-only"], work, env)
-                record, wall, said = _cpu_of(base, work, {**env, KEY_ENV: "sk-bench-loopback-key-0000"})
+                record, wall, said = _cpu_of(base, work, {**env, KEY_ENV: dummy_key()})
             finally:
                 server.terminate()
                 server.wait(timeout=10)

@@ -9,6 +9,7 @@ judges' answers validate; its /stats and /reset endpoints give the figures.
 from __future__ import annotations
 
 import json
+import secrets
 import socket
 import subprocess
 import sys
@@ -20,6 +21,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PEERS_SERVER = ROOT.parent / "shared" / "bench" / "peers" / "server.py"
+
+
+def dummy_key() -> str:
+    """A key for the loopback API, made at run time: key-shaped (so the scrubbers treat it as a
+    key and a leak of it is caught), never a literal in the source, new for every run."""
+    return "-".join(("sk", "bench", secrets.token_hex(12)))
 
 
 def free_port() -> int:

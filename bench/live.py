@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fakeapi import PEERS_SERVER, start_fake_api  # bench/ is the script's directory
+from fakeapi import PEERS_SERVER, dummy_key, start_fake_api  # bench/ is the script's directory
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_ENV = "SPEC_PYTEST_BENCH_API_KEY"
@@ -110,7 +110,7 @@ def main() -> None:
 
     floor = math.ceil(args.n / (args.concurrency or 16)) * 2 * args.latency
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "PYTEST_ADDOPTS")}
-    env[KEY_ENV] = "sk-bench-loopback-key-0000"
+    env[KEY_ENV] = dummy_key()
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # measure spec-pytest, not whatever else is installed
     plugins = ["-p", "spec_pytest.pytest.entry", "-p", "xdist"]  # the plugin's xdist hook needs xdist loaded
     configs = [("spec-pytest", plugins)]

@@ -30,7 +30,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fakeapi import start_fake_api
+from fakeapi import dummy_key, start_fake_api
 from live import KEY_ENV, write_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,7 +93,7 @@ def main() -> None:
         server, port, _ = start_fake_api()
         base_url = f"http://127.0.0.1:{port}/v1"
         write_spec(work / "bench.yaml", args.n, base_url, 32)
-        record_env = {**env, KEY_ENV: "sk-bench-loopback-key-0000"}
+        record_env = {**env, KEY_ENV: dummy_key()}
         wall, last = _run(
             [sys.executable, "-m", "pytest", "--spec=bench.yaml", "-q", *plugins], work, record_env
         )

@@ -40,6 +40,7 @@ from typing import IO
 
 import yaml
 from collection import scenario_row, spec_skeleton  # bench/ is the script's directory
+from fakeapi import dummy_key
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY_ENV = "SPEC_PYTEST_SCALE_API_KEY"
@@ -106,7 +107,7 @@ def run(
     kill_on: re.Pattern[str] | None = None,
 ) -> Step:
     """Run `command`; with `kill_on`, SIGKILL it as soon as a line of its output matches."""
-    env = {**os.environ, KEY_ENV: "sk-scale-bench-not-a-real-key"}
+    env = {**os.environ, KEY_ENV: dummy_key()}
     env.pop("CI", None)  # the record mode is given on each command line
     start = time.perf_counter()
     with tempfile.TemporaryFile("w+", encoding="utf-8") as sink:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from spec_pytest.secrets import (
     DEFAULT_SECRET_ENV_VARS,
+    KEY_SHAPES,
     SHAPE_MARKER,
     for_terminal,
     install_log_filter,
@@ -93,3 +96,22 @@ def test_the_log_filter_scrubs_vcrpy_lines_before_any_handler(
         )
     assert key not in caplog.text and "\x1b" not in caplog.text
     assert "<OPENAI_API_KEY>" in caplog.text and "\\x1b[2J" in caplog.text
+
+
+def test_no_tracked_file_holds_a_key_shaped_literal() -> None:
+    # a key a test or a bench plants is built at run time; a literal in the source would be a
+    # key-shaped string on every clone (and indistinguishable from a leaked real one)
+    root = Path(__file__).resolve().parents[2]
+    tracked = subprocess.run(
+        ["git", "ls-files", "-z"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split("\0")
+    found = []
+    for name in filter(None, tracked):
+        try:
+            text = (root / name).read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue  # binary files, or one the checkout lacks
+        # provider and forge key shapes (group 1 is the key-bearing query parameter's name,
+        # which also matches ordinary code such as ``api_key=planted_key``)
+        found += [f"{name}: {m.group(0)[:12]}..." for m in KEY_SHAPES.finditer(text) if m.group(1) is None]
+    assert found == []
